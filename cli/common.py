@@ -1,0 +1,80 @@
+"""Shared Click plumbing: lazy command groups, consoles, and turning errors into one-line messages."""
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from vmnist.errors import UserError
+
+#: Progress and messages go to stderr so that results on stdout can be piped.
+err_console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None)
+#: Results (tables, summaries) go to stdout.
+out_console = Console(no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def progress_enabled() -> bool:
+    """Draw progress bars only on an interactive terminal."""
+    return err_console.is_terminal
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError, naming the file and the likely fix."""
+    name = f" {exc.filename!s}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    hints = {
+        errno.ENOSPC: "free some disk space and try again",
+        errno.EACCES: "choose a folder you can write to",
+        errno.EROFS: "choose a writable folder",
+        errno.ENOENT: "check the path",
+    }
+    hint = hints.get(exc.errno or 0)
+    return f"{reason}:{name}" + (f" ({hint})" if hint else "")
+
+
+class LazyGroup(click.Group):
+    """A Click group whose commands are imported only when used (keeps `--help` fast).
+
+    `lazy_commands` maps a command name to "module:attribute". Known user errors raised by any
+    command become one-line `ClickException`s instead of tracebacks.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            module_name, attribute = self.lazy_commands[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc)) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: nothing half-written was kept")
+            sys.exit(130)
+
+
+def parse_int_list(value: str, option: str) -> list[int]:
+    """Parse "10,20,30" into [10, 20, 30]; raise BadParameter naming `option` otherwise."""
+    try:
+        items = [int(item) for item in value.split(",") if item.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated whole numbers, got {value!r}", param_hint=option) from None
+    if not items:
+        raise click.BadParameter("expected at least one number", param_hint=option)
+    return items

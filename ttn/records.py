@@ -1,0 +1,225 @@
+"""Result records: one JSON file per run, `<out>/<run_id>.json` (schema in the team contracts, "Result record").
+
+Training writes them with `write_record` (atomic: a temporary file renamed into place, so a crash never
+leaves a file that looks complete); sweeps test `record_exists`; the report reads a whole folder with
+`load_records`, which skips torn or incomplete files with a warning and refuses records made on
+different datasets (their accuracies are not comparable).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ttn.errors import TTNError
+
+#: Version of the record layout this code writes and reads.
+SCHEMA_VERSION = 1
+
+#: The `data` fields that identify the videos a run was trained and tested on. Records that differ in any
+#: of them were made on different datasets. Fields a record lacks compare as None.
+FINGERPRINT_KEYS = ("mnist_sha256", "seed", "frames", "height", "width", "generator_version")
+
+#: Fields without which a record cannot enter the report.
+REQUIRED_FIELDS = ("schema", "run_id", "arch", "videos", "run", "params", "test_accuracy", "data", "complete")
+
+_RUN_ID = re.compile(r"^(?P<arch>[A-Za-z0-9_+.]+)-v(?P<videos>\d+)-r(?P<run>\d+)$")
+
+Fingerprint = tuple[tuple[str, Any], ...]
+
+
+def make_run_id(arch: str, videos: int, run: int) -> str:
+    """The run id of (arch, training videos, run index), e.g. ("3dttn", 40, 0) -> "3dttn-v40-r0"."""
+    if "-" in arch or not arch:
+        raise ValueError(f"arch must be a non-empty name without '-', got {arch!r}")
+    if videos < 1 or run < 0:
+        raise ValueError(f"videos must be >= 1 and run >= 0, got videos={videos}, run={run}")
+    return f"{arch}-v{int(videos)}-r{int(run)}"
+
+
+def parse_run_id(run_id: str) -> tuple[str, int, int] | None:
+    """(arch, videos, run) of a run id made by `make_run_id`, or None if `run_id` is not one."""
+    match = _RUN_ID.match(run_id)
+    if match is None:
+        return None
+    return match["arch"], int(match["videos"]), int(match["run"])
+
+
+def record_path(out_dir: str | os.PathLike[str], run_id: str) -> Path:
+    """Where the record of `run_id` lives in `out_dir`."""
+    return Path(out_dir) / f"{run_id}.json"
+
+
+def write_record(out_dir: str | os.PathLike[str], record: Mapping[str, Any]) -> Path:
+    """Write `record` to `<out_dir>/<record["run_id"]>.json` atomically; return the path.
+
+    The JSON goes to a hidden temporary file in the same folder, is flushed to disk, then renamed over the
+    final name with `os.replace`: readers see either the old file, the new one, or none, never half a file.
+    The caller sets `complete: true` (and everything else); this function does not change the record.
+    """
+    run_id = record.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise ValueError("record has no 'run_id' (make it with make_run_id(arch, videos, run))")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    final = record_path(out, run_id)
+    text = json.dumps(record, indent=1, sort_keys=False) + "\n"
+    fd, tmp_name = tempfile.mkstemp(dir=out, prefix=f".{run_id}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, final)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def check_record(record: Any) -> str | None:
+    """Why `record` (parsed JSON) cannot enter a report, or None if it can."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("complete") is not True:
+        return "incomplete (no 'complete: true'; the run was interrupted or is still running)"
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        return f"missing fields {', '.join(missing)}"
+    if record["schema"] != SCHEMA_VERSION:
+        return f"schema {record['schema']!r}, this ttn reads schema {SCHEMA_VERSION} (upgrade ttn)"
+    if not isinstance(record["arch"], str):
+        return "'arch' is not a string"
+    for name in ("videos", "run", "params"):
+        if not isinstance(record[name], int) or isinstance(record[name], bool):
+            return f"'{name}' is not a whole number"
+    accuracy = record["test_accuracy"]
+    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not math.isfinite(accuracy):
+        return "'test_accuracy' is not a finite number"
+    if not isinstance(record["data"], dict):
+        return "'data' is not an object"
+    return None
+
+
+def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The complete, valid record in `path`; TTNError naming the file and the reason otherwise."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TTNError(f"{path}: not valid JSON (torn write?); delete it and run that run again") from None
+    reason = check_record(record)
+    if reason is not None:
+        raise TTNError(f"{path}: {reason}; delete it and run that run again")
+    return record
+
+
+def record_exists(out_dir: str | os.PathLike[str], run_id: str) -> bool:
+    """True if `out_dir` holds a complete, valid record of `run_id` (what a resumed sweep may skip)."""
+    path = record_path(out_dir, run_id)
+    if not path.is_file():
+        return False
+    try:
+        read_record(path)
+    except TTNError:
+        return False
+    return True
+
+
+def data_fingerprint(record: Mapping[str, Any]) -> Fingerprint:
+    """The identity of the dataset behind `record`: its `data` fields named in FINGERPRINT_KEYS."""
+    data = record.get("data") or {}
+    return tuple((key, data.get(key)) for key in FINGERPRINT_KEYS)
+
+
+def describe_fingerprint(fingerprint: Fingerprint) -> str:
+    """A short readable form, e.g. "mnist_sha256=3f2a9c1b…, seed=0, frames=30, ..."."""
+    parts = []
+    for key, value in fingerprint:
+        if isinstance(value, str) and len(value) > 12:
+            value = value[:12] + "…"
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def group_by_fingerprint(records: list[dict[str, Any]]) -> dict[Fingerprint, list[dict[str, Any]]]:
+    """Records grouped by dataset fingerprint, in order of first appearance."""
+    groups: dict[Fingerprint, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(data_fingerprint(record), []).append(record)
+    return groups
+
+
+def check_same_dataset(records: list[dict[str, Any]], where: str = "the results folder") -> Fingerprint | None:
+    """The one fingerprint shared by all `records` (None if empty); TTNError if they mix datasets."""
+    groups = group_by_fingerprint(records)
+    if len(groups) <= 1:
+        return next(iter(groups), None)
+    (first, first_records), (second, second_records) = list(groups.items())[:2]
+    raise TTNError(
+        f"records in {where} come from {len(groups)} different datasets: "
+        f"{first_records[0]['run_id']} has [{describe_fingerprint(first)}] but "
+        f"{second_records[0]['run_id']} has [{describe_fingerprint(second)}]; "
+        "accuracies on different data are not comparable: put each dataset's records in its own folder"
+    )
+
+
+@dataclass
+class LoadedRecords:
+    """What `load_records` found in a folder."""
+
+    folder: Path
+    records: list[dict[str, Any]]
+    fingerprint: Fingerprint | None
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+
+def load_records(folder: str | os.PathLike[str]) -> LoadedRecords:
+    """All complete records (`*.json`, not in sub-folders) of `folder`, from one dataset.
+
+    Torn, incomplete or invalid record files are skipped with a warning; JSON files that are not
+    records at all (no "schema" and a name that is no run id) are ignored. Two records of the same
+    (arch, videos, run) keep the first by file name, with a warning. Raises TTNError if the folder is
+    missing or holds records of different datasets.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise TTNError(f"results folder {folder} does not exist: run `ttn sweep` (or `ttn train`) first")
+    if not folder.is_dir():
+        raise TTNError(f"{folder} is not a folder: give the folder that holds the result records (*.json)")
+    loaded = LoadedRecords(folder=folder, records=[], fingerprint=None)
+    seen: dict[tuple[str, int, int], Path] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        looks_like_record = parse_run_id(path.stem) is not None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            loaded.warnings.append(f"skipped {path.name}: not valid JSON (torn write?); delete it and rerun that run")
+            loaded.skipped.append(path)
+            continue
+        if not looks_like_record and not (isinstance(record, dict) and "schema" in record):
+            continue  # some other JSON file (e.g. a sweep plan), not a record
+        reason = check_record(record)
+        if reason is not None:
+            loaded.warnings.append(f"skipped {path.name}: {reason}")
+            loaded.skipped.append(path)
+            continue
+        key = (record["arch"], record["videos"], record["run"])
+        if key in seen:
+            loaded.warnings.append(
+                f"skipped {path.name}: same arch, videos and run as {seen[key].name} (duplicate record)"
+            )
+            loaded.skipped.append(path)
+            continue
+        seen[key] = path
+        loaded.records.append(record)
+    loaded.fingerprint = check_same_dataset(loaded.records, where=str(folder))
+    return loaded

@@ -1,0 +1,48 @@
+"""Helpers for unit tests: small synthetic data in the real formats. Never use these for experiments."""
+from __future__ import annotations
+
+import numpy as np
+
+from vmnist.mnist import IMAGE_SIZE, NUM_CLASSES, MnistDigits
+
+# ----------------------------------------------------------------------------- synthetic MNIST digits
+#: Seven-segment strokes (x0, y0, x1, y1) in pixels of a 28x28 image, named as on a display:
+#: a top, b top right, c bottom right, d bottom, e bottom left, f top left, g middle.
+_SEGMENTS = {
+    "a": (9.0, 6.0, 18.0, 6.0), "b": (18.0, 6.0, 18.0, 14.0), "c": (18.0, 14.0, 18.0, 22.0),
+    "d": (9.0, 22.0, 18.0, 22.0), "e": (9.0, 14.0, 9.0, 22.0), "f": (9.0, 6.0, 9.0, 14.0),
+    "g": (9.0, 14.0, 18.0, 14.0),
+}
+_DIGIT_SEGMENTS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg")
+
+
+def synthetic_digits(n_train: int = 100, n_test: int = 20, seed: int = 0) -> MnistDigits:
+    """Small fake MNIST: seven-segment digits with jittered, anti-aliased strokes (unit tests only).
+
+    Returns MnistDigits with train_images uint8 (n_train, 28, 28), test_images uint8 (n_test, 28, 28) and
+    balanced uint8 labels in shuffled order; the same seed gives the same digits. Their content hash is
+    not MNIST's, so pass `expected_sha256=None` (or their own `.sha256`) to the vmnist.mnist loaders.
+    """
+    rng = np.random.default_rng(seed)
+    names = list(_SEGMENTS)
+    segments = np.array([_SEGMENTS[name] for name in names])  # (7, 4)
+    active = np.array([[name in _DIGIT_SEGMENTS[d] for name in names] for d in range(NUM_CLASSES)])  # (10, 7)
+    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float64)
+    grid = np.stack([xx.ravel(), yy.ravel()], axis=-1)  # (784, 2) as (x, y)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.permutation(np.arange(n) % NUM_CLASSES).astype(np.uint8)  # (n,)
+        ends = segments[None] + rng.normal(0.0, 0.7, size=(n, len(names), 4))  # (n, 7, 4)
+        start, stop = ends[..., None, :2], ends[..., None, 2:]  # (n, 7, 1, 2)
+        direction = stop - start
+        t = np.clip(((grid - start) * direction).sum(-1) / (direction**2).sum(-1), 0.0, 1.0)  # (n, 7, 784)
+        distance = np.linalg.norm(grid - (start + t[..., None] * direction), axis=-1)  # (n, 7, 784)
+        distance = np.where(active[labels][..., None], distance, np.inf).min(axis=1)  # (n, 784)
+        width = rng.uniform(0.8, 1.4, size=(n, 1))  # stroke half-width in pixels
+        ink = np.clip(width + 0.5 - distance, 0.0, 1.0)  # anti-aliased edge
+        images = np.rint(ink * 255).astype(np.uint8).reshape(n, IMAGE_SIZE, IMAGE_SIZE)
+        return images, labels
+
+    train_images, train_labels = draw(n_train)
+    test_images, test_labels = draw(n_test)
+    return MnistDigits(train_images, train_labels, test_images, test_labels, source=f"synthetic digits (seed={seed})")

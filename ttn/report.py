@@ -337,7 +337,7 @@ def format_p(p: float | None, dash: str = "—") -> str:
     return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
 
 
-def human_table(report: Report, *, pm: str = "±", dash: str = "—") -> tuple[list[str], list[list[str]]]:
+def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings for people (rich table, markdown, LaTeX); one row per training-set size.
 
     Per arch: accuracy "mean ± sem", runs n, params; with compare_paper the paper's "mean ± sem" and params;
@@ -361,14 +361,14 @@ def human_table(report: Report, *, pm: str = "±", dash: str = "—") -> tuple[l
             else:
                 acc = _fmt(cell.stats.mean, 3, dash)
                 if not math.isnan(cell.stats.sem):
-                    acc += f" {pm} {cell.stats.sem:.4f}"
+                    acc += f"{pm}{cell.stats.sem:.4f}"
                 line += [acc, str(cell.stats.n), dash if cell.params is None else str(cell.params)]
             if arch in report.paper_archs:
                 paper = row.paper.get(arch)
                 if paper is None:
                     line += [dash, dash]
                 else:
-                    line += [f"{paper.mean_accuracy:.3f} {pm} {paper.standard_error:.4f}", str(paper.params)]
+                    line += [f"{paper.mean_accuracy:.3f}{pm}{paper.standard_error:.4f}", str(paper.params)]
         for arch in report.compared:
             sig = row.significance.get(arch)
             if sig is None or sig.test is None:
@@ -533,12 +533,19 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 # ----------------------------------------------------------------------------------------------- figures
 
 
-def _new_figure(**kwargs: Any) -> Any:
-    """A matplotlib Figure (no pyplot, no GUI backend); TTNError with the install command if missing."""
+def require_matplotlib() -> None:
+    """TTNError with the install command if matplotlib (the optional extra [plot]) is missing."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401
     except ImportError:
         raise TTNError(f"plots need matplotlib, an optional extra: {PLOT_INSTALL_HINT}") from None
+
+
+def _new_figure(**kwargs: Any) -> Any:
+    """A matplotlib Figure (no pyplot, no GUI backend)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
     return Figure(**kwargs)
 
 

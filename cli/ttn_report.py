@@ -1,0 +1,163 @@
+"""`ttn report`: the paper's Table 2 and Figure 3 from a folder of result records (printing only; the
+statistics and formats live in ttn.report)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import click
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from cli.common import err_console, out_console
+from ttn.errors import TTNError
+from ttn.report import (
+    CORRECTIONS,
+    DEFAULT_ALPHA,
+    FIGURE_SUFFIXES,
+    TEXT_FORMATS,
+    Report,
+    human_table,
+    make_report,
+    plot_accuracy,
+    plot_curves,
+    render,
+    require_matplotlib,
+    write_text,
+)
+
+FORMATS = ("table", *TEXT_FORMATS)
+
+
+def rich_table(report: Report) -> Table:
+    """The report as a rich Table, captioned with what the numbers are and the test used."""
+    header, rows = human_table(report, pm="±")
+    where = f" ({report.folder})" if report.folder else ""
+    table = Table(title=f"Test accuracy on Video-MNIST{where}", caption=report.caption(), caption_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
+    for name in header:
+        # "paper 3dttn acc" -> one word per header line: narrow columns, numbers never wrapped
+        table.add_column(name.replace(" ", "\n"), justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*[f"[bold]{cell}[/bold]" if cell.endswith("*") else cell for cell in row])
+    return table
+
+
+def _print_unshrunk(console: Console, table: Table) -> None:
+    """Print `table` at its natural width even on a narrower terminal: numbers are never cut to "…"."""
+    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    if natural > console.width:  # Console.print caps its width at the console's: print through a wider twin
+        console = Console(file=console.file, width=natural, color_system=console.color_system,
+                          no_color=console.no_color, force_terminal=console.is_terminal)
+    console.print(table)
+
+
+def _table_text(report: Report) -> str:
+    buffer = io.StringIO()
+    _print_unshrunk(Console(file=buffer, width=100, color_system=None, force_terminal=False), rich_table(report))
+    return buffer.getvalue()
+
+
+def print_report(
+    results_dir: str | Path,
+    *,
+    fmt: str = "table",
+    out: str | Path | None = None,
+    plot: str | Path | None = None,
+    curves: str | Path | None = None,
+    compare_paper: bool = False,
+    correction: str = "none",
+    baseline: str | None = None,
+    alpha: float = DEFAULT_ALPHA,
+) -> Report:
+    """Build the report of `results_dir` and show it: the table (or `fmt`) on stdout or in `out`, warnings on
+    stderr, figures to `plot` / `curves`. What `ttn sweep` calls after a sweep. Raises TTNError on user errors.
+    """
+    if fmt not in FORMATS:
+        raise TTNError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    if plot is not None or curves is not None:
+        require_matplotlib()  # fail before printing anything
+    report = make_report(results_dir, baseline=baseline, correction=correction, alpha=alpha,
+                         compare_paper=compare_paper)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    if out is not None:
+        text = _table_text(report) if fmt == "table" else render(report, fmt)
+        err_console.print(f"wrote {write_text(out, text)}", highlight=False)
+    elif fmt == "table":
+        _print_unshrunk(out_console, rich_table(report))
+    else:
+        click.echo(render(report, fmt), nl=False)
+    if plot is not None:
+        err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
+    if curves is not None:
+        err_console.print(f"wrote {plot_curves(report, curves)}", highlight=False)
+    return report
+
+
+def _figure_option(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() not in FIGURE_SUFFIXES:
+        raise click.BadParameter(f"{value}: the file must end in {', '.join(FIGURE_SUFFIXES)}")
+    return value
+
+
+def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0 < value < 1:
+        raise click.BadParameter(f"{value}: choose a level between 0 and 1, e.g. 0.05")
+    return value
+
+
+@click.command("report")
+@click.argument("results_dir", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: rich table on the terminal; markdown, csv, latex, json (full precision) for files.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the table to FILE instead of stdout.")
+@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_figure_option,
+              help="Figure 3: accuracy vs training videos, to FILE.png|svg|pdf (needs the [plot] extra).")
+@click.option("--curves", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=_figure_option,
+              help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
+@click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
+@click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
+              help="Multiple-testing correction of the p-values over all tests of the table.")
+@click.option("--baseline", default=None, metavar="ARCH",
+              help="Arch every other arch is tested against  [default: 3d if present]")
+@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True, callback=_alpha_option,
+              help="Significance level of the * marks.")
+def report_command(
+    results_dir: Path,
+    fmt: str,
+    out: Path | None,
+    plot: Path | None,
+    curves: Path | None,
+    compare_paper: bool,
+    correction: str,
+    baseline: str | None,
+    alpha: float,
+) -> None:
+    """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
+
+    Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters;
+    per other arch a t-test against the baseline: paired over runs with the same index (they share their
+    training videos) where at least 2 pair up, Welch's otherwise; the caption says which. Partial sweeps
+    are reported with a warning; records of different datasets are refused.
+
+    \b
+    Examples:
+      ttn report results/
+      ttn report results/ --compare-paper --correct holm --plot fig3.png
+      ttn report results/ --format json --out results.json
+    """
+    print_report(
+        results_dir,
+        fmt=fmt,
+        out=out,
+        plot=plot,
+        curves=curves,
+        compare_paper=compare_paper,
+        correction=correction,
+        baseline=baseline,
+        alpha=alpha,
+    )

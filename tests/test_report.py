@@ -301,7 +301,7 @@ def test_cli_formats_out_and_plots(sweep_dir, tmp_path):
     result = _run(sweep_dir, "--format", "csv", "--out", out, "--plot", tmp_path / "f.png", "--curves", tmp_path / "c.pdf")
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and "wrote" in result.stderr
-    assert len(list(csv.reader(out.open()))) == 3
+    assert len(list(csv.reader(io.StringIO(out.read_text())))) == 3
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "c.pdf").read_bytes()[:4] == b"%PDF"
 
 

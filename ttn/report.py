@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import PaperRow, paper_source, paper_table
-from ttn.records import Fingerprint, describe_fingerprint, load_records
+from ttn.records import Fingerprint, load_records
 from ttn.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
 
 #: Values of `correction`: none, or Holm-Bonferroni over all tests of the report.

@@ -1,0 +1,93 @@
+"""Model checkpoints: one file holding the weights and everything needed to rebuild the model.
+
+File format (``torch.save`` of a dict, loadable with ``weights_only=True``)::
+
+    {"format": "ttn-checkpoint", "format_version": 1,
+     "arch": str, "model_kwargs": dict (keyword arguments of `ttn.models.build_model`),
+     "state_dict": {name: tensor}, "extra": dict (free-form: run id, epoch, accuracy, ...),
+     "versions": {"ttn": str, "torch": str}}
+
+Written atomically (temporary file in the same folder, then ``os.replace``): a crash never leaves a
+half-written checkpoint under the final name.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import ttn
+from ttn.errors import TTNError
+from ttn.models import ARCHS, build_model, prepare_model
+
+FORMAT = "ttn-checkpoint"
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    *,
+    arch: str,
+    model_kwargs: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write `model`'s weights with the recipe to rebuild it (``build_model(arch, **model_kwargs)``) to `path`."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "model_kwargs": dict(model_kwargs),
+        "state_dict": {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()},
+        "extra": dict(extra or {}),
+        "versions": {"ttn": ttn.__version__, "torch": torch.__version__},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved at `path` -> (model in eval mode, meta without the state dict).
+
+    Raises TTNError naming the file if it is missing, unreadable, corrupt or not a ttn checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TTNError(f"checkpoint not found: {path} (check the path; `ttn train` writes checkpoints)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged or foreign file
+        raise TTNError(f"cannot read checkpoint {path}: not a readable torch file ({type(exc).__name__}); "
+                       "it may be truncated or of another program: train again or choose another file") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise TTNError(f"{path} is not a ttn checkpoint (no format marker {FORMAT!r}): choose a file written by `ttn train`")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise TTNError(f"{path} has checkpoint format version {payload.get('format_version')!r}, this ttn reads "
+                       f"{FORMAT_VERSION}: use the ttn version that wrote it")
+    arch = payload.get("arch")
+    if arch not in ARCHS:
+        raise TTNError(f"{path} holds an unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
+    try:
+        model = build_model(arch, **payload.get("model_kwargs", {}))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, KeyError, RuntimeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TTNError(f"{path}: weights do not fit the recorded model ({first_line}): the file is damaged") from None
+    prepare_model(model, device).eval()
+    meta = {key: value for key, value in payload.items() if key != "state_dict"}
+    return model, meta

@@ -217,7 +217,17 @@ def dask_client(scheduler: str | None = None, local_workers: int | None = None) 
             raise TTNError(f"--scheduler {scheduler}: cannot connect ({exc}); check the address and that the scheduler runs") from None
     cluster = distributed.LocalCluster(n_workers=local_workers or default_workers(), threads_per_worker=1,
                                        processes=True, dashboard_address=None)
-    return distributed.Client(cluster)
+    client = distributed.Client(cluster)
+    client._ttn_local_cluster = cluster  # closed with the client by close_dask_client
+    return client
+
+
+def close_dask_client(client: Any) -> None:
+    """Close `client`; also close its cluster if `dask_client` started it locally (a remote one keeps running)."""
+    cluster = getattr(client, "_ttn_local_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -112,7 +112,7 @@ class PlateauDecay:
 
 
 def versions() -> dict[str, str]:
-    return {"ttn": ttn.__version__, "torch": torch.__version__, "python": platform.python_version()}
+    return {"ttn": ttn.__version__, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
 def train_epoch(

@@ -1,0 +1,245 @@
+"""`ttn sweep` (many runs, resumable, local processes or Dask) and `ttn reproduce` (data -> sweep -> report)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from cli.common import err_console, out_console, parse_int_list, progress_enabled
+from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, config_from_options, training_options
+from ttn.config import PAPER_VIDEOS, PRESETS, Preset, get_preset
+
+DEFAULT_ARCHS = ("3d", "3dttn")
+DEFAULT_RUNS = 30  # section 3.4
+
+
+def _archs(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from ttn.models import ARCHS
+
+    archs = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [arch for arch in archs if arch not in ARCHS]
+    if unknown or not archs:
+        raise click.BadParameter(f"unknown architecture {', '.join(unknown) or value!r}: choose from {', '.join(ARCHS)}")
+    return archs
+
+
+def _videos(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    sizes = parse_int_list(value, "--videos")
+    bad = [size for size in sizes if size < 10 or size % 10]
+    if bad:
+        raise click.BadParameter(f"{', '.join(map(str, bad))}: each size must be a positive multiple of 10", param_hint="--videos")
+    return sizes
+
+
+def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `ttn sweep` and `ttn reproduce`: what to run and where."""
+    options = [
+        click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
+                     help="Video-MNIST file made by `vmnist generate`."),
+        click.option("--arch", "archs", callback=_archs, default=None, metavar="A,B",
+                     help=f"Architectures [default: the preset's, else {','.join(DEFAULT_ARCHS)}]."),
+        click.option("--videos", callback=_videos, default=None, metavar="N,N,...",
+                     help="Training-set sizes [default: the preset's, else the paper's 10..5000]."),
+        click.option("--runs", type=click.IntRange(min=1), default=None,
+                     help=f"Runs per (arch, size): run indices 0..RUNS-1 [default: the preset's, else {DEFAULT_RUNS}]."),
+        click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
+                     help="Folder of result records (finished runs in it are skipped)."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Local worker processes, one torch thread each [default: all cores]."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="Run on a Dask cluster, e.g. tcp://host:8786 (needs pip install -e .[cluster])."),
+        click.option("--dask-local", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Run on a local Dask cluster of N worker processes."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None], None]]:
+    """A rich bar over tasks on stderr (terminal only); failures are printed as they happen."""
+    def report_failure(run_id: str, error: str | None) -> None:
+        if error is not None:
+            err_console.print(f"[red]failed[/red] {run_id}: {error}", highlight=False, soft_wrap=True)
+
+    if not progress_enabled() or total == 0:
+        yield lambda run_id, result, error: report_failure(run_id, error)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err_console) as bar:
+        task = bar.add_task("sweep", total=total, last="")
+
+        def update(run_id: str, result: dict | None, error: str | None) -> None:
+            report_failure(run_id, error)
+            last = f"{run_id} {result['test_accuracy']:.3f}" if result else f"{run_id} failed"
+            bar.update(task, advance=1, last=last)
+
+        yield update
+
+
+def run_sweep_command(
+    *, data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
+    workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None, recipe: str,
+    options: dict[str, Any],
+) -> "Any":
+    """Plan, check and run a sweep with progress; returns the SweepSummary (what both commands share)."""
+    import vmnist
+
+    from ttn.sweep import (check_out_dir, check_tasks_fit, dask_client, estimate_cost, format_duration, plan_tasks,
+                           pending_tasks, process_pool, run_sweep)
+
+    if scheduler and dask_local:
+        raise click.BadParameter("give either --scheduler or --dask-local, not both", param_hint="--dask-local")
+    config = config_from_options(recipe, options, preset.options if preset else None)
+    tasks = plan_tasks(
+        archs or (preset.archs if preset else DEFAULT_ARCHS),
+        videos or (preset.videos if preset else PAPER_VIDEOS),
+        runs or (preset.runs if preset else DEFAULT_RUNS),
+        config,
+        channels=preset.channels if preset else None,
+    )
+    fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
+    check_tasks_fit(tasks, data)
+    check_out_dir(out, tasks, fingerprint)
+    todo, done = pending_tasks(tasks, out)
+    where = (f"Dask scheduler {scheduler}" if scheduler else f"local Dask cluster of {dask_local} workers" if dask_local
+             else f"{workers or _cores()} local worker processes")
+    cpu = estimate_cost(todo, test_videos=vmnist.split_sizes(data).get("test", 10_000))
+    parallel = workers or dask_local or _cores()
+    err_console.print(
+        f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {where}; "
+        f"estimated cost ~{format_duration(cpu)} CPU"
+        + ("" if scheduler else f", ~{format_duration(cpu / max(1, min(parallel, len(todo) or 1)))} wall"),
+        highlight=False, soft_wrap=True,
+    )
+    executor: Any = None
+    try:
+        if not todo:
+            executor = None
+        elif scheduler or dask_local:
+            executor = dask_client(scheduler, dask_local)
+        else:
+            executor = process_pool(workers)
+        with task_progress(len(todo)) as on_done:
+            summary = run_sweep(tasks, data, out, executor, on_done=on_done)
+    finally:
+        _close(executor)
+    return summary
+
+
+def _cores() -> int:
+    from ttn.sweep import default_workers
+
+    return default_workers()
+
+
+def _close(executor: Any) -> None:
+    """Shut a process pool down; close a Dask client (and the LocalCluster it started, never a remote one)."""
+    from concurrent.futures import Executor
+
+    if executor is None:
+        return
+    if isinstance(executor, Executor):
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    from ttn.sweep import close_dask_client
+
+    close_dask_client(executor)
+
+
+def print_summary(summary: Any, out: Path) -> None:
+    """The one-line summary on stdout (failures were reported on stderr as they happened)."""
+    failed = f", {len(summary.failed)} failed" if summary.failed else ""
+    out_console.print(
+        f"sweep: {len(summary.done)} trained, {len(summary.skipped)} already done{failed} "
+        f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True,
+    )
+
+
+def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Preset | None:
+    return None if value is None else get_preset(value)
+
+
+@click.command("sweep")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
+              help="'paper': section 3.5 in full; 'quick': a reduced protocol (< 30 min on 2 cores).")
+@sweep_options
+@training_options
+def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
+                  workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
+                  recipe: str, **options: Any) -> None:
+    """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
+
+    Explicit options override the preset's. A failed run is reported and the others go on; the exit code
+    is 1 if any failed.
+    """
+    summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
+                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+    print_summary(summary, out)
+    if not summary.ok:
+        click.get_current_context().exit(1)
+
+
+@click.command("reproduce")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
+              help="'quick' (< 30 min on 2 cores) or 'paper' (the full protocol: days on a laptop).")
+@click.option("--mnist", type=click.Path(path_type=Path), default=None,
+              help="Local MNIST file or folder for generating the data (else fetched and cached).")
+@sweep_options
+@training_options
+def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
+                      workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
+                      mnist: Path | None, recipe: str, **options: Any) -> None:
+    """The whole pipeline: generate the data if missing, run the sweep, print the report."""
+    if not data.exists():
+        generate_data(data, mnist)
+    summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
+                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+    print_summary(summary, out)
+    show_report(out)
+    if not summary.ok:
+        click.get_current_context().exit(1)
+
+
+def generate_data(data: Path, mnist: Path | None) -> None:
+    """Render the Video-MNIST file `data` through vmnist's own generate code path."""
+    import vmnist
+
+    err_console.print(f"{data} not found: generating Video-MNIST (about 30-60 s on 2 cores)", highlight=False)
+    generate = getattr(vmnist, "generate", None)
+    if generate is None:
+        raise click.ClickException(f"{data} not found and this vmnist cannot generate: run `vmnist generate --out {data}`")
+    kwargs: dict[str, Any] = {"out": data}
+    if mnist is not None:
+        kwargs["mnist"] = mnist
+    generate(**kwargs)
+
+
+def show_report(out: Path) -> None:
+    """The report of `out` via `ttn report`'s printer if present, else a summary of the records."""
+    try:
+        from cli.ttn_report import print_report
+    except ImportError:
+        print_report = None
+    if print_report is not None:
+        print_report(out)
+        return
+    from collections import defaultdict
+
+    from ttn.records import load_records
+
+    cells: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for record in load_records(out).records:
+        cells[(record["arch"], record["videos"])].append(record["test_accuracy"])
+    for (arch, size), accuracies in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
+        out_console.print(f"{arch:>8} {size:>5} videos: mean test accuracy {sum(accuracies) / len(accuracies):.4f} "
+                          f"over {len(accuracies)} runs", highlight=False)

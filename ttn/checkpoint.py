@@ -42,10 +42,10 @@ def save_checkpoint(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "arch": arch,
-        "model_kwargs": dict(model_kwargs),
+        "model_kwargs": _plain(dict(model_kwargs)),
         "state_dict": {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()},
-        "extra": dict(extra or {}),
-        "versions": {"ttn": ttn.__version__, "torch": torch.__version__},
+        "extra": _plain(dict(extra or {})),
+        "versions": {"ttn": str(ttn.__version__), "torch": str(torch.__version__)},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,6 +59,29 @@ def save_checkpoint(
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _plain(value: Any) -> Any:
+    """Built-in types only (what ``torch.load(weights_only=True)`` accepts): str subclasses, numpy scalars
+    and paths become str / int / float; containers are converted recursively; tensors pass through."""
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_plain(item) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, (bool, type(None), torch.Tensor)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and not isinstance(value, (int, float)):
+        return value.item()  # numpy scalar
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
 
 
 def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:

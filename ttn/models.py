@@ -166,21 +166,15 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def describe_layers(model: LeNet5) -> str:
-    """A one-line description of the layers, e.g. "Conv3dTT 1->18 (5x5x5, similarity) | ... | FC 3500->120->84->10"."""
+    """A short description of the layers, e.g. "3DTT 1->18 | 3DTT 18->28 | FC 3500->120->84->10"."""
     parts = []
     for conv in (model.conv1, model.conv2):
         if isinstance(conv, Conv3dTT):
-            t, h, w = conv.kernel_size
-            parts.append(f"3DTT {conv.in_channels}->{conv.out_channels} ({t}x{h}x{w}, {conv.theta_kind})")
+            parts.append(f"3DTT {conv.in_channels}->{conv.out_channels}")
         elif isinstance(conv, Conv2Plus1d):
-            (h, w), t = conv.spatial.kernel_size[1:], conv.temporal.kernel_size[0]
-            parts.append(
-                f"(2+1)D {conv.spatial.in_channels}->{conv.mid_channels}->{conv.temporal.out_channels} "
-                f"(1x{h}x{w}, {t}x1x1)"
-            )
+            parts.append(f"(2+1)D {conv.spatial.in_channels}->{conv.mid_channels}->{conv.temporal.out_channels}")
         else:
-            t, h, w = conv.kernel_size
-            parts.append(f"3D {conv.in_channels}->{conv.out_channels} ({t}x{h}x{w})")
+            parts.append(f"3D {conv.in_channels}->{conv.out_channels}")
     fcs = (model.fc1, model.fc2, model.fc3)
     parts.append("FC " + "->".join(str(n) for n in [fcs[0].in_features] + [fc.out_features for fc in fcs]))
     return " | ".join(parts)

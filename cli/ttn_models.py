@@ -1,0 +1,69 @@
+"""`ttn models` (the architectures and their sizes) and `ttn show-kernels` (what a 3DTT layer learned)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from cli.common import err_console, out_console
+from ttn.layers import THETA_KINDS
+
+
+@click.command("models")
+@click.option("--theta", type=click.Choice(list(THETA_KINDS)), default="similarity", show_default=True,
+              help="3DTT transform parameterization used for the 3dttn counts.")
+def models_command(theta: str) -> None:
+    """The architectures: layers and parameter counts of the defaults and of the paper's Table 2 sizes."""
+    from ttn.models import ARCH_LABELS, ARCHS, DEFAULT_CHANNELS, build_model, count_parameters, describe_layers
+    from ttn.paper import paper_table
+
+    table = Table(title=f"Models (channels {DEFAULT_CHANNELS[0]},{DEFAULT_CHANNELS[1]}, kernels 5x5x5, "
+                        f"input 1x30x28x28, 3DTT theta {theta})")
+    table.add_column("arch")
+    table.add_column("model")
+    table.add_column("layers (conv, conv, fully connected)")
+    table.add_column("parameters", justify="right")
+    for arch in ARCHS:
+        model = build_model(arch, theta=theta)
+        table.add_row(arch, ARCH_LABELS[arch], describe_layers(model), str(count_parameters(model)))
+    out_console.print(table)
+
+    sizes: dict[tuple[str, tuple[int, int]], dict] = {}
+    for row in paper_table():
+        entry = sizes.setdefault((row.arch, row.channels), {"videos": [], "params": row.params})
+        entry["videos"].append(row.videos)
+    paper = Table(title="The paper's Table 2 configurations (similarity theta)")
+    paper.add_column("arch")
+    paper.add_column("channels")
+    paper.add_column("train videos", overflow="fold")
+    paper.add_column("parameters", justify="right")
+    paper.add_column("paper", justify="right")
+    paper.add_column("match", justify="center")
+    for (arch, channels), entry in sizes.items():
+        ours = count_parameters(build_model(arch, channels=channels, theta="similarity"))
+        paper.add_row(arch, f"{channels[0]},{channels[1]}", ", ".join(str(v) for v in entry["videos"]),
+                      str(ours), str(entry["params"]), "yes" if ours == entry["params"] else "NO")
+    out_console.print(paper)
+
+
+@click.command("show-kernels")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("kernels.png"),
+              show_default=True, help="Image to write (format from the suffix: .png, .pdf, .svg).")
+@click.option("--layer", type=click.IntRange(1, 2), default=1, show_default=True, help="Which convolution.")
+@click.option("--in-channel", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Input channel of the kernels to draw (layer 1 has only 0).")
+@click.option("--max-kernels", type=click.IntRange(min=1), default=None, help="Draw at most this many kernels.")
+def show_kernels_command(checkpoint: Path, out: Path, layer: int, in_channel: int, max_kernels: int | None) -> None:
+    """Draw each K0 of a layer with its T slices and the learned (s, r, tx, ty) of every step.
+
+    CHECKPOINT is a model file written by `ttn train --save-model`.
+    """
+    from ttn.checkpoint import load_checkpoint
+    from ttn.kernel_plot import plot_kernels
+
+    model, meta = load_checkpoint(checkpoint)
+    title = f"{checkpoint.name}: {meta['arch']}, layer {layer}, input channel {in_channel}"
+    written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels, title=title)
+    err_console.print(f"wrote {written}")

@@ -46,3 +46,27 @@ def synthetic_digits(n_train: int = 100, n_test: int = 20, seed: int = 0) -> Mni
     train_images, train_labels = draw(n_train)
     test_images, test_labels = draw(n_test)
     return MnistDigits(train_images, train_labels, test_images, test_labels, source=f"synthetic digits (seed={seed})")
+
+
+# ----------------------------------------------------------------------------- tiny Video-MNIST files
+def tiled_digits(digits: MnistDigits) -> MnistDigits:
+    """Repeat small digit sets up to MNIST's sizes (60,000 / 10,000) so that every split has a source."""
+    def tile(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(n) % len(images)
+        return images[rows], labels[rows]
+
+    train = tile(digits.train_images, digits.train_labels, 60_000)
+    test = tile(digits.test_images, digits.test_labels, 10_000)
+    return MnistDigits(*train, *test, source=digits.source)
+
+
+def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0, workers: int = 1):
+    """Write a small Video-MNIST file (real format, synthetic digits) with `per_split` videos per split.
+
+    The first 10 videos of each split hold one digit of every class. Returns the path.
+    """
+    from vmnist.generate import GenerateConfig, write_dataset
+
+    digits = tiled_digits(synthetic_digits(n_train=max(per_split, 20), n_test=max(per_split, 20), seed=seed))
+    config = GenerateConfig(seed=seed, frames=frames, limit=per_split)
+    return write_dataset(path, digits, config, workers=workers, force=True).path

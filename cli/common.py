@@ -13,9 +13,9 @@ from rich.console import Console
 from vmnist.errors import UserError
 
 #: Progress and messages go to stderr so that results on stdout can be piped.
-err_console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None)
+err_console = Console(stderr=True, soft_wrap=True, no_color=bool(os.environ.get("NO_COLOR")) or None)
 #: Results (tables, summaries) go to stdout.
-out_console = Console(no_color=bool(os.environ.get("NO_COLOR")) or None)
+out_console = Console(soft_wrap=True, no_color=bool(os.environ.get("NO_COLOR")) or None)
 
 
 def progress_enabled() -> bool:

@@ -30,7 +30,7 @@ class TrajectoryConstants:
     speed_min: float = 0.5  # px/frame, classes 0, 1, 7: |velocity| drawn uniformly in [speed_min, speed_max]
     speed_max: float = 1.5
     bounce_limit: float = 6.0  # px: a translating digit reflects when its centre is this far from the frame centre
-    vanish_scale: float = 0.05  # class 2: smallest scale, reached mid-video (the digit almost vanishes)
+    vanish_scale: float = 0.15  # class 2: smallest scale, reached mid-video (the digit almost vanishes)
     grow_scale: float = 2.0  # class 6: scale at the last frame (the digit leaves the frame partly)
     radius_min: float = 3.0  # px, class 5: radius of the circular path drawn uniformly in [radius_min, radius_max]
     radius_max: float = 7.0

@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3dTT, tran_intermediate_channels
+from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT, tran_intermediate_channels
+from ttn.layers.fast_conv import conv3d_by_frames
 
 
 def randomize_transforms(layer: Conv3dTT, generator: torch.Generator) -> None:
@@ -231,3 +233,27 @@ def test_direct_warp_composes_the_transforms() -> None:
         layer.rotation.fill_(math.pi / 2)
     # two 90-degree steps compose to a 180-degree warp of K0
     torch.testing.assert_close(layer.kernel()[:, :, 2], torch.rot90(layer.k0, 2, dims=(-2, -1)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("channels", "padding", "kernel"), [(1, (2, 2, 2), (5, 5, 5)), (3, (0, 1, 0), (3, 3, 2)), (1, (0, 2, 2), (1, 5, 5))])
+def test_conv3d_by_frames_equals_conv3d(channels: int, padding: tuple[int, int, int], kernel: tuple[int, int, int]) -> None:
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(2, channels, 7, 9, 8, dtype=torch.float64, generator=generator)
+    weight = torch.randn(4, channels, *kernel, dtype=torch.float64, generator=generator, requires_grad=True)
+    bias = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
+    ours = conv3d_by_frames(x, weight, bias, padding)
+    assert ours.is_contiguous(memory_format=torch.channels_last_3d)
+    reference = F.conv3d(x, weight, bias, padding=padding)
+    torch.testing.assert_close(ours, reference)
+    grad = torch.randn(reference.shape, dtype=torch.float64, generator=generator)
+    ours_grads = torch.autograd.grad(ours, (weight, bias), grad)
+    torch.testing.assert_close(ours_grads, torch.autograd.grad(reference, (weight, bias), grad))
+
+
+def test_fast_conv3d_module_equals_nn_conv3d() -> None:
+    torch.manual_seed(0)
+    ours = Conv3d(1, 3, 5, padding=2)
+    reference = nn.Conv3d(1, 3, 5, padding=2)
+    reference.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 1, 6, 7, 7)
+    torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)

@@ -10,7 +10,7 @@ from torch import nn
 from cli.ttn_cli import main
 from ttn.checkpoint import load_checkpoint, save_checkpoint
 from ttn.errors import TTNError
-from ttn.layers import THETA_KINDS, Conv2Plus1d, Conv3dTT
+from ttn.layers import THETA_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
 from ttn.models import ARCHS, build_model, count_parameters, prepare_model
 from ttn.paper import paper_table
 
@@ -44,7 +44,8 @@ def test_3dttn_variants_and_counts(theta: str) -> None:
 
 def test_one_skeleton_conv_kind_is_the_only_difference() -> None:
     kinds = {arch: type(build_model(arch, channels=(4, 6)).conv1) for arch in ARCHS}
-    assert kinds == {"3d": nn.Conv3d, "3dttn": Conv3dTT, "2plus1d": Conv2Plus1d}
+    assert kinds == {"3d": Conv3d, "3dttn": Conv3dTT, "2plus1d": Conv2Plus1d}
+    assert issubclass(Conv3d, nn.Conv3d)
     assert len({type(build_model(arch, channels=(4, 6))) for arch in ARCHS}) == 1
 
 
@@ -55,10 +56,19 @@ def test_2plus1d_roughly_matches_3d_parameters() -> None:
     assert 0.99 < ratio < 1.01
 
 
+def plain_conv(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A conv layer computed with plain ``F.conv3d``."""
+    if isinstance(conv, Conv3dTT):
+        return F.conv3d(x, conv.kernel(), conv.bias, conv.stride, conv.padding)
+    if isinstance(conv, Conv2Plus1d):
+        return plain_conv(conv.temporal, F.relu(plain_conv(conv.spatial, x)))
+    return F.conv3d(x, conv.weight, conv.bias, conv.stride, conv.padding)
+
+
 def plain_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The paper's order (conv -> ReLU -> pool) in default NCDHW."""
-    x = F.max_pool3d(F.relu(model.conv1(x)), 2)
-    x = F.max_pool3d(F.relu(model.conv2(x)), 2).flatten(1)
+    """The paper's order (conv -> ReLU -> pool) with plain ``F.conv3d`` in default NCDHW."""
+    x = F.max_pool3d(F.relu(plain_conv(model.conv1, x)), 2)
+    x = F.max_pool3d(F.relu(plain_conv(model.conv2, x)), 2).flatten(1)
     return model.fc3(F.relu(model.fc2(F.relu(model.fc1(x)))))
 
 

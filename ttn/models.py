@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.errors import TTNError
-from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3dTT
+from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
 
 #: The architectures, in display order.
 ARCHS: tuple[str, ...] = ("3d", "3dttn", "2plus1d")
@@ -48,7 +48,7 @@ ConvMaker = Callable[[int, int, tuple[int, int, int], tuple[int, int, int]], nn.
 def _conv_maker(arch: str, theta: str, warp: str) -> ConvMaker:
     """The convolution of `arch` as a function of its shape."""
     if arch == "3d":
-        return lambda cin, cout, kernel, padding: nn.Conv3d(cin, cout, kernel, padding=padding)
+        return lambda cin, cout, kernel, padding: Conv3d(cin, cout, kernel, padding=padding)
     if arch == "3dttn":
         return lambda cin, cout, kernel, padding: Conv3dTT(cin, cout, kernel, padding=padding, theta=theta, warp=warp)  # type: ignore[arg-type]
     return lambda cin, cout, kernel, padding: Conv2Plus1d(cin, cout, kernel, padding=padding)

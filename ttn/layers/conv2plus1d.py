@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn.modules.utils import _triple
 
+from ttn.layers.fast_conv import Conv3d
+
 
 def tran_intermediate_channels(in_channels: int, out_channels: int, kernel_size: tuple[int, int, int]) -> int:
     """Tran et al.'s M_i = floor(t d^2 N_{i-1} N_i / (d^2 N_{i-1} + t N_i)) for a (t, d, d) kernel."""
@@ -28,7 +30,7 @@ class Conv2Plus1d(nn.Module):
         mid_channels: the intermediate width M; default Tran et al.'s parameter-matching formula.
 
     Shapes: (B, N_in, D, H', W') -> (B, N_out, D_out, H_out, W_out) as the 3D convolution it replaces.
-    Both convolutions are ``nn.Conv3d`` with PyTorch's default (Kaiming-uniform) initialization.
+    Both convolutions are ``nn.Conv3d`` (`ttn.layers.fast_conv.Conv3d`) with PyTorch's default (Kaiming-uniform) initialization.
     """
 
     def __init__(
@@ -50,12 +52,12 @@ class Conv2Plus1d(nn.Module):
         pad_t, pad_h, pad_w = _triple(padding)
         self.mid_channels = mid_channels or tran_intermediate_channels(in_channels, out_channels, (frames, height, width))
         factory = {"device": device, "dtype": dtype}
-        self.spatial = nn.Conv3d(
+        self.spatial = Conv3d(
             in_channels, self.mid_channels, (1, height, width), (1, stride_h, stride_w), (0, pad_h, pad_w),
             bias=bias, **factory,
         )
         self.relu = nn.ReLU(inplace=True)
-        self.temporal = nn.Conv3d(
+        self.temporal = Conv3d(
             self.mid_channels, out_channels, (frames, 1, 1), (stride_t, 1, 1), (pad_t, 0, 0), bias=bias, **factory
         )
 

@@ -50,9 +50,18 @@ def synthetic_digits(n_train: int = 100, n_test: int = 20, seed: int = 0) -> Mni
 
 # ----------------------------------------------------------------------------- tiny Video-MNIST files
 def tiled_digits(digits: MnistDigits) -> MnistDigits:
-    """Repeat small digit sets up to MNIST's sizes (60,000 / 10,000) so that every split has a source."""
+    """Repeat small digit sets up to MNIST's sizes (60,000 / 10,000) so that every split has a source.
+
+    Each set is first ordered so that its labels cycle 0, 1, ..., 9 (synthetic digits are balanced); with a set
+    size that divides 50,000 (e.g. 100), the first ten videos of every split then hold one digit of each class.
+    """
     def tile(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.arange(n) % len(images)
+        rank = np.empty(len(labels), dtype=np.int64)
+        for digit in range(NUM_CLASSES):
+            members = np.flatnonzero(labels == digit)
+            rank[members] = np.arange(len(members))
+        order = np.lexsort((labels, rank))  # by rank within class, then by label: 0..9, 0..9, ...
+        rows = order[np.arange(n) % len(order)]
         return images[rows], labels[rows]
 
     train = tile(digits.train_images, digits.train_labels, 60_000)
@@ -63,10 +72,10 @@ def tiled_digits(digits: MnistDigits) -> MnistDigits:
 def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0, workers: int = 1):
     """Write a small Video-MNIST file (real format, synthetic digits) with `per_split` videos per split.
 
-    The first 10 videos of each split hold one digit of every class. Returns the path.
+    Labels cycle 0..9 in every split, so any 10 consecutive videos hold one of each class. Returns the path.
     """
     from vmnist.generate import GenerateConfig, write_dataset
 
-    digits = tiled_digits(synthetic_digits(n_train=max(per_split, 20), n_test=max(per_split, 20), seed=seed))
+    digits = tiled_digits(synthetic_digits(n_train=100, n_test=100, seed=seed))
     config = GenerateConfig(seed=seed, frames=frames, limit=per_split)
     return write_dataset(path, digits, config, workers=workers, force=True).path

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.common import LazyGroup, err_console, out_console, progress_enabled
+from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, SPLITS
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
@@ -60,7 +61,7 @@ def main() -> None:
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
 @click.option("--mnist", "mnist_path", type=click.Path(path_type=Path), default=None, help="Local MNIST: a folder of the 4 IDX files, or an .npz.")
-@click.option("--compression-level", type=click.IntRange(0, 9), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="gzip level of the video chunks.")
+@click.option("--compression-level", type=click.IntRange(0, MAX_LEVEL), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="Deflate (gzip filter) level of the video chunks.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def generate_command(out: Path, seed: int, frames: int, limit: int | None, splits: tuple[str, ...], workers: int | None,
                      mnist_path: Path | None, compression_level: int, force: bool) -> None:

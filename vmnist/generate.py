@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -20,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
+from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
 from vmnist.format import (
     DEFAULT_COMPRESSION_LEVEL,
@@ -61,8 +61,8 @@ class GenerateConfig:
             raise UserError(f"--frames must be at least 2, got {self.frames}")
         if self.limit is not None and self.limit < 1:
             raise UserError(f"--limit must be a positive number of videos, got {self.limit}")
-        if not 0 <= self.compression_level <= 9:
-            raise UserError(f"compression level must be 0-9, got {self.compression_level}")
+        if not 0 <= self.compression_level <= MAX_LEVEL:
+            raise UserError(f"--compression-level must be 0-{MAX_LEVEL}, got {self.compression_level}")
 
     def split_size(self, split: str) -> int:
         size = SPLIT_SOURCES[split].size
@@ -140,7 +140,7 @@ def _work(block: Block) -> tuple[Block, np.ndarray, list[bytes]]:
 def _render_and_compress(digits: MnistDigits, config: GenerateConfig, block: Block) -> tuple[Block, np.ndarray, list[bytes]]:
     images, labels, _ = split_digits(digits, block.split)
     params, videos = render_block(images[block.start : block.stop], labels[block.start : block.stop], block.split, block.start, config)
-    chunks = [zlib.compress(video.tobytes(), config.compression_level) for video in videos]
+    chunks = [compress(video.tobytes(), config.compression_level) for video in videos]
     return block, params, chunks
 
 

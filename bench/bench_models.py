@@ -9,13 +9,14 @@ pool before ReLU, first layer as a 2D convolution over frame windows) and for th
 weights run as plain PyTorch would: NCDHW default memory format, ``F.conv3d``, conv -> ReLU -> pool),
 and the ratio ours / reference. Then the forward +
 backward time of the 3DTTN relative to the 3D model of the same shapes (both ours).
-Timings are medians over steps, fast and reference interleaved, so that load from other processes on a
-shared machine hits both alike; numbers are still noisy there.
+Fast and reference steps are interleaved so that load from other processes on a shared machine hits both
+alike, and each is summarized by its fastest step (``--stat median`` for medians); numbers stay noisy there.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import time
 from typing import Callable
@@ -95,8 +96,10 @@ def eval_step_fn(model: nn.Module, batch: int) -> Callable[[], None]:
     return step
 
 
-def interleaved_medians(steps: dict[str, Callable[[], None]], repeats: int, warmup: int) -> dict[str, float]:
-    """Median seconds per call of each function, calls interleaved round-robin."""
+def interleaved_times(
+    steps: dict[str, Callable[[], None]], repeats: int, warmup: int, stat: str = "min"
+) -> dict[str, float]:
+    """Seconds per call of each function (min or median over `repeats`), calls interleaved round-robin."""
     for fn in steps.values():
         for _ in range(warmup):
             fn()
@@ -106,7 +109,8 @@ def interleaved_medians(steps: dict[str, Callable[[], None]], repeats: int, warm
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    reduce = min if stat == "min" else statistics.median
+    return {name: reduce(values) for name, values in times.items()}
 
 
 def check_same_outputs(model: nn.Module, reference: nn.Module) -> float:
@@ -127,6 +131,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation throughput")
+    parser.add_argument("--stat", choices=("min", "median"), default="min",
+                        help="per-step statistic: min (least disturbed by other processes, default) or median")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,7 +140,8 @@ def main() -> None:
     channels = tuple(int(c) for c in args.channels.split(","))
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, channels {channels}, "
-          f"train batch {args.train_batch}, eval batch {args.eval_batch}")
+          f"train batch {args.train_batch}, eval batch {args.eval_batch}, {args.stat} over steps, "
+          f"load average {os.getloadavg()[0]:.2f} at start")
     print(f"{'arch':8} {'train ours':>11} {'train ref':>10} {'ratio':>6} {'eval ours':>10} {'eval ref':>9} {'ratio':>6}  max|diff|")
     models = {}
     for arch in archs:
@@ -142,16 +149,16 @@ def main() -> None:
         reference = PlainReference(model)
         models[arch] = model
         diff = check_same_outputs(model, reference)
-        train = interleaved_medians(
+        train = interleaved_times(
             {"ours": train_step_fn(model, args.train_batch), "ref": train_step_fn(reference, args.train_batch)},
-            args.steps, args.warmup,
+            args.steps, args.warmup, args.stat,
         )
         line = (f"{arch:8} {args.train_batch / train['ours']:9.1f}/s {args.train_batch / train['ref']:8.1f}/s "
                 f"{train['ref'] / train['ours']:5.2f}x")
         if not args.no_eval:
-            evaluation = interleaved_medians(
+            evaluation = interleaved_times(
                 {"ours": eval_step_fn(model, args.eval_batch), "ref": eval_step_fn(reference, args.eval_batch)},
-                args.eval_steps, 1,
+                args.eval_steps, 1, args.stat,
             )
             line += (f" {args.eval_batch / evaluation['ours']:8.1f}/s {args.eval_batch / evaluation['ref']:7.1f}/s "
                      f"{evaluation['ref'] / evaluation['ours']:5.2f}x")
@@ -159,11 +166,13 @@ def main() -> None:
             line += " " * 33
         print(f"{line}  {diff:.1e}", flush=True)
     if "3d" in models and "3dttn" in models:
-        times = interleaved_medians(
-            {arch: fwd_bwd_fn(models[arch], args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup
+        times = interleaved_times(
+            {arch: fwd_bwd_fn(models[arch], args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup,
+            args.stat,
         )
         print(f"3DTTN forward+backward at batch {args.train_batch}: {times['3dttn'] * 1e3:.1f} ms vs 3D "
               f"{times['3d'] * 1e3:.1f} ms: {100 * (times['3dttn'] / times['3d'] - 1):+.1f}% (target <= +10%)")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (other processes share the cores: ratios are noisy)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The LeNet-5 zoo, checkpoints, and the `ttn models` / `ttn show-kernels` commands."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -173,3 +175,12 @@ def test_cli_show_kernels_2plus1d_is_refused_cleanly(tmp_path) -> None:
     checkpoint = save_checkpoint(tmp_path / "m.pt", build_model("2plus1d", **kwargs), arch="2plus1d", model_kwargs=kwargs)
     result = CliRunner().invoke(main, ["show-kernels", str(checkpoint), "--out", str(tmp_path / "k.png")])
     assert result.exit_code == 1 and "2plus1d" in result.output and "Traceback" not in result.output
+
+
+def test_cli_show_kernels_without_matplotlib_names_the_extra(tmp_path, monkeypatch) -> None:
+    kwargs = {"channels": [3, 4]}
+    checkpoint = save_checkpoint(tmp_path / "m.pt", build_model("3dttn", **kwargs), arch="3dttn", model_kwargs=kwargs)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)  # import fails as if not installed
+    result = CliRunner().invoke(main, ["show-kernels", str(checkpoint), "--out", str(tmp_path / "k.png")])
+    assert result.exit_code == 1 and "pip install -e .[plot]" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -48,7 +48,7 @@ class PlainReference(nn.Module):
         self.model = copy.deepcopy(model)
         with torch.no_grad():
             for parameter in self.model.parameters():
-                parameter.data = parameter.data.contiguous()
+                parameter.data = parameter.data.clone(memory_format=torch.contiguous_format)  # NCDHW strides
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = self.model

@@ -27,6 +27,7 @@ from torch import nn
 
 from ttn.errors import TTNError
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
+from ttn.layers.fast_conv import to_channels_last_3d
 
 #: The architectures, in display order.
 ARCHS: tuple[str, ...] = ("3d", "3dttn", "2plus1d")
@@ -153,11 +154,14 @@ def prepare_model(model: nn.Module, device: torch.device | str | None = None) ->
     """
     if device is not None:
         model.to(device)
-    memory_format = getattr(model, "memory_format", MEMORY_FORMAT)
+    channels_last = getattr(model, "memory_format", MEMORY_FORMAT) == torch.channels_last_3d
     with torch.no_grad():
         for parameter in model.parameters():
             if parameter.dim() == 5:
-                parameter.data = parameter.data.contiguous(memory_format=memory_format)
+                parameter.data = (
+                    to_channels_last_3d(parameter.data) if channels_last
+                    else parameter.data.clone(memory_format=torch.contiguous_format)
+                )
     return model
 
 

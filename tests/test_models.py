@@ -13,6 +13,7 @@ from cli.ttn_cli import main
 from ttn.checkpoint import load_checkpoint, save_checkpoint
 from ttn.errors import TTNError
 from ttn.layers import THETA_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
+from ttn.layers.fast_conv import channels_last_strides
 from ttn.models import ARCHS, build_model, count_parameters, prepare_model
 from ttn.paper import paper_table
 
@@ -184,3 +185,15 @@ def test_cli_show_kernels_without_matplotlib_names_the_extra(tmp_path, monkeypat
     result = CliRunner().invoke(main, ["show-kernels", str(checkpoint), "--out", str(tmp_path / "k.png")])
     assert result.exit_code == 1 and "pip install -e .[plot]" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_5d_weights_have_exact_channels_last_strides(arch: str) -> None:
+    # a (O, 1, ...) weight counts as both formats; unless its strides are the channels-last ones, oneDNN
+    # runs that convolution in NCDHW (3x slower for the (2+1)D spatial conv)
+    model = build_model(arch, channels=(3, 4))
+    for name, parameter in model.named_parameters():
+        if parameter.dim() == 5:
+            assert parameter.stride() == channels_last_strides(parameter.shape), name
+    features = model.features(torch.rand(2, 1, 30, 28, 28))
+    assert features.is_contiguous(memory_format=torch.channels_last_3d)

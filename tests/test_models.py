@@ -195,5 +195,8 @@ def test_5d_weights_have_exact_channels_last_strides(arch: str) -> None:
     for name, parameter in model.named_parameters():
         if parameter.dim() == 5:
             assert parameter.stride() == channels_last_strides(parameter.shape), name
-    features = model.features(torch.rand(2, 1, 30, 28, 28))
+    # batch >= 16: below it, single-threaded PyTorch runs convs with 1x1 spatial filters (the (2+1)D temporal
+    # conv) without oneDNN, in NCDHW
+    with torch.no_grad():
+        features = model.features(torch.rand(16, 1, 30, 28, 28))
     assert features.is_contiguous(memory_format=torch.channels_last_3d)

@@ -91,7 +91,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "
     """
     path = Path(path)
     if not path.is_file():
-        raise TTNError(f"checkpoint not found: {path} (check the path; `ttn train` writes checkpoints)")
+        raise TTNError(f"checkpoint not found: {path} (check the path; `ttn train --save-model` writes them)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or foreign file

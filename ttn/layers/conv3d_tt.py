@@ -88,8 +88,10 @@ class Conv3dTT(nn.Module):
         align_corners, padding_mode: of the kernel resampling (``F.grid_sample``), not of the input.
             Defaults as in the authors' code: ``True`` and ``"zeros"``.
         k0_std: standard deviation of the Gaussian initialization of ``k0``; default ``None`` means
-            He-normal over the built kernel, ``sqrt(2 / (in_channels / groups * T * H * W))``, which keeps
-            the variance of ReLU activations constant at initialization (the authors' code used 1.0).
+            He-normal over the built kernel's fan-in, ``sqrt(2 / (in_channels / groups * T * H * W))``, the
+            scale of PyTorch-style ReLU networks (the authors' code used 1.0 with inputs in 0..255). With
+            equal slices at init and similar neighbouring frames, first activations come out up to ~sqrt(T)
+            larger than for independent weights.
 
     Parameters: ``k0`` (O, I/groups, H, W), the transform parameters above, and ``bias`` (O,).
     Shapes: input (B, I, D, H', W') -> output (B, O, D_out, H_out, W_out) exactly as ``nn.Conv3d``.

@@ -13,7 +13,7 @@ equal those of the paper's conv -> ReLU -> pool, at an eighth of the ReLU work.
 
 Speed (bench/bench_models.py): convolutions run in the ``torch.channels_last_3d`` memory format, and
 the first layer (one input channel) as a 2D convolution over frame windows (`ttn.layers.fast_conv`);
-together about 2x faster training on CPU than the same model in default NCDHW. `build_model` returns a
+together 1.7-2x faster training on CPU than the same model in default NCDHW. `build_model` returns a
 model whose 5D weights are channels-last and whose forward converts its input, so every path (train,
 evaluate, sweep) gets it; after moving a model to another device call `prepare_model(model, device)`.
 """

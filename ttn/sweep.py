@@ -170,8 +170,10 @@ def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
     Returns a small summary (run_id, test_accuracy, wall_time_s, skipped) for the sweep's report.
     """
     from ttn.records import read_record, record_exists, record_path
+    from ttn.runtime import tune_allocator
     from ttn.training import train_run
 
+    tune_allocator()  # in every worker, process pool or Dask alike (once per process)
     if record_exists(out, task.run_id):  # a retried or resumed task never redoes finished work
         record = read_record(record_path(out, task.run_id))
         return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": True}

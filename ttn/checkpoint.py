@@ -13,7 +13,6 @@ half-written checkpoint under the final name.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from torch import nn
 
 import ttn
 from ttn.errors import TTNError
+from vmnist.atomic import atomic_open
 from ttn.models import ARCHS, build_model, prepare_model
 
 FORMAT = "ttn-checkpoint"
@@ -47,17 +47,8 @@ def save_checkpoint(
         "extra": _plain(dict(extra or {})),
         "versions": {"ttn": str(ttn.__version__), "torch": str(torch.__version__)},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as stream:
+        torch.save(payload, stream)
     return path
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ttn.errors import TTNError
+from vmnist.atomic import atomic_path
 from ttn.layers import Conv2Plus1d, Conv3dTT
 
 
@@ -101,8 +102,8 @@ def plot_kernels(
     figure.suptitle(title or describe(conv, layer, in_channel), fontsize=10)
     figure.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out)
+    with atomic_path(out) as tmp:
+        figure.savefig(tmp, format=out.suffix.lstrip(".") or "png")
     return out
 
 

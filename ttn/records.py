@@ -11,12 +11,12 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ttn.errors import TTNError
+from vmnist.atomic import atomic_write_text
 
 #: Version of the record layout this code writes and reads.
 SCHEMA_VERSION = 1
@@ -69,17 +69,7 @@ def write_record(out_dir: str | os.PathLike[str], record: Mapping[str, Any]) -> 
     out.mkdir(parents=True, exist_ok=True)
     final = record_path(out, run_id)
     text = json.dumps(record, indent=1, sort_keys=False) + "\n"
-    fd, tmp_name = tempfile.mkstemp(dir=out, prefix=f".{run_id}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, final)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return final
+    return atomic_write_text(final, text)
 
 
 def check_record(record: Any) -> str | None:

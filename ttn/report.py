@@ -19,12 +19,12 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ttn.errors import TTNError
+from vmnist.atomic import atomic_path, atomic_write_text
 from ttn.paper import PaperRow, paper_source, paper_table
 from ttn.records import Fingerprint, load_records
 from ttn.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
@@ -516,17 +516,7 @@ def render(report: Report, fmt: str) -> str:
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write `text` to `path` atomically (temporary file + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text)
 
 
 # ----------------------------------------------------------------------------------------------- figures
@@ -558,15 +548,8 @@ def check_figure_path(path: str | os.PathLike[str]) -> Path:
 
 def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     path = check_figure_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix[1:].lower(), bbox_inches="tight", dpi=150)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
+from vmnist.atomic import atomic_path
 from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
 from vmnist.format import (
@@ -180,11 +181,6 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def temporary_path(out: Path) -> Path:
-    """A hidden file beside `out`, renamed onto it when complete (same folder, so the rename is atomic)."""
-    return out.with_name(f".{out.name}.tmp-{os.getpid()}")
-
-
 def check_output(out: Path, force: bool) -> None:
     """Refuse to overwrite without `force` and fail early on an unwritable folder."""
     if out.exists() and not force:
@@ -217,54 +213,48 @@ def write_dataset(
     if workers is None:  # automatic: every core, but no process for a handful of videos
         workers = max(1, min(default_workers(), total // MIN_VIDEOS_PER_WORKER))
     started = time.perf_counter()
-    tmp = temporary_path(out)
     frames, size = config.frames, FRAME_SIZE
     counts: dict[str, np.ndarray] = {}
     done = {split: 0 for split in config.splits}
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs.update(
-                format=FORMAT_NAME,
-                format_version=FORMAT_VERSION,
-                generator_version=GENERATOR_VERSION,
-                seed=config.seed,
-                frames=frames,
-                height=size,
-                width=size,
-                mnist_sha256=digits.sha256,
-                mnist_source=digits.source,
-                config=config.to_json(),
-                complete=False,
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(
+            format=FORMAT_NAME,
+            format_version=FORMAT_VERSION,
+            generator_version=GENERATOR_VERSION,
+            seed=config.seed,
+            frames=frames,
+            height=size,
+            width=size,
+            mnist_sha256=digits.sha256,
+            mnist_source=digits.source,
+            config=config.to_json(),
+            complete=False,
+        )
+        videos_of: dict[str, h5py.Dataset] = {}
+        params_of: dict[str, np.ndarray] = {}
+        for split in config.splits:
+            n = config.split_size(split)
+            _, labels, index = split_digits(digits, split)
+            group = f.create_group(split)
+            videos_of[split] = group.create_dataset(
+                "videos", shape=(n, frames, size, size), dtype=np.uint8,
+                chunks=(1, frames, size, size), compression="gzip", compression_opts=config.compression_level,
             )
-            videos_of: dict[str, h5py.Dataset] = {}
-            params_of: dict[str, np.ndarray] = {}
-            for split in config.splits:
-                n = config.split_size(split)
-                _, labels, index = split_digits(digits, split)
-                group = f.create_group(split)
-                videos_of[split] = group.create_dataset(
-                    "videos", shape=(n, frames, size, size), dtype=np.uint8,
-                    chunks=(1, frames, size, size), compression="gzip", compression_opts=config.compression_level,
-                )
-                group.create_dataset("labels", data=labels[:n])
-                group.create_dataset("source_index", data=index[:n])
-                params_of[split] = np.zeros((n, frames, 4), dtype=np.float32)
-                counts[split] = np.bincount(labels[:n], minlength=10)
-            for block, params, chunks in _run_blocks(digits, config, plan_blocks(config), workers):
-                dataset = videos_of[block.split]
-                for offset, chunk in enumerate(chunks):
-                    dataset.id.write_direct_chunk((block.start + offset, 0, 0, 0), chunk)
-                params_of[block.split][block.start : block.stop] = params
-                done[block.split] += block.stop - block.start
-                if progress:
-                    progress(block.split, done[block.split], config.split_size(block.split))
-            for split, params in params_of.items():
-                f[split].create_dataset("params", data=params, compression="gzip", compression_opts=config.compression_level)
-            f.attrs["complete"] = True  # last: a file without it is never taken as complete
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            group.create_dataset("labels", data=labels[:n])
+            group.create_dataset("source_index", data=index[:n])
+            params_of[split] = np.zeros((n, frames, 4), dtype=np.float32)
+            counts[split] = np.bincount(labels[:n], minlength=10)
+        for block, params, chunks in _run_blocks(digits, config, plan_blocks(config), workers):
+            dataset = videos_of[block.split]
+            for offset, chunk in enumerate(chunks):
+                dataset.id.write_direct_chunk((block.start + offset, 0, 0, 0), chunk)
+            params_of[block.split][block.start : block.stop] = params
+            done[block.split] += block.stop - block.start
+            if progress:
+                progress(block.split, done[block.split], config.split_size(block.split))
+        for split, params in params_of.items():
+            f[split].create_dataset("params", data=params, compression="gzip", compression_opts=config.compression_level)
+        f.attrs["complete"] = True  # last: a file without it is never taken as complete
     raw = total * frames * size * size
     return GenerateSummary(out, counts, out.stat().st_size, raw, time.perf_counter() - started, digits.source)
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from vmnist.atomic import atomic_open
 from vmnist.errors import MnistError
 from vmnist.idx import parse_idx
 
@@ -395,21 +396,8 @@ def cache_path(cache_dir: str | os.PathLike[str] | None = None, sha256: str = MN
 def save_digits_npz(digits: MnistDigits, path: str | os.PathLike[str]) -> Path:
     """Write `digits` as an .npz (keras keys + "source") atomically: temporary file, then os.replace."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a cache file is an ordinary file
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{key: getattr(digits, field) for field, key in NPZ_KEYS.items()},
-                     source=np.array(digits.source))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, **{key: getattr(digits, field) for field, key in NPZ_KEYS.items()}, source=np.array(digits.source))
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vmnist.atomic import atomic_path
 from vmnist.errors import UserError
 from vmnist.reader import load_labels, load_split
 from vmnist.trajectories import TRAJECTORY_TABLE
@@ -23,17 +24,6 @@ def first_of_each_class(path: str | os.PathLike, split: str) -> tuple[np.ndarray
     picks = np.array([np.flatnonzero(labels == c)[0] for c in classes])
     videos, _ = load_split(path, split, picks)
     return videos.numpy(), classes
-
-
-def save_atomically(out: Path, write) -> Path:
-    """Call write(tmp_path) and rename onto `out` (a crash never leaves half a picture)."""
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
 
 
 def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "test", every: int = 2) -> Path:
@@ -58,7 +48,8 @@ def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "
     fig.suptitle(f"Video-MNIST: one {split} video per class, every {every}nd frame", fontsize=8)
     fig.subplots_adjust(left=3.0 / (3.2 + cols * 0.55), right=0.99, top=0.92, bottom=0.01, wspace=0.05, hspace=0.08)
     out = Path(out)
-    save_atomically(out, lambda tmp: fig.savefig(tmp, dpi=150, format=out.suffix.lstrip(".") or "png"))
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=150, format=out.suffix.lstrip(".") or "png")
     plt.close(fig)
     return out
 
@@ -79,8 +70,6 @@ def save_gif(path: str | os.PathLike, out: str | os.PathLike, split: str = "test
         canvas[:, r * (height + 2) + 1 : r * (height + 2) + 1 + height, c * (width + 2) + 1 : c * (width + 2) + 1 + width] = videos[i]
     canvas = canvas.repeat(zoom, axis=1).repeat(zoom, axis=2)
     images = [Image.fromarray(frame) for frame in canvas]
-    save_atomically(
-        Path(out),
-        lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0),
-    )
+    with atomic_path(out) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
     return Path(out)

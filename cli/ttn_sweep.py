@@ -218,7 +218,7 @@ def generate_data(data: Path, mnist: Path | None) -> None:
     generate = getattr(vmnist, "generate", None)
     if generate is None:
         raise click.ClickException(f"{data} not found and this vmnist cannot generate: run `vmnist generate --out {data}`")
-    kwargs: dict[str, Any] = {"out": data}
+    kwargs: dict[str, Any] = {"out": data, "status": lambda message: err_console.print(message, highlight=False)}
     if mnist is not None:
         kwargs["mnist"] = mnist
     generate(**kwargs)

@@ -295,10 +295,11 @@ def _is_dask_client(executor: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- cost estimate
-#: Measured training throughput (videos/s, one thread, batch 20, channels-last) of the (6, 16) 3D model;
-#: bigger models scale roughly with their conv work, C1*C2 (see bench/bench_sweep.py).
-BASE_TRAIN_RATE = 300.0
-BASE_EVAL_RATE = 1200.0
+#: Per-process throughput (videos/s, one torch thread) of the (6, 16) models, fitted on the 24 runs of
+#: `--preset quick` on 2 shared cores (3d and 3dttn alike): training (forward + backward) and evaluation.
+#: Bigger models scale roughly with their conv work, C1*(1+C2).
+BASE_TRAIN_RATE = 67.0
+BASE_EVAL_RATE = 480.0
 BASE_CHANNELS = (6, 16)
 
 

@@ -130,7 +130,8 @@ def run_sweep_command(
         else:
             executor = process_pool(workers)
         with task_progress(len(todo)) as on_done:
-            summary = run_sweep(tasks, data, out, executor, on_done=on_done)
+            respawn = None if (scheduler or dask_local) else (lambda: process_pool(workers))
+            summary = run_sweep(tasks, data, out, executor, on_done=on_done, respawn=respawn)
     finally:
         _close(executor)
     return summary

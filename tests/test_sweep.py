@@ -13,7 +13,7 @@ from ttn.config import get_preset, make_config
 from ttn.errors import TTNError
 from ttn.paper import paper_channels
 from ttn.records import read_record, record_path
-from ttn.sweep import check_out_dir, estimate_cost, plan_tasks, run_sweep, run_task
+from ttn.sweep import check_out_dir, estimate_cost, plan_tasks, process_pool, run_sweep, run_task
 
 TINY = make_config(epochs=1, channels=(2, 3), val_size=12)
 TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
@@ -198,3 +198,28 @@ def test_dask_missing_gives_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_distributed)
     with pytest.raises(TTNError, match=r"pip install -e \.\[cluster\]"):
         import_distributed()
+
+
+def test_process_pool_worker_death_is_retried_on_a_new_pool(data, tmp_path):
+    """A local worker that dies breaks the whole pool: the sweep respawns it and finishes every task once."""
+    tasks = plan_tasks(["3d"], [10], 2, TINY)
+    pool = process_pool(1)
+    try:
+        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train, respawn=lambda: process_pool(1))
+    finally:
+        pool.shutdown()
+    assert summary.ok, summary.failed
+    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r1"]
+    assert (tmp_path / "died-3d-v10-r0").exists()
+    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-r0", "3d-v10-r1"]
+
+
+def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
+    tasks = plan_tasks(["3d"], [10], 1, TINY)
+    pool = process_pool(1)
+    try:
+        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train)
+    finally:
+        pool.shutdown()
+    assert list(summary.failed) == ["3d-v10-r0"]
+    assert "worker process died" in summary.failed["3d-v10-r0"] and "resume" in summary.failed["3d-v10-r0"]

@@ -12,6 +12,7 @@ import os
 import time
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from concurrent.futures import as_completed as futures_as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -250,10 +251,13 @@ def run_sweep(
     task_fn: TaskFn = run_task,
     on_done: DoneCallback | None = None,
     retries: int = DASK_RETRIES,
+    respawn: Callable[[], Executor] | None = None,
 ) -> SweepSummary:
     """Run the tasks whose record is missing on `executor` (a concurrent.futures Executor or a Dask Client).
 
-    A task that fails is recorded in `summary.failed` with its one-line error; the others go on.
+    A task that fails is recorded in `summary.failed` with its one-line error; the others go on. When a local
+    worker process dies (the pool is then broken for every pending task), `respawn()` makes a new pool and the
+    unfinished tasks are submitted again, up to `retries` times; Dask re-schedules by itself (`retries`).
     """
     started = time.perf_counter()
     summary = SweepSummary(planned=len(tasks))
@@ -264,6 +268,27 @@ def run_sweep(
     if not todo:
         summary.wall_time_s = time.perf_counter() - started
         return summary
+    respawned: list[Executor] = []
+    try:
+        for attempt in range(retries + 1):
+            broken = _run_once(todo, data, out, executor, task_fn, on_done, retries, summary,
+                               retry_broken=respawn is not None and attempt < retries)
+            if not broken:
+                break
+            executor.shutdown(wait=False, cancel_futures=True)
+            executor = respawn()  # type: ignore[misc]
+            respawned.append(executor)
+            todo = pending_tasks(broken, out)[0]
+    finally:
+        for pool in respawned:
+            pool.shutdown(wait=True, cancel_futures=True)
+    summary.wall_time_s = time.perf_counter() - started
+    return summary
+
+
+def _run_once(todo: list[Task], data: str, out: str, executor: Any, task_fn: TaskFn, on_done: DoneCallback | None,
+              retries: int, summary: SweepSummary, retry_broken: bool) -> list[Task]:
+    """Submit `todo`, report each outcome; return the tasks lost to a broken local pool when `retry_broken`."""
     if _is_dask_client(executor):
         futures = {executor.submit(task_fn, task, data, out, key=task.run_id, retries=retries, pure=False): task
                    for task in todo}
@@ -271,23 +296,33 @@ def run_sweep(
     else:
         futures = {executor.submit(task_fn, task, data, out): task for task in todo}
         completed = futures_as_completed(futures)
+    broken: list[Task] = []
     for future in completed:
         task = futures[future]
         try:
             result = future.result()
+        except BrokenProcessPool:
+            if retry_broken:
+                broken.append(task)
+                continue
+            _report_failure(summary, task, on_done, "worker process died (BrokenProcessPool); run the sweep again to resume")
+            continue
         except Exception as exc:  # noqa: BLE001 - any task error is reported, the sweep goes on
             error = _one_line(exc)
             if not isinstance(exc, TTNError) and os.environ.get("TTN_DEBUG"):
                 error += "\n" + "".join(traceback.format_exception(exc))
-            summary.failed[task.run_id] = error
-            if on_done:
-                on_done(task.run_id, None, error)
+            _report_failure(summary, task, on_done, error)
             continue
         summary.done.append(task.run_id)
         if on_done:
             on_done(task.run_id, result, None)
-    summary.wall_time_s = time.perf_counter() - started
-    return summary
+    return broken
+
+
+def _report_failure(summary: SweepSummary, task: Task, on_done: DoneCallback | None, error: str) -> None:
+    summary.failed[task.run_id] = error
+    if on_done:
+        on_done(task.run_id, None, error)
 
 
 def _is_dask_client(executor: Any) -> bool:

@@ -1,4 +1,5 @@
 """ttn.runtime: the allocator setting is a bool, applied once, and can be switched off."""
+import os
 import sys
 
 import pytest
@@ -26,3 +27,12 @@ def test_not_glibc_returns_false(monkeypatch):
     monkeypatch.delenv(runtime.ENV_SWITCH, raising=False)
     monkeypatch.setattr(runtime, "_glibc", lambda: None)
     assert runtime.tune_allocator() is False
+
+
+def test_passive_openmp_wait_keeps_a_user_value(monkeypatch):
+    monkeypatch.setattr(os, "environ", {"OMP_WAIT_POLICY": "ACTIVE"})
+    assert runtime.passive_openmp_wait() is False  # torch is imported in the test process
+    assert os.environ == {"OMP_WAIT_POLICY": "ACTIVE"}
+    monkeypatch.setattr(os, "environ", {})
+    runtime.passive_openmp_wait()
+    assert os.environ == runtime.OPENMP_ENV

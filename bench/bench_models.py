@@ -178,10 +178,10 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
     return result
 
 
-def spawn_child(side: str, argv: list[str]) -> dict:
+def spawn_child(side: str, argv: list[str], same_openmp: bool = False) -> dict:
     """Run this script with ``--child side`` and the same options; its result (JSON, last stdout line)."""
     env = dict(os.environ)
-    if side == "ours":  # as the ttn CLI runs it (ttn.runtime.passive_openmp_wait; the allocator in run_child)
+    if side == "ours" or same_openmp:  # as the ttn CLI runs it (ttn.runtime.passive_openmp_wait; the allocator in run_child)
         from ttn.runtime import OPENMP_ENV
 
         env = OPENMP_ENV | env  # a value set by the user wins, for both sides
@@ -207,8 +207,8 @@ def main() -> None:
     parser.add_argument("--channels", default="18,28", help="C1,C2 (default 18,28, the paper's largest)")
     parser.add_argument("--train-batch", type=int, default=20)
     parser.add_argument("--eval-batch", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3, help="child processes per side (default 3)")
-    parser.add_argument("--steps", type=int, default=4, help="timed training steps per model and round (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="child processes per side (default 2)")
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per model and round (default 5)")
     parser.add_argument("--eval-steps", type=int, default=1, help="timed eval batches per model and round (default 1)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
@@ -216,6 +216,8 @@ def main() -> None:
     parser.add_argument("--stat", choices=("min", "median"), default="min",
                         help="per-step statistic of the main columns: min (least disturbed by other processes, "
                              "default) or median; the other one's train ratio is printed too")
+    parser.add_argument("--same-openmp", action="store_true",
+                        help="run the reference with our OpenMP setting too (isolates the other speed-ups)")
     parser.add_argument("--child", choices=("ours", "ref"), help=argparse.SUPPRESS)  # internal: one side
     args = parser.parse_args()
     if args.child:
@@ -232,7 +234,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"ours": [], "ref": []}
     for round_ in range(args.rounds):
         for side in ("ours", "ref") if round_ % 2 == 0 else ("ref", "ours"):
-            runs[side].append(spawn_child(side, child_argv))
+            runs[side].append(spawn_child(side, child_argv, args.same_openmp))
 
     def pooled(side: str, kind: str, arch: str) -> list[float]:
         return [t for run in runs[side] for t in run[kind][arch]]

@@ -46,7 +46,7 @@ def main() -> None:
 
     \b
     Start here:
-      vmnist generate --out data.h5        # all 70,000 videos (~40 s on 2 cores)
+      vmnist generate --out data.h5        # all 70,000 videos (~20-30 s on 2 cores)
       vmnist info data.h5                  # provenance, shapes, class balance
       vmnist preview data.h5 --out fig2.png
       vmnist verify data.h5                # re-render a sample byte for byte

@@ -12,7 +12,6 @@ largest worker process.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import tempfile
 import time

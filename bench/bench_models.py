@@ -35,19 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ttn.layers import Conv2Plus1d, Conv3dTT
 from ttn.models import ARCHS, build_model
+from ttn.reference import plain_forward
 
 FRAMES, SIZE, CLASSES = 30, 28, 10
-
-
-def plain_conv(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A conv layer of ours computed with plain ``F.conv3d`` (no fast route)."""
-    if isinstance(conv, Conv3dTT):
-        return F.conv3d(x, conv.kernel(), conv.bias, conv.stride, conv.padding)
-    if isinstance(conv, Conv2Plus1d):
-        return plain_conv(conv.temporal, F.relu(plain_conv(conv.spatial, x)))
-    return F.conv3d(x, conv.weight, conv.bias, conv.stride, conv.padding)
 
 
 class PlainReference(nn.Module):
@@ -61,10 +52,7 @@ class PlainReference(nn.Module):
                 parameter.data = parameter.data.clone(memory_format=torch.contiguous_format)  # NCDHW strides
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        x = F.max_pool3d(F.relu(plain_conv(m.conv1, x.contiguous())), 2)
-        x = F.max_pool3d(F.relu(plain_conv(m.conv2, x)), 2).flatten(1)
-        return m.fc3(F.relu(m.fc2(F.relu(m.fc1(x)))))
+        return plain_forward(self.model, x.contiguous())
 
 
 def train_step_fn(model: nn.Module, batch: int) -> Callable[[], None]:

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 import torch
-import torch.nn.functional as F
 from click.testing import CliRunner
 from torch import nn
 
@@ -16,6 +15,7 @@ from ttn.layers import THETA_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
 from ttn.layers.fast_conv import channels_last_strides
 from ttn.models import ARCHS, build_model, count_parameters, prepare_model
 from ttn.paper import paper_table
+from ttn.reference import plain_forward
 
 
 def test_paper_table2_parameter_counts() -> None:
@@ -57,22 +57,6 @@ def test_2plus1d_roughly_matches_3d_parameters() -> None:
     assert (model.conv1.mid_channels, model.conv2.mid_channels) == (19, 106)  # Tran et al.'s formula
     ratio = count_parameters(model) / count_parameters(build_model("3d"))
     assert 0.99 < ratio < 1.01
-
-
-def plain_conv(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A conv layer computed with plain ``F.conv3d``."""
-    if isinstance(conv, Conv3dTT):
-        return F.conv3d(x, conv.kernel(), conv.bias, conv.stride, conv.padding)
-    if isinstance(conv, Conv2Plus1d):
-        return plain_conv(conv.temporal, F.relu(plain_conv(conv.spatial, x)))
-    return F.conv3d(x, conv.weight, conv.bias, conv.stride, conv.padding)
-
-
-def plain_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The paper's order (conv -> ReLU -> pool) with plain ``F.conv3d`` in default NCDHW."""
-    x = F.max_pool3d(F.relu(plain_conv(model.conv1, x)), 2)
-    x = F.max_pool3d(F.relu(plain_conv(model.conv2, x)), 2).flatten(1)
-    return model.fc3(F.relu(model.fc2(F.relu(model.fc1(x)))))
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -35,7 +35,7 @@ from vmnist.format import (
 )
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.render import render_videos
-from vmnist.trajectories import DEFAULT_CONSTANTS, TrajectoryConstants, trajectory_params, video_uniforms
+from vmnist.trajectories import TrajectoryConstants, trajectory_params, video_uniforms
 
 #: Videos per work unit: big enough to amortize Python overhead, small enough to balance two cores.
 BLOCK_SIZE = 500

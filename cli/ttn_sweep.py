@@ -122,6 +122,7 @@ def run_sweep_command(
         highlight=False, soft_wrap=True,
     )
     executor: Any = None
+    finished = False
     try:
         if not todo:
             executor = None
@@ -132,8 +133,9 @@ def run_sweep_command(
         with task_progress(len(todo)) as on_done:
             respawn = None if (scheduler or dask_local) else (lambda: process_pool(workers))
             summary = run_sweep(tasks, data, out, executor, on_done=on_done, respawn=respawn)
+        finished = True
     finally:
-        _close(executor)
+        _close(executor, abort=not finished)
     return summary
 
 
@@ -143,14 +145,20 @@ def _cores() -> int:
     return default_workers()
 
 
-def _close(executor: Any) -> None:
-    """Shut a process pool down; close a Dask client (and the LocalCluster it started, never a remote one)."""
+def _close(executor: Any, abort: bool = False) -> None:
+    """Shut a process pool down (at once when `abort`: Ctrl-C or an error); close a Dask client (and the
+    LocalCluster it started, never a remote one)."""
     from concurrent.futures import Executor
+
+    from vmnist.processes import stop_pool
 
     if executor is None:
         return
     if isinstance(executor, Executor):
-        executor.shutdown(wait=True, cancel_futures=True)
+        if abort:
+            stop_pool(executor)  # type: ignore[arg-type]
+        else:
+            executor.shutdown(wait=True, cancel_futures=True)
         return
     from ttn.sweep import close_dask_client
 

@@ -181,3 +181,17 @@ def test_make_tiny_dataset_has_every_class(tmp_path):
     path = make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=4)
     for split in ("train", "val", "test"):
         assert sorted(load_labels(path, split).tolist()) == list(range(10))
+
+
+def test_interrupt_with_worker_processes_stops_them_and_keeps_nothing(tmp_path, digits):
+    import multiprocessing
+
+    out = tmp_path / "data.h5"
+
+    def interrupt(split, done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(out, digits, GenerateConfig(limit=3000, splits=("train",)), workers=2, progress=interrupt)
+    assert multiprocessing.active_children() == []  # workers terminated, not left rendering
+    assert list(tmp_path.iterdir()) == []

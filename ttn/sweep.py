@@ -15,12 +15,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from concurrent.futures import as_completed as futures_as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ttn.config import TrainConfig, batch_size_for, channels_for, with_channels
 from ttn.errors import TTNError
+from vmnist.processes import spawn_pool
 
 #: Config fields that must agree between every record of one results folder (the protocol).
 PROTOCOL_FIELDS = (
@@ -197,8 +197,7 @@ def default_workers() -> int:
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """The default executor: `workers` spawn-context processes (all cores by default), one torch thread each."""
-    return ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=get_context("spawn"),
-                               initializer=_init_worker)
+    return spawn_pool(workers or default_workers(), _init_worker)
 
 
 def import_distributed() -> Any:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -34,6 +33,7 @@ from vmnist.format import (
     SPLITS,
 )
 from vmnist.mnist import MnistDigits, fetch_mnist
+from vmnist.processes import spawn_pool, stop_pool
 from vmnist.render import render_videos
 from vmnist.trajectories import TrajectoryConstants, trajectory_params, video_uniforms
 
@@ -165,15 +165,18 @@ def _run_blocks(
         for block in blocks:
             yield _render_and_compress(digits, config, block)
         return
-    # spawn, not fork: the parent may hold torch threads or open HDF5 handles that must not be forked.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(digits, config)) as pool:
+    pool = spawn_pool(workers, _init_worker, (digits, config))
+    finished = False
+    try:
         pending: list[Future] = [pool.submit(_work, block) for block in blocks]
-        try:
-            for future in pending:
-                yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
+        for future in pending:
+            yield future.result()
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown()
+        else:  # interrupted or failed: do not wait for workers that are still rendering
+            stop_pool(pool)
 
 
 def default_workers() -> int:

@@ -1,0 +1,35 @@
+"""Worker process pools that stop cleanly: spawn context, Ctrl-C handled by the parent only, hard stop on error.
+
+With a plain ``ProcessPoolExecutor``, Ctrl-C reaches every worker (each prints a traceback), and a parent that
+stops reading while workers still send results can wait forever at exit. Here workers ignore SIGINT, and
+:func:`stop_pool` terminates them when the parent gives up (interrupt or error).
+"""
+from __future__ import annotations
+
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, Callable
+
+
+def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def spawn_pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """`workers` spawn-context processes (fork is unsafe with torch threads and open HDF5 files)."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_setup,
+                               initargs=(initializer, initargs))
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and terminate the workers now, without waiting for running tasks."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API stops running tasks
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)

@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from vmnist.format import SPLITS
-from vmnist.generate import GenerateConfig, default_workers, split_digits, write_dataset
+from vmnist.generate import GenerateConfig, split_digits, write_dataset
+from vmnist.processes import default_workers
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.reader import VideoMNIST, load_split
 from vmnist.trajectories import trajectory_params, video_uniforms

@@ -140,7 +140,7 @@ def run_sweep_command(
 
 
 def _cores() -> int:
-    from ttn.sweep import default_workers
+    from vmnist.processes import default_workers
 
     return default_workers()
 

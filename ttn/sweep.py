@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ttn.config import TrainConfig, batch_size_for, channels_for, with_channels
 from ttn.errors import TTNError
-from vmnist.processes import spawn_pool
+from vmnist.processes import default_workers, spawn_pool
 
 #: Config fields that must agree between every record of one results folder (the protocol).
 PROTOCOL_FIELDS = (
@@ -189,10 +189,6 @@ def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:

@@ -33,7 +33,7 @@ from vmnist.format import (
     SPLITS,
 )
 from vmnist.mnist import MnistDigits, fetch_mnist
-from vmnist.processes import spawn_pool, stop_pool
+from vmnist.processes import default_workers, spawn_pool, stop_pool
 from vmnist.render import render_videos
 from vmnist.trajectories import TrajectoryConstants, trajectory_params, video_uniforms
 
@@ -177,11 +177,6 @@ def _run_blocks(
             pool.shutdown()
         else:  # interrupted or failed: do not wait for workers that are still rendering
             stop_pool(pool)
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def check_output(out: Path, force: bool) -> None:

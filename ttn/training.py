@@ -28,7 +28,6 @@ from ttn.errors import TTNError
 from ttn.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.sampling import init_seed, shuffle_rng, train_indices, val_indices
 
-SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def train_run(
     """
     import vmnist
     from ttn.models import ARCHS, count_parameters, prepare_model
-    from ttn.records import make_run_id, write_record
+    from ttn.records import SCHEMA_VERSION, make_run_id, write_record
 
     started = time.perf_counter()
     if arch not in ARCHS:
@@ -169,8 +168,7 @@ def train_run(
     fingerprint = vmnist.dataset_fingerprint(data)
     train_labels = vmnist.load_labels(data, "train")
     chosen = train_indices(train_labels, videos, run)
-    n_val = len(vmnist.load_labels(data, "val"))
-    val_chosen = val_indices(n_val, config.val_size)
+    val_chosen = val_indices(len(vmnist.load_labels(data, "val")), config.val_size)  # DatasetError if no val split
     x_train, y_train = vmnist.load_split(data, "train", chosen)  # (videos, T, H, W) uint8, (videos,)
     x_val, y_val = vmnist.load_split(data, "val", val_chosen)
     channels = channels_for(config, arch, videos)
@@ -205,7 +203,7 @@ def train_run(
     labels, predictions = predict_split(model, data, "test", config.input_scale, batch_size=config.eval_batch_size)
     resolved = config.to_dict() | {"channels": list(channels), "batch_size": batch_size}
     record = {
-        "schema": SCHEMA,
+        "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "arch": arch,
         "videos": int(videos),
@@ -220,7 +218,7 @@ def train_run(
         "best_epoch": best_epoch,
         "history": history,
         "config": resolved,
-        "data": {"path": str(Path(data).resolve())} | {key: _plain(value) for key, value in fingerprint.items()},
+        "data": {"path": str(Path(data).resolve())} | fingerprint,  # plain JSON values (vmnist.read_attributes)
         "versions": versions(),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -232,7 +230,6 @@ def train_run(
             from ttn.checkpoint import save_checkpoint
 
             result.checkpoint_path = Path(out_dir) / f"{run_id}.pt"
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
             save_checkpoint(result.checkpoint_path, model, arch=arch, model_kwargs=model_kwargs, extra=_checkpoint_extra(record))
         result.record_path = write_record(out_dir, record)  # last: a record means everything is written
     return result
@@ -243,6 +240,3 @@ def _checkpoint_extra(record: dict[str, Any]) -> dict[str, Any]:
     keys = ("run_id", "videos", "run", "seed", "test_accuracy", "val_accuracy", "best_epoch", "config", "data")
     return {key: record[key] for key in keys}
 
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value

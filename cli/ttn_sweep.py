@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
-from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, config_from_options, training_options
+from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos, config_from_options, training_options
 from ttn.config import PAPER_VIDEOS, PRESETS, Preset, get_preset
 
 DEFAULT_ARCHS = ("3d", "3dttn")
@@ -18,23 +18,16 @@ DEFAULT_RUNS = 30  # section 3.4
 def _archs(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
     if value is None:
         return None
-    from ttn.models import ARCHS
-
-    archs = [item.strip() for item in value.split(",") if item.strip()]
-    unknown = [arch for arch in archs if arch not in ARCHS]
-    if unknown or not archs:
-        raise click.BadParameter(f"unknown architecture {', '.join(unknown) or value!r}: choose from {', '.join(ARCHS)}")
+    archs = [check_arch(item.strip()) for item in value.split(",") if item.strip()]
+    if not archs:
+        raise click.BadParameter("expected at least one architecture", param_hint="--arch")
     return archs
 
 
 def _videos(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
     if value is None:
         return None
-    sizes = parse_int_list(value, "--videos")
-    bad = [size for size in sizes if size < 10 or size % 10]
-    if bad:
-        raise click.BadParameter(f"{', '.join(map(str, bad))}: each size must be a positive multiple of 10", param_hint="--videos")
-    return sizes
+    return [check_videos(size) for size in parse_int_list(value, "--videos")]
 
 
 def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,6 +18,22 @@ DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
 
 
+def check_arch(arch: str) -> str:
+    """`arch` if it is a known architecture; BadParameter (--arch) otherwise."""
+    from ttn.models import ARCHS
+
+    if arch not in ARCHS:
+        raise click.BadParameter(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}", param_hint="--arch")
+    return arch
+
+
+def check_videos(videos: int) -> int:
+    """`videos` if it is a positive multiple of 10; BadParameter (--videos) otherwise."""
+    if videos < 10 or videos % 10:
+        raise click.BadParameter(f"{videos}: must be a positive multiple of 10 (videos/10 per class)", param_hint="--videos")
+    return videos
+
+
 def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
@@ -96,17 +112,14 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 
     The model with the best validation accuracy is tested on the whole test split.
     """
-    from ttn.models import ARCHS
     from ttn.records import make_run_id
     from ttn.sweep import check_out_dir, plan_tasks
     from ttn.training import train_run
 
     import vmnist
 
-    if arch not in ARCHS:
-        raise click.BadParameter(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}", param_hint="--arch")
-    if videos < 10 or videos % 10:
-        raise click.BadParameter(f"{videos}: must be a positive multiple of 10 (videos/10 per class)", param_hint="--videos")
+    check_arch(arch)
+    check_videos(videos)
     config = config_from_options(recipe, options)
     check_out_dir(out, plan_tasks([arch], [videos], [run], config), vmnist.dataset_fingerprint(data))
     run_id = make_run_id(arch, videos, run)

@@ -207,7 +207,9 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
     summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
                                 scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
     print_summary(summary, out)
-    show_report(out)
+    from cli.ttn_report import print_report
+
+    print_report(out)
     if not summary.ok:
         click.get_current_context().exit(1)
 
@@ -216,32 +218,5 @@ def generate_data(data: Path, mnist: Path | None) -> None:
     """Render the Video-MNIST file `data` through vmnist's own generate code path."""
     import vmnist
 
-    err_console.print(f"{data} not found: generating Video-MNIST (about 30-60 s on 2 cores)", highlight=False)
-    generate = getattr(vmnist, "generate", None)
-    if generate is None:
-        raise click.ClickException(f"{data} not found and this vmnist cannot generate: run `vmnist generate --out {data}`")
-    kwargs: dict[str, Any] = {"out": data, "status": lambda message: err_console.print(message, highlight=False)}
-    if mnist is not None:
-        kwargs["mnist"] = mnist
-    generate(**kwargs)
-
-
-def show_report(out: Path) -> None:
-    """The report of `out` via `ttn report`'s printer if present, else a summary of the records."""
-    try:
-        from cli.ttn_report import print_report
-    except ImportError:
-        print_report = None
-    if print_report is not None:
-        print_report(out)
-        return
-    from collections import defaultdict
-
-    from ttn.records import load_records
-
-    cells: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for record in load_records(out).records:
-        cells[(record["arch"], record["videos"])].append(record["test_accuracy"])
-    for (arch, size), accuracies in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
-        out_console.print(f"{arch:>8} {size:>5} videos: mean test accuracy {sum(accuracies) / len(accuracies):.4f} "
-                          f"over {len(accuracies)} runs", highlight=False)
+    err_console.print(f"{data} not found: generating Video-MNIST (about 20-60 s on 2 cores)", highlight=False)
+    vmnist.generate(data, mnist=mnist, status=lambda message: err_console.print(message, highlight=False))

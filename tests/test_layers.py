@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT, tran_intermediate_channels
-from ttn.layers.fast_conv import conv3d_by_frames
+from ttn.layers.frame_conv import conv3d_by_frames
 
 
 def randomize_transforms(layer: Conv3dTT, generator: torch.Generator) -> None:

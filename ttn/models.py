@@ -36,6 +36,8 @@ ARCH_LABELS: dict[str, str] = {"3d": "LeNet-5-3D", "3dttn": "LeNet-5-3DTTN", "2p
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
 HIDDEN_UNITS: tuple[int, int] = (120, 84)
+#: Max-pooling window (and stride) after each convolution.
+POOL = 2
 #: Defaults of `build_model` (the paper's largest models, videos of 30 frames of 28 x 28 pixels).
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 DEFAULT_TEMPORAL_KERNEL = 5
@@ -88,8 +90,8 @@ class LeNet5(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, H, W) -> (B, C2, D, H', W') after the second pool (in ``self.memory_format``)."""
         x = x.contiguous(memory_format=self.memory_format)
-        x = F.relu(F.max_pool3d(self.conv1(x), 2))  # (B, C1, T/2, H/2, W/2)
-        return F.relu(F.max_pool3d(self.conv2(x), 2))  # (B, C2, D, H', W')
+        x = F.relu(self.conv1.forward_max_pool(x, POOL))  # (B, C1, T/2, H/2, W/2)
+        return F.relu(self.conv2.forward_max_pool(x, POOL))  # (B, C2, D, H', W')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, H, W) float -> logits (B, num_classes)."""
@@ -101,8 +103,8 @@ class LeNet5(nn.Module):
 
 def feature_shape(frames: int, size: int, temporal_kernel: int) -> tuple[int, int, int]:
     """(D, H, W) of the features after the second pool, for input (frames, size, size)."""
-    depth = (frames // 2 - (temporal_kernel - 1)) // 2
-    side = (size // 2 - (SPATIAL_KERNEL - 1)) // 2
+    depth = (frames // POOL - (temporal_kernel - 1)) // POOL
+    side = (size // POOL - (SPATIAL_KERNEL - 1)) // POOL
     return depth, side, side
 
 

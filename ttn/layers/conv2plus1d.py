@@ -8,6 +8,7 @@ t x 1 x 1 temporal convolution; M is chosen so that the parameter count roughly 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _triple
 
@@ -64,3 +65,7 @@ class Conv2Plus1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N_in, D, H, W) -> (B, N_out, D', H', W')."""
         return self.temporal(self.relu(self.spatial(x)))
+
+    def forward_max_pool(self, x: torch.Tensor, pool: int) -> torch.Tensor:
+        """``F.max_pool3d(self(x), pool)`` (the interface of the other LeNet-5 convolutions; nothing fused)."""
+        return F.max_pool3d(self(x), pool)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _triple
 
-from ttn.layers.fast_conv import conv3d
+from ttn.layers.fast_conv import conv3d, conv3d_max_pool
 
 ThetaKind = Literal["affine", "similarity", "shared"]
 WarpKind = Literal["sequential", "direct"]
@@ -214,6 +214,10 @@ class Conv3dTT(nn.Module):
         """(B, I, D, H, W) -> (B, O, D', H', W'): a 3D convolution with the built kernel (``F.conv3d`` or,
         for one input channel on CPU, the equal and faster route of `ttn.layers.fast_conv`)."""
         return conv3d(x, self.kernel(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward_max_pool(self, x: torch.Tensor, pool: int) -> torch.Tensor:
+        """``F.max_pool3d(self(x), pool)``, fused where faster (`ttn.layers.fast_conv.conv3d_max_pool`)."""
+        return conv3d_max_pool(x, self.kernel(), self.bias, self.stride, self.padding, self.dilation, self.groups, pool)
 
     def extra_repr(self) -> str:
         return (

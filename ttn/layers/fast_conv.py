@@ -1,22 +1,29 @@
-"""A faster CPU route for 3D convolutions of few input channels: stack the temporal taps as 2D channels.
+"""Which route a 3D convolution takes on CPU: ``F.conv3d`` in channels-last-3d, or a frame-window
+formulation of `ttn.layers.frame_conv` where it measured faster (oneDNN, AVX-512, 2 cores, batch 20).
 
-``conv3d(x, w)`` with stride 1 equals a 2D convolution of the frame windows: output frame t is
-``sum_dt conv2d(x[:, :, t + dt], w[:, :, dt])``, i.e. one ``conv2d`` over inputs of kT*C channels
-(channel dt*C + c holds x[:, c, t + dt]) with the weight reshaped to (O, kT*C, kH, kW)::
+- One input channel (LeNet-5's first layer): `conv3d_by_frames`, about 2x faster than ``F.conv3d``
+  (forward + weight gradient ~40 ms instead of ~85 ms for 18 kernels of 5x5x5); slower for C = 18 or for a
+  (1, k, k) kernel.
+- The same followed by max-pooling (`conv3d_max_pool`): oneDNN's kernels put 16 output channels in one
+  AVX-512 register, so 18 channels cost as much as 32. Packing 2 output frames as 36 channels
+  (`conv3d_max_pool_packed`) fills the registers better. `temporal_packing` decides from a cost model of
+  that blocking: about 1 ms of ~40 saved for 18 channels, 25-30% for 6 or 4.
+- Several input channels whose count leaves a small remainder in those blocks (18 = 16 + 2):
+  ``F.conv3d``'s data gradient costs twice its forward (20 ms against 11 at 18 -> 28 channels); taken by
+  frames (`conv3d_frames_input_grad`) it costs 16 ms. For 16 or 12 channels it is slower, hence
+  `frames_input_grad_pays`.
 
-    x (B, C, T, H, W) channels-last --pad T, unfold T--> (B*T', kT*C, H, W) channels-last
-        --conv2d--> (B*T', O, H', W') channels-last --view--> (B, O, T', H', W') channels-last-3d
-
-On these CPUs (oneDNN, AVX-512) this is about 2x faster than ``F.conv3d`` for the first LeNet-5 layer
-(C = 1, forward + weight gradient: ~40 ms instead of ~85 ms at batch 20 for 18 kernels of 5x5x5), and
-slower for C = 18 or for a (1, k, k) kernel, so `conv3d` takes it only for a single input channel and a
-temporal extent above one. The results equal ``F.conv3d`` up to float rounding.
+Everything equals ``F.conv3d`` and its gradients up to float rounding; CUDA always takes ``F.conv3d``.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed
 
 
 def channels_last_strides(shape: torch.Size | tuple[int, ...]) -> tuple[int, ...]:
@@ -37,26 +44,70 @@ def to_channels_last_3d(tensor: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(tensor, memory_format=torch.channels_last_3d).copy_(tensor)
 
 
-def conv3d_by_frames(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: tuple[int, int, int]) -> torch.Tensor:
-    """``F.conv3d(x, weight, bias, padding=padding)`` (stride 1, dilation 1, groups 1) as one conv2d.
+def vector_lanes() -> int:
+    """float32 lanes of the widest SIMD register torch's CPU kernels use here (16 with AVX-512, else 8)."""
+    return 16 if torch.backends.cpu.get_cpu_capability().startswith("AVX512") else 8
 
-    x (B, C, T, H, W), weight (O, C, kT, kH, kW) -> (B, O, T', H', W') in channels-last-3d memory.
+
+def packing_pays(out_channels: int, kernel_t: int, out_frames: int, pool: int, lanes: int | None = None) -> bool:
+    """Whether `conv3d_max_pool_packed` (m = `pool` frames packed as channels) beats conv then pool.
+
+    oneDNN's direct convolutions vectorize over output channels in blocks of `lanes`; per output position
+    they cost about (register blocks) x (input channels) x (spatial taps). Packing m frames gives m*O
+    channels over kT + m - 1 input frames at 1/m of the positions: a cost per output frame of
+    ``ceil(m*O / lanes) * (kT + m - 1) / m`` against ``ceil(O / lanes) * kT``. Also needs `out_frames`
+    divisible by m, so that no pooling window straddles two packed windows.
     """
-    pad_t, pad_h, pad_w = padding
-    batch, channels, _, height, width = x.shape
-    out_channels, _, k_t, k_h, k_w = weight.shape
-    frames = x.permute(0, 2, 3, 4, 1)  # (B, T, H, W, C)
-    if pad_t:
-        frames = F.pad(frames, (0, 0, 0, 0, 0, 0, pad_t, pad_t))  # (B, T + 2 pad_t, H, W, C)
-    out_t = frames.shape[1] - k_t + 1
-    windows = frames.unfold(1, k_t, 1).transpose(-1, -2)  # (B, T', H, W, kT, C)
-    windows = windows.reshape(batch * out_t, height, width, k_t * channels).permute(0, 3, 1, 2)  # (B*T', kT*C, H, W)
-    weight_2d = weight.permute(0, 2, 1, 3, 4).reshape(out_channels, k_t * channels, k_h, k_w)  # channel dt*C + c
-    out = F.conv2d(windows, weight_2d.contiguous(memory_format=torch.channels_last), bias, padding=(pad_h, pad_w))
-    out_h, out_w = out.shape[-2:]
-    # (B*T', O, H', W') channels-last memory is (B, T', H', W', O): view it as channels-last-3d (B, O, T', H', W')
-    out = out.permute(0, 2, 3, 1).reshape(batch, out_t, out_h, out_w, out_channels).permute(0, 4, 1, 2, 3)
-    return out.contiguous(memory_format=torch.channels_last_3d)  # no copy unless conv2d chose NCHW (kT*C = 1)
+    lanes = lanes or vector_lanes()
+    if pool < 2 or out_frames % pool:
+        return False
+    packed = math.ceil(pool * out_channels / lanes) * (kernel_t + pool - 1) / pool
+    return packed < math.ceil(out_channels / lanes) * kernel_t
+
+
+def frames_input_grad_pays(in_channels: int, lanes: int | None = None) -> bool:
+    """Whether `conv3d_frames_input_grad` beats ``F.conv3d``'s own data gradient: when the input channels
+    leave a remainder of at most half a register block (18, 6, 4 channels on AVX-512; not 16 or 12)."""
+    lanes = lanes or vector_lanes()
+    return 0 < in_channels % lanes <= lanes // 2
+
+
+def _stride_one_on_cpu(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, int, int],
+    padding: tuple[int, int, int] | str,
+    dilation: tuple[int, int, int],
+    groups: int,
+) -> bool:
+    """Whether the frame routes apply at all: CPU, stride 1, no dilation or groups, numeric padding, kT > 1."""
+    return (
+        weight.shape[2] > 1
+        and groups == 1
+        and not isinstance(padding, str)
+        and tuple(stride) == (1, 1, 1)
+        and tuple(dilation) == (1, 1, 1)
+        and x.device.type == "cpu"
+    )
+
+
+def conv3d_max_pool(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: tuple[int, int, int],
+    padding: tuple[int, int, int] | str,
+    dilation: tuple[int, int, int],
+    groups: int,
+    pool: int,
+) -> torch.Tensor:
+    """``F.max_pool3d(F.conv3d(x, weight, bias, stride, padding, dilation, groups), pool)``, through
+    `conv3d_max_pool_packed` where `packing_pays`, else `conv3d` then pooling."""
+    if weight.shape[1] == 1 and _stride_one_on_cpu(x, weight, stride, padding, dilation, groups):
+        out_frames = x.shape[2] + 2 * padding[0] - weight.shape[2] + 1  # type: ignore[index]
+        if packing_pays(weight.shape[0], weight.shape[2], out_frames, pool):
+            return conv3d_max_pool_packed(x, weight, bias, tuple(padding), pool)  # type: ignore[arg-type]
+    return F.max_pool3d(conv3d(x, weight, bias, stride, padding, dilation, groups), pool)
 
 
 def conv3d(
@@ -68,19 +119,20 @@ def conv3d(
     dilation: tuple[int, int, int],
     groups: int,
 ) -> torch.Tensor:
-    """``F.conv3d`` with the same arguments, taking `conv3d_by_frames` where it is faster (see module doc)."""
-    if (
-        weight.shape[1] == 1
-        and weight.shape[2] > 1
-        and groups == 1
-        and not isinstance(padding, str)
-        and tuple(stride) == (1, 1, 1)
-        and tuple(dilation) == (1, 1, 1)
-        and x.device.type == "cpu"
-    ):
+    """``F.conv3d`` with the same arguments, taking a frame route where it is faster (module doc)."""
+    frame_routes = _stride_one_on_cpu(x, weight, stride, padding, dilation, groups)
+    if frame_routes and weight.shape[1] == 1:
         return conv3d_by_frames(x, weight, bias, tuple(padding))  # type: ignore[arg-type]
     if x.is_contiguous(memory_format=torch.channels_last_3d):
         weight = to_channels_last_3d(weight)  # oneDNN picks the format from the input's and the weight's strides
+        if (
+            frame_routes
+            and x.requires_grad
+            and weight.shape[3] * weight.shape[4] > 1
+            and not any(padding)  # type: ignore[arg-type]
+            and frames_input_grad_pays(weight.shape[1])
+        ):
+            return conv3d_frames_input_grad(x, weight, bias)
     return F.conv3d(x, weight, bias, stride, padding, dilation, groups)
 
 
@@ -91,3 +143,9 @@ class Conv3d(nn.Conv3d):
         if self.padding_mode != "zeros":
             return super()._conv_forward(input, weight, bias)
         return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)  # type: ignore[arg-type]
+
+    def forward_max_pool(self, x: torch.Tensor, pool: int) -> torch.Tensor:
+        """``F.max_pool3d(self(x), pool)``, fused where faster (`conv3d_max_pool`)."""
+        if self.padding_mode != "zeros":
+            return F.max_pool3d(self(x), pool)
+        return conv3d_max_pool(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, pool)  # type: ignore[arg-type]

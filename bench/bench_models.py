@@ -37,6 +37,7 @@ from torch import nn
 
 from ttn.models import ARCHS, build_model
 from ttn.reference import plain_forward
+from ttn.sharding import sharded_backward
 
 FRAMES, SIZE, CLASSES = 30, 28, 10
 
@@ -55,16 +56,20 @@ class PlainReference(nn.Module):
         return plain_forward(self.model, x.contiguous())
 
 
-def train_step_fn(model: nn.Module, batch: int) -> Callable[[], None]:
-    """One SGD (momentum 0.9) step on a random batch of `batch` videos."""
+def train_step_fn(model: nn.Module, batch: int, sharded: bool = False) -> Callable[[], None]:
+    """One SGD (momentum 0.9) step on a random batch of `batch` videos; `sharded`: the gradient as
+    ``ttn train`` computes it (`ttn.sharding.sharded_backward`, one shard per core), else plain backward."""
     x = torch.rand(batch, 1, FRAMES, SIZE, SIZE)
     y = torch.randint(0, CLASSES, (batch,))
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     model.train()
 
     def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        if sharded:
+            sharded_backward(model, x, y)
+        else:
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
         optimizer.step()
 
     return step
@@ -150,7 +155,7 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
                     "eval": {}, "minflt_per_train_step": {}}
     for arch, model in models.items():
         net = model if side == "ours" else PlainReference(model)
-        step = train_step_fn(net, args.train_batch)
+        step = train_step_fn(net, args.train_batch, sharded=side == "ours")
         for _ in range(args.warmup):
             step()
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT, tran_intermediate_channels
-from ttn.layers.frame_conv import conv3d_by_frames
+from ttn.layers.fast_conv import conv3d, conv3d_max_pool, frames_input_grad_pays, packing_pays
+from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed, packed_frame_weight
 
 
 def randomize_transforms(layer: Conv3dTT, generator: torch.Generator) -> None:
@@ -257,3 +258,77 @@ def test_fast_conv3d_module_equals_nn_conv3d() -> None:
     reference.load_state_dict(ours.state_dict())
     x = torch.randn(2, 1, 6, 7, 7)
     torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+def test_packed_frame_weight_places_each_kernel_at_its_frame_offset() -> None:
+    weight = torch.arange(2 * 3 * 2 * 2, dtype=torch.float64).reshape(2, 1, 3, 2, 2)
+    packed = packed_frame_weight(weight, 2)  # (2*2, 3+1, 2, 2)
+    assert packed.shape == (4, 4, 2, 2)
+    torch.testing.assert_close(packed[:2, :3], weight[:, 0], rtol=0, atol=0)  # tau = 0: taps 0..2
+    torch.testing.assert_close(packed[2:, 1:], weight[:, 0], rtol=0, atol=0)  # tau = 1: taps 1..3
+    assert not packed[:2, 3].any() and not packed[2:, 0].any()
+
+
+@pytest.mark.parametrize(("out_channels", "kernel", "padding", "frames"), [(3, (5, 5, 5), (2, 2, 2), 8), (5, (3, 3, 3), (1, 0, 1), 6), (2, (5, 3, 3), (0, 1, 1), 9)])
+def test_conv3d_max_pool_packed_equals_conv_then_pool(out_channels: int, kernel: tuple[int, int, int], padding: tuple[int, int, int], frames: int) -> None:
+    generator = torch.Generator().manual_seed(11)
+    x = torch.randn(2, 1, frames, 9, 8, dtype=torch.float64, generator=generator)
+    weight = torch.randn(out_channels, 1, *kernel, dtype=torch.float64, generator=generator, requires_grad=True)
+    bias = torch.randn(out_channels, dtype=torch.float64, generator=generator, requires_grad=True)
+    reference = F.max_pool3d(F.conv3d(x, weight, bias, padding=padding), 2)
+    ours = conv3d_max_pool_packed(x, weight, bias, padding, 2)
+    assert ours.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+    grad = torch.randn(reference.shape, dtype=torch.float64, generator=generator)
+    torch.testing.assert_close(torch.autograd.grad(ours, (weight, bias), grad), torch.autograd.grad(reference, (weight, bias), grad))
+
+
+@pytest.mark.parametrize(("channels", "kernel"), [(3, (3, 3, 3)), (5, (5, 5, 5)), (2, (2, 3, 1))])
+def test_conv3d_frames_input_grad_equals_conv3d_and_its_gradients(channels: int, kernel: tuple[int, int, int]) -> None:
+    generator = torch.Generator().manual_seed(12)
+    x = torch.randn(2, channels, 7, 8, 9, dtype=torch.float64, generator=generator).contiguous(memory_format=torch.channels_last_3d)
+    x.requires_grad_()
+    weight = torch.randn(4, channels, *kernel, dtype=torch.float64, generator=generator, requires_grad=True)
+    bias = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
+    ours = conv3d_frames_input_grad(x, weight, bias)
+    reference = F.conv3d(x, weight, bias)
+    torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+    grad = torch.randn(reference.shape, dtype=torch.float64, generator=generator)
+    ours_grads = torch.autograd.grad(ours, (x, weight, bias), grad)
+    assert ours_grads[0].is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(ours_grads, torch.autograd.grad(reference, (x, weight, bias), grad))
+    # without a bias, and when only the input needs a gradient
+    only_x = torch.autograd.grad(conv3d_frames_input_grad(x, weight.detach(), None), x, grad)[0]
+    torch.testing.assert_close(only_x, ours_grads[0])
+
+
+def test_frame_routes_are_chosen_by_the_register_blocking_model() -> None:
+    # 16 float lanes (AVX-512): 18 channels fill 2 blocks badly, packing 2 frames (36 channels) pays
+    assert packing_pays(18, 5, 30, 2, lanes=16) and packing_pays(4, 5, 30, 2, lanes=16)
+    assert not packing_pays(12, 5, 30, 2, lanes=16)  # 2 blocks of 24 channels x 6 taps / 2 > 1 block x 5 taps
+    assert not packing_pays(18, 5, 29, 2, lanes=16)  # a pooling window would straddle two packed windows
+    assert not packing_pays(18, 5, 30, 1, lanes=16)
+    assert not packing_pays(18, 5, 30, 2, lanes=8)  # 3 blocks x 5 taps = 5 blocks x 6 taps / 2: no gain
+    assert [c for c in range(1, 33) if frames_input_grad_pays(c, lanes=16)] == [*range(1, 9), *range(17, 25)]
+
+
+def test_conv3d_routes_all_equal_f_conv3d() -> None:
+    """`conv3d` and `conv3d_max_pool` through every route (one channel, packed, input gradient by frames,
+    padded, strided) give F.conv3d's values and gradients."""
+    generator = torch.Generator().manual_seed(13)
+    cases = [(1, (2, 2, 2), (1, 1, 1)), (18, (0, 0, 0), (1, 1, 1)), (18, (1, 1, 1), (1, 1, 1)), (16, (0, 0, 0), (1, 1, 1)), (3, (0, 0, 0), (1, 2, 2))]
+    for channels, padding, stride in cases:
+        x = torch.randn(2, channels, 8, 10, 10, generator=generator).contiguous(memory_format=torch.channels_last_3d)
+        x.requires_grad_(channels > 1)
+        weight = torch.randn(18, channels, 5, 3, 3, generator=generator, requires_grad=True)
+        bias = torch.randn(18, generator=generator, requires_grad=True)
+        inputs = (x, weight, bias) if channels > 1 else (weight, bias)
+        for ours_fn, reference_fn in (
+            (lambda: conv3d(x, weight, bias, stride, padding, (1, 1, 1), 1), lambda: F.conv3d(x, weight, bias, stride, padding)),
+            (lambda: conv3d_max_pool(x, weight, bias, stride, padding, (1, 1, 1), 1, 2), lambda: F.max_pool3d(F.conv3d(x, weight, bias, stride, padding), 2)),
+        ):
+            ours, reference = ours_fn(), reference_fn()
+            torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
+            grad = torch.randn(reference.shape, generator=generator)
+            for a, b in zip(torch.autograd.grad(ours, inputs, grad), torch.autograd.grad(reference, inputs, grad)):
+                torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)

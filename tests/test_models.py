@@ -59,10 +59,11 @@ def test_2plus1d_roughly_matches_3d_parameters() -> None:
     assert 0.99 < ratio < 1.01
 
 
+@pytest.mark.parametrize("channels", [(3, 4), (18, 28), (12, 22)])  # every CPU route: packed first layer, input gradient by frames, neither
 @pytest.mark.parametrize("arch", ARCHS)
-def test_fast_path_equals_plain_reference(arch: str) -> None:
+def test_fast_path_equals_plain_reference(arch: str, channels: tuple[int, int]) -> None:
     torch.manual_seed(0)
-    model = build_model(arch, channels=(3, 4))
+    model = build_model(arch, channels=channels)
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last_3d) if arch == "3d" else True
     x = torch.rand(2, 1, 30, 28, 28)
     ours = model(x)

@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import ttn
@@ -27,6 +26,7 @@ from ttn.config import TrainConfig, batch_size_for, channels_for
 from ttn.errors import TTNError
 from ttn.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.sampling import init_seed, shuffle_rng, train_indices, val_indices
+from ttn.sharding import sharded_backward
 
 
 
@@ -130,9 +130,7 @@ def train_epoch(
         batch = torch.from_numpy(order[start : start + batch_size])
         x = scale_input(videos[batch], config.input_scale)  # (B, 1, T, H, W)
         y = labels[batch]  # (B,)
-        loss = F.cross_entropy(model(x), y, reduction=config.loss_reduction)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = sharded_backward(model, x, y, reduction=config.loss_reduction)  # sets p.grad (one shard per core)
         optimizer.step()
         per_video = loss.item() / len(batch) if config.loss_reduction == "sum" else loss.item()
         if not np.isfinite(per_video):

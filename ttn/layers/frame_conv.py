@@ -61,7 +61,6 @@ def conv3d_by_frames(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
 
 def packed_frame_weight(weight: torch.Tensor, frames: int) -> torch.Tensor:
     """(O, 1, kT, kH, kW) -> (m*O, kT+m-1, kH, kW) for m = `frames`: channel tau*O + o holds w[o] at taps tau..tau+kT-1."""
-    k_t = weight.shape[2]
     shifted = [F.pad(weight[:, 0], (0, 0, 0, 0, tau, frames - 1 - tau)) for tau in range(frames)]  # m x (O, kT+m-1, kH, kW)
     return torch.cat(shifted)
 

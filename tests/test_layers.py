@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT, tran_intermediate_channels
-from ttn.layers.fast_conv import conv3d, conv3d_max_pool, frames_input_grad_pays, packing_pays
+from ttn.layers.fast_conv import conv3d, conv3d_max_pool, frames_input_grad_pays, packing_pays, temporal_conv3d_as_2d
 from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed, packed_frame_weight
 
 
@@ -314,13 +314,15 @@ def test_frame_routes_are_chosen_by_the_register_blocking_model() -> None:
 
 def test_conv3d_routes_all_equal_f_conv3d() -> None:
     """`conv3d` and `conv3d_max_pool` through every route (one channel, packed, input gradient by frames,
-    padded, strided) give F.conv3d's values and gradients."""
+    temporal-only kernel, padded, strided) give F.conv3d's values and gradients."""
     generator = torch.Generator().manual_seed(13)
-    cases = [(1, (2, 2, 2), (1, 1, 1)), (18, (0, 0, 0), (1, 1, 1)), (18, (1, 1, 1), (1, 1, 1)), (16, (0, 0, 0), (1, 1, 1)), (3, (0, 0, 0), (1, 2, 2))]
-    for channels, padding, stride in cases:
+    cases = [(1, (5, 3, 3), (2, 2, 2), (1, 1, 1)), (18, (5, 3, 3), (0, 0, 0), (1, 1, 1)), (18, (5, 3, 3), (1, 1, 1), (1, 1, 1)),
+             (16, (5, 3, 3), (0, 0, 0), (1, 1, 1)), (3, (5, 3, 3), (0, 0, 0), (1, 2, 2)), (19, (5, 1, 1), (2, 0, 0), (1, 1, 1)),
+             (4, (3, 1, 1), (0, 0, 0), (2, 1, 1))]
+    for channels, kernel, padding, stride in cases:
         x = torch.randn(2, channels, 8, 10, 10, generator=generator).contiguous(memory_format=torch.channels_last_3d)
         x.requires_grad_(channels > 1)
-        weight = torch.randn(18, channels, 5, 3, 3, generator=generator, requires_grad=True)
+        weight = torch.randn(18, channels, *kernel, generator=generator, requires_grad=True)
         bias = torch.randn(18, generator=generator, requires_grad=True)
         inputs = (x, weight, bias) if channels > 1 else (weight, bias)
         for ours_fn, reference_fn in (
@@ -332,3 +334,11 @@ def test_conv3d_routes_all_equal_f_conv3d() -> None:
             grad = torch.randn(reference.shape, generator=generator)
             for a, b in zip(torch.autograd.grad(ours, inputs, grad), torch.autograd.grad(reference, inputs, grad)):
                 torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_temporal_conv3d_as_2d_is_a_view_in_and_out() -> None:
+    x = torch.randn(2, 6, 7, 4, 5).contiguous(memory_format=torch.channels_last_3d)
+    weight = torch.randn(3, 6, 3, 1, 1)
+    out = temporal_conv3d_as_2d(x, weight, None, 1, 1)
+    assert out.shape == (2, 3, 7, 4, 5) and out.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(out, F.conv3d(x, weight, padding=(1, 0, 0)), rtol=1e-5, atol=1e-5)

@@ -13,6 +13,10 @@ formulation of `ttn.layers.frame_conv` where it measured faster (oneDNN, AVX-512
   frames (`conv3d_frames_input_grad`) it costs 16 ms. For 16 or 12 channels it is slower, hence
   `frames_input_grad_pays`.
 
+- A kernel that mixes frames only, (kT, 1, 1) (the (2+1)D temporal convolution): a 2D convolution with a
+  (kT, 1) kernel over (T, H*W) (`temporal_conv3d_as_2d`), which PyTorch never sends to its slow
+  single-threaded path for 1x1 kernels.
+
 Everything equals ``F.conv3d`` and its gradients up to float rounding; CUDA always takes ``F.conv3d``.
 """
 from __future__ import annotations
@@ -91,6 +95,40 @@ def _stride_one_on_cpu(
     )
 
 
+def _temporal_only(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, int, int],
+    padding: tuple[int, int, int] | str,
+    dilation: tuple[int, int, int],
+    groups: int,
+) -> bool:
+    """Whether a convolution mixes frames only: a (kT, 1, 1) kernel, no spatial stride, padding or dilation."""
+    return (
+        weight.shape[3:] == (1, 1)
+        and groups == 1
+        and not isinstance(padding, str)
+        and tuple(padding[1:]) == (0, 0)
+        and tuple(stride[1:]) == (1, 1)
+        and tuple(dilation) == (1, 1, 1)
+        and x.device.type == "cpu"
+    )
+
+
+def temporal_conv3d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride_t: int, pad_t: int) -> torch.Tensor:
+    """``F.conv3d`` with a (kT, 1, 1) kernel as a 2D convolution over (T, H*W), views in and out.
+
+    x (B, C, T, H, W) channels-last-3d, weight (O, C, kT, 1, 1) -> (B, O, T', H, W) channels-last-3d.
+    PyTorch sends a convolution whose kernel is 1x1 in its last two dimensions to a slow non-oneDNN
+    kernel when it runs single-threaded at a batch below 16 (as `ttn.sharding` shards do): the (2+1)D
+    model's temporal convolution then took 112 ms instead of 58 ms for its backward. A (kT, 1) 2D kernel
+    avoids that rule and computes the same thing.
+    """
+    height, width = x.shape[3:]
+    out = F.conv2d(x.flatten(3), weight.flatten(3), bias, stride=(stride_t, 1), padding=(pad_t, 0))  # (B, O, T', H*W)
+    return out.unflatten(3, (height, width))
+
+
 def conv3d_max_pool(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -125,6 +163,8 @@ def conv3d(
         return conv3d_by_frames(x, weight, bias, tuple(padding))  # type: ignore[arg-type]
     if x.is_contiguous(memory_format=torch.channels_last_3d):
         weight = to_channels_last_3d(weight)  # oneDNN picks the format from the input's and the weight's strides
+        if _temporal_only(x, weight, stride, padding, dilation, groups):
+            return temporal_conv3d_as_2d(x, weight, bias, stride[0], padding[0])  # type: ignore[index]
         if (
             frame_routes
             and x.requires_grad

@@ -5,8 +5,9 @@
 
 For each arch it prints training throughput (SGD momentum step at batch 20) and evaluation throughput
 (no-grad forward at batch 500) in videos/s, for our model (``ttn.models.build_model``: channels-last 3D,
-pool before ReLU, first layer as a 2D convolution over frame windows, run as the ``ttn`` CLI runs it:
-after ``ttn.runtime.tune_allocator()``, with ``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same
+pool before ReLU, the CPU routes of ``ttn.layers.fast_conv``; trained as ``ttn train`` trains it: gradients
+by ``ttn.sharding.sharded_backward``, one single-threaded shard per core, after
+``ttn.runtime.tune_allocator()``, with ``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same
 weights run as plain PyTorch would: NCDHW default memory format, ``F.conv3d``, conv -> ReLU -> pool,
 default glibc malloc and OpenMP settings),
 and the ratio ours / reference. Then the forward + backward time of the 3DTTN relative to the 3D model of

@@ -64,3 +64,20 @@ def test_bad_reduction_and_shard_errors_propagate() -> None:
     with pytest.raises(IndexError):
         sharded_backward(model, x, bad_labels, shards=2)
     assert torch.get_num_threads() == 1  # conftest's setting, restored despite the error
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_sharding_works_in_a_forked_child() -> None:
+    """A child forked after the worker threads started gets its own (the parent's do not exist there)."""
+    import multiprocessing
+
+    model = build_model("3d", channels=(3, 4))
+    x, y = small_batch(8)
+    sharded_backward(model, x, y, shards=2)  # starts the parent's worker thread
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_sharded_loss_in_child, (model, x, y)).get(timeout=20) > 0
+
+
+def _sharded_loss_in_child(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float(sharded_backward(model, x, y, shards=2))

@@ -20,6 +20,7 @@ is taken in shard order, so a run is reproducible for a given ``torch.get_num_th
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,6 +33,8 @@ MIN_SHARD_SIZE = 4
 
 _executor_lock = threading.Lock()
 _executors: dict[int, ThreadPoolExecutor] = {}
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: start its own pools
+    os.register_at_fork(after_in_child=_executors.clear)
 
 
 def shard_count(batch_size: int, device: torch.device | str, threads: int | None = None) -> int:

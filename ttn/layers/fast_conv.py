@@ -76,6 +76,11 @@ def frames_input_grad_pays(in_channels: int, lanes: int | None = None) -> bool:
     return 0 < in_channels % lanes <= lanes // 2
 
 
+def _ungrouped_on_cpu(x: torch.Tensor, padding: tuple[int, int, int] | str, dilation: tuple[int, int, int], groups: int) -> bool:
+    """What every route here needs: CPU, no groups or dilation, numeric padding."""
+    return groups == 1 and not isinstance(padding, str) and tuple(dilation) == (1, 1, 1) and x.device.type == "cpu"
+
+
 def _stride_one_on_cpu(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -84,15 +89,8 @@ def _stride_one_on_cpu(
     dilation: tuple[int, int, int],
     groups: int,
 ) -> bool:
-    """Whether the frame routes apply at all: CPU, stride 1, no dilation or groups, numeric padding, kT > 1."""
-    return (
-        weight.shape[2] > 1
-        and groups == 1
-        and not isinstance(padding, str)
-        and tuple(stride) == (1, 1, 1)
-        and tuple(dilation) == (1, 1, 1)
-        and x.device.type == "cpu"
-    )
+    """Whether the frame routes apply at all: `_ungrouped_on_cpu`, stride 1, kT > 1."""
+    return weight.shape[2] > 1 and tuple(stride) == (1, 1, 1) and _ungrouped_on_cpu(x, padding, dilation, groups)
 
 
 def _temporal_only(
@@ -103,15 +101,12 @@ def _temporal_only(
     dilation: tuple[int, int, int],
     groups: int,
 ) -> bool:
-    """Whether a convolution mixes frames only: a (kT, 1, 1) kernel, no spatial stride, padding or dilation."""
+    """Whether a convolution mixes frames only: a (kT, 1, 1) kernel, no spatial stride or padding."""
     return (
         weight.shape[3:] == (1, 1)
-        and groups == 1
-        and not isinstance(padding, str)
+        and _ungrouped_on_cpu(x, padding, dilation, groups)
         and tuple(padding[1:]) == (0, 0)
         and tuple(stride[1:]) == (1, 1)
-        and tuple(dilation) == (1, 1, 1)
-        and x.device.type == "cpu"
     )
 
 

@@ -6,13 +6,12 @@ formulation of `ttn.layers.frame_conv` where it measured faster (oneDNN, AVX-512
   (1, k, k) kernel.
 - The same followed by max-pooling (`conv3d_max_pool`): oneDNN's kernels put 16 output channels in one
   AVX-512 register, so 18 channels cost as much as 32. Packing 2 output frames as 36 channels
-  (`conv3d_max_pool_packed`) fills the registers better. `temporal_packing` decides from a cost model of
+  (`conv3d_max_pool_packed`) fills the registers better. `packing_pays` decides from a cost model of
   that blocking: about 1 ms of ~40 saved for 18 channels, 25-30% for 6 or 4.
 - Several input channels whose count leaves a small remainder in those blocks (18 = 16 + 2):
   ``F.conv3d``'s data gradient costs twice its forward (20 ms against 11 at 18 -> 28 channels); taken by
   frames (`conv3d_frames_input_grad`) it costs 16 ms. For 16 or 12 channels it is slower, hence
   `frames_input_grad_pays`.
-
 - A kernel that mixes frames only, (kT, 1, 1) (the (2+1)D temporal convolution): a 2D convolution with a
   (kT, 1) kernel over (T, H*W) (`temporal_conv3d_as_2d`), which PyTorch never sends to its slow
   single-threaded path for 1x1 kernels.

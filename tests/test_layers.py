@@ -12,6 +12,7 @@ from torch import nn
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT, tran_intermediate_channels
 from ttn.layers.fast_conv import conv3d, conv3d_max_pool, frames_input_grad_pays, packing_pays, temporal_conv3d_as_2d
 from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed, packed_frame_weight
+from ttn.layers.pooling import max_pool3d
 
 
 def randomize_transforms(layer: Conv3dTT, generator: torch.Generator) -> None:
@@ -342,3 +343,26 @@ def test_temporal_conv3d_as_2d_is_a_view_in_and_out() -> None:
     out = temporal_conv3d_as_2d(x, weight, None, 1, 1)
     assert out.shape == (2, 3, 7, 4, 5) and out.is_contiguous(memory_format=torch.channels_last_3d)
     torch.testing.assert_close(out, F.conv3d(x, weight, padding=(1, 0, 0)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("shape", "pool"), [((2, 3, 6, 8, 8), 2), ((1, 5, 7, 9, 10), 2), ((2, 4, 9, 6, 7), 3)])
+def test_inference_max_pool_equals_f_max_pool3d_exactly(shape: tuple[int, ...], pool: int) -> None:
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(14)).contiguous(memory_format=torch.channels_last_3d)
+    x[0, 0, 0, 0, 0] = float("nan")  # propagated like F.max_pool3d
+    with torch.no_grad():
+        ours = max_pool3d(x, pool)
+    assert ours.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(ours, F.max_pool3d(x, pool), rtol=0, atol=0, equal_nan=True)
+    x.requires_grad_()
+    assert max_pool3d(x, pool).grad_fn.name().startswith("MaxPool3D")  # with autograd: the indices kernel
+
+
+def test_packed_route_pools_the_same_with_and_without_autograd() -> None:
+    generator = torch.Generator().manual_seed(15)
+    x = torch.rand(2, 1, 8, 12, 12, generator=generator)
+    weight = torch.randn(6, 1, 5, 5, 5, generator=generator)
+    with torch.no_grad():
+        inference = conv3d_max_pool_packed(x, weight, None, (2, 2, 2), 2)
+    training = conv3d_max_pool_packed(x, weight.requires_grad_(), None, (2, 2, 2), 2)
+    assert training.requires_grad and inference.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(inference, training.detach(), rtol=0, atol=0)

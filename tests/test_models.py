@@ -12,7 +12,7 @@ from cli.ttn_cli import main
 from ttn.checkpoint import load_checkpoint, save_checkpoint
 from ttn.errors import TTNError
 from ttn.layers import THETA_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
-from ttn.layers.fast_conv import channels_last_strides
+from ttn.layers.memory import channels_last_strides
 from ttn.models import ARCHS, build_model, count_parameters, prepare_model
 from ttn.paper import paper_table
 from ttn.reference import plain_forward
@@ -185,3 +185,23 @@ def test_5d_weights_have_exact_channels_last_strides(arch: str) -> None:
     with torch.no_grad():
         features = model.features(torch.rand(16, 1, 30, 28, 28))
     assert features.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_inference_splits_large_batches_into_chunks(monkeypatch) -> None:
+    import ttn.models
+
+    torch.manual_seed(0)
+    model = build_model("3dttn", channels=(3, 4)).eval()
+    x = torch.rand(7, 1, 30, 28, 28)
+    with torch.no_grad():
+        whole = model.logits(x)
+    monkeypatch.setattr(ttn.models, "INFERENCE_CHUNK", 3)
+    calls = []
+    monkeypatch.setattr(model, "logits", lambda chunk: calls.append(len(chunk)) or ttn.models.LeNet5.logits(model, chunk))
+    with torch.inference_mode():
+        chunked = model(x)
+    assert calls == [3, 3, 1]
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+    calls.clear()
+    model(x).sum().backward()  # with autograd: one pass
+    assert calls == [7]

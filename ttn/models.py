@@ -28,7 +28,7 @@ from torch import nn
 
 from ttn.errors import TTNError
 from ttn.layers import THETA_KINDS, WARP_KINDS, Conv2Plus1d, Conv3d, Conv3dTT
-from ttn.layers.fast_conv import to_channels_last_3d
+from ttn.layers.memory import to_channels_last_3d
 
 #: The architectures, in display order.
 ARCHS: tuple[str, ...] = ("3d", "3dttn", "2plus1d")
@@ -43,6 +43,10 @@ POOL = 2
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 DEFAULT_TEMPORAL_KERNEL = 5
 DEFAULT_THETA = "similarity"
+#: Videos per forward pass when no gradient is recorded: a larger batch is split. The first layer's output
+#: (1.7 MB a video at 18 channels) then stays nearer the cores: evaluation at batch 500 ran 1.2-1.4x faster
+#: in chunks of 100 (2 cores, one or two threads, channels (18, 28) and (6, 16)).
+INFERENCE_CHUNK = 100
 #: The memory format the models run in.
 MEMORY_FORMAT = torch.channels_last_3d
 
@@ -95,7 +99,13 @@ class LeNet5(nn.Module):
         return F.relu(self.conv2.forward_max_pool(x, POOL))  # (B, C2, D, H', W')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, T, H, W) float -> logits (B, num_classes)."""
+        """(B, 1, T, H, W) float -> logits (B, num_classes); without autograd in chunks of INFERENCE_CHUNK videos."""
+        if not torch.is_grad_enabled() and len(x) > INFERENCE_CHUNK:
+            return torch.cat([self.logits(chunk) for chunk in x.split(INFERENCE_CHUNK)])
+        return self.logits(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, H, W) float -> logits (B, num_classes), the whole batch in one pass."""
         x = self.features(x).flatten(1)  # (B, C2*D*H'*W') in (C, D, H, W) order whatever the memory format
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))

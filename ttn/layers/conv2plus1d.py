@@ -8,11 +8,11 @@ t x 1 x 1 temporal convolution; M is chosen so that the parameter count roughly 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _triple
 
 from ttn.layers.fast_conv import Conv3d
+from ttn.layers.pooling import max_pool3d
 
 
 def tran_intermediate_channels(in_channels: int, out_channels: int, kernel_size: tuple[int, int, int]) -> int:
@@ -68,4 +68,4 @@ class Conv2Plus1d(nn.Module):
 
     def forward_max_pool(self, x: torch.Tensor, pool: int) -> torch.Tensor:
         """``F.max_pool3d(self(x), pool)`` (the interface of the other LeNet-5 convolutions; nothing fused)."""
-        return F.max_pool3d(self(x), pool)
+        return max_pool3d(self(x), pool)

@@ -27,24 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed
-
-
-def channels_last_strides(shape: torch.Size | tuple[int, ...]) -> tuple[int, ...]:
-    """The strides of a (N, C, D, H, W) tensor stored as (N, D, H, W, C)."""
-    n, c, d, h, w = shape
-    return (d * h * w * c, 1, h * w * c, w * c, c)
-
-
-def to_channels_last_3d(tensor: torch.Tensor) -> torch.Tensor:
-    """`tensor` (5D) with exactly channels-last-3d strides, copying only if needed.
-
-    ``tensor.contiguous(memory_format=torch.channels_last_3d)`` is not enough when a size is 1: a
-    (O, 1, kT, kH, kW) weight counts as both contiguous and channels-last, keeps NCDHW strides, and oneDNN
-    then runs the convolution in NCDHW (measured 3x slower for the (2+1)D model's first spatial conv).
-    """
-    if tensor.stride() == channels_last_strides(tensor.shape):
-        return tensor
-    return torch.empty_like(tensor, memory_format=torch.channels_last_3d).copy_(tensor)
+from ttn.layers.memory import to_channels_last_3d
+from ttn.layers.pooling import max_pool3d
 
 
 def vector_lanes() -> int:
@@ -139,7 +123,7 @@ def conv3d_max_pool(
         out_frames = x.shape[2] + 2 * padding[0] - weight.shape[2] + 1  # type: ignore[index]
         if packing_pays(weight.shape[0], weight.shape[2], out_frames, pool):
             return conv3d_max_pool_packed(x, weight, bias, tuple(padding), pool)  # type: ignore[arg-type]
-    return F.max_pool3d(conv3d(x, weight, bias, stride, padding, dilation, groups), pool)
+    return max_pool3d(conv3d(x, weight, bias, stride, padding, dilation, groups), pool)
 
 
 def conv3d(
@@ -181,5 +165,5 @@ class Conv3d(nn.Conv3d):
     def forward_max_pool(self, x: torch.Tensor, pool: int) -> torch.Tensor:
         """``F.max_pool3d(self(x), pool)``, fused where faster (`conv3d_max_pool`)."""
         if self.padding_mode != "zeros":
-            return F.max_pool3d(self(x), pool)
+            return max_pool3d(self(x), pool)
         return conv3d_max_pool(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, pool)  # type: ignore[arg-type]

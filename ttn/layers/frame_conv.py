@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from ttn.layers.pooling import max_of_slices, needs_autograd
+
 
 def frame_windows(x: torch.Tensor, pad_t: int, size: int, step: int) -> torch.Tensor:
     """Windows of `size` frames every `step` frames, as 2D channels.
@@ -78,11 +80,14 @@ def conv3d_max_pool_packed(x: torch.Tensor, weight: torch.Tensor, bias: torch.Te
     packed_weight = packed_frame_weight(weight, pool).contiguous(memory_format=torch.channels_last)
     out = F.conv2d(windows, packed_weight, None if bias is None else bias.repeat(pool), padding=(pad_h, pad_w))
     count, _, out_h, out_w = out.shape
-    # (B*N, m*O, H', W') channels-last memory is (B*N, H', W', m, O): a channels-last (B*N, O, H', W'*m) whose
-    # (pool, pool*m) windows are the (pool, pool, pool) windows of the frames; a 5D view would carry a size-1
-    # dimension whose stride makes max_pool3d's backward copy its gradient
-    out = out.permute(0, 2, 3, 1).reshape(count, out_h, out_w * pool, out_channels).permute(0, 3, 1, 2)
-    pooled = F.max_pool2d(out, (pool, pool * pool))  # (B*N, O, H'/p, W'/p) channels-last
+    memory = out.permute(0, 2, 3, 1).unflatten(3, (pool, out_channels))  # (B*N, H', W', m, O): out's memory
+    if needs_autograd(x, weight, bias):
+        # a channels-last (B*N, O, H', W'*m) whose (pool, pool*m) windows are the (pool, pool, pool) windows of
+        # the frames; a 5D view would carry a size-1 dimension whose stride makes max_pool3d's backward copy
+        out = memory.flatten(2, 3).permute(0, 3, 1, 2)
+        pooled = F.max_pool2d(out, (pool, pool * pool))  # (B*N, O, H'/p, W'/p) channels-last
+    else:
+        pooled = max_of_slices(memory, pool).flatten(3).permute(0, 3, 1, 2)  # the same, faster
     return frames_to_volume(pooled, batch)
 
 

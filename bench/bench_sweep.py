@@ -7,7 +7,7 @@
    as a sweep with `--workers 1` and with `--workers 2` (fresh result folders, pool start-up included);
    prints runs/minute of each and the ratio (target >= 1.6x on 2 cores).
 2. Evaluation of 10,000 test videos (batches of 500, inference mode, channels-last; one process with all
-   torch threads) per arch at the paper's largest channels (18, 28): target < 40 s per model. With --data
+   torch threads and the ``ttn`` CLI's runtime settings, `ttn.runtime`) per arch at the paper's largest channels (18, 28): target < 40 s per model. With --data
    the videos are read from the file's test split (decompression included).
 """
 from __future__ import annotations
@@ -17,7 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from ttn.runtime import passive_openmp_wait, tune_allocator
+
+passive_openmp_wait()  # before torch is imported, as the ttn CLI does (evaluation below runs as `ttn evaluate`)
+import torch  # noqa: E402
 
 
 def sweep_rate(data: Path, workers: int, args: argparse.Namespace, root: Path) -> tuple[float, float]:
@@ -41,6 +44,7 @@ def eval_time(data: Path | None, arch: str, channels: tuple[int, int], videos: i
     from ttn.evaluation import predict, predict_split
     from ttn.models import build_model
 
+    tune_allocator()  # as the ttn CLI
     model = build_model(arch, channels=channels)
     started = time.perf_counter()
     if data is not None:

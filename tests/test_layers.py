@@ -366,3 +366,12 @@ def test_packed_route_pools_the_same_with_and_without_autograd() -> None:
     training = conv3d_max_pool_packed(x, weight.requires_grad_(), None, (2, 2, 2), 2)
     assert training.requires_grad and inference.is_contiguous(memory_format=torch.channels_last_3d)
     torch.testing.assert_close(inference, training.detach(), rtol=0, atol=0)
+
+
+def test_frames_input_grad_route_is_twice_differentiable() -> None:
+    """Its backward is made of differentiable ops: gradient penalties and gradgradcheck work as with F.conv3d."""
+    generator = torch.Generator().manual_seed(16)
+    x = torch.randn(1, 3, 5, 5, 5, dtype=torch.float64, generator=generator).contiguous(memory_format=torch.channels_last_3d)
+    weight = torch.randn(2, 3, 3, 3, 3, dtype=torch.float64, generator=generator, requires_grad=True)
+    bias = torch.randn(2, dtype=torch.float64, generator=generator, requires_grad=True)
+    assert torch.autograd.gradgradcheck(conv3d_frames_input_grad, (x.requires_grad_(), weight, bias))

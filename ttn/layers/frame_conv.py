@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import FunctionCtx
 
 from ttn.layers.pooling import max_of_slices, needs_autograd
 
@@ -109,7 +109,6 @@ class _FramesInputGradConv3d(torch.autograd.Function):
         return F.conv3d(x, weight, bias)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors  # type: ignore[attr-defined]
         need_x, need_w, need_b = ctx.needs_input_grad  # type: ignore[attr-defined]

@@ -10,8 +10,7 @@ calling thread), and sums the parts' gradients into ``p.grad`` in shard order::
 
 Why: on 2 cores a LeNet-5 training step at batch 20 spends part of its time in OpenMP barriers and
 per-kernel thread start-up; two independent single-threaded halves measured ~4% faster (80 ms against
-83 ms per step, 3D model) and keep working when other processes hold a core (a kernel split over 2
-OpenMP threads waits for the slower one at every barrier).
+83 ms per step, 3D model).
 
 Each shard's loss is its share of the batch loss (sum over its videos, divided by B for the mean), so
 the summed gradients are the batch gradient up to float rounding. The result depends on the shard count

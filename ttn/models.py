@@ -43,7 +43,7 @@ POOL = 2
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 DEFAULT_TEMPORAL_KERNEL = 5
 DEFAULT_THETA = "similarity"
-#: Videos per forward pass when no gradient is recorded: a larger batch is split. The first layer's output
+#: Videos per forward pass on CPU when no gradient is recorded: a larger batch is split. The first layer's output
 #: (1.7 MB a video at 18 channels) then stays nearer the cores: evaluation at batch 500 ran 1.2-1.4x faster
 #: in chunks of 100 (2 cores, one or two threads, channels (18, 28) and (6, 16)).
 INFERENCE_CHUNK = 100
@@ -99,8 +99,8 @@ class LeNet5(nn.Module):
         return F.relu(self.conv2.forward_max_pool(x, POOL))  # (B, C2, D, H', W')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, T, H, W) float -> logits (B, num_classes); without autograd in chunks of INFERENCE_CHUNK videos."""
-        if not torch.is_grad_enabled() and len(x) > INFERENCE_CHUNK:
+        """(B, 1, T, H, W) float -> logits (B, num_classes); on CPU without autograd in chunks of INFERENCE_CHUNK videos."""
+        if not torch.is_grad_enabled() and len(x) > INFERENCE_CHUNK and x.device.type == "cpu":
             return torch.cat([self.logits(chunk) for chunk in x.split(INFERENCE_CHUNK)])
         return self.logits(x)
 

@@ -31,7 +31,7 @@ def frame_windows(x: torch.Tensor, pad_t: int, size: int, step: int) -> torch.Te
     """Windows of `size` frames every `step` frames, as 2D channels.
 
     x (B, C, T, H, W) -> (B*N, size*C, H, W) in channels-last memory (channel j*C + c holds frame
-    n*step + j of x padded with `pad_t` zero frames at both ends). One copy when C == 1 or step > 1.
+    n*step + j of x padded with `pad_t` zero frames at both ends): one copy, as the windows overlap.
     """
     batch, channels, _, height, width = x.shape
     frames = x.permute(0, 2, 3, 4, 1)  # (B, T, H, W, C)

@@ -53,12 +53,18 @@ def conv3d_by_frames(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     x (B, C, T, H, W), weight (O, C, kT, kH, kW) -> (B, O, T', H', W') in channels-last-3d memory.
     """
     pad_t, pad_h, pad_w = padding
-    out_channels, channels, k_t, k_h, k_w = weight.shape
-    windows = frame_windows(x, pad_t, k_t, 1)  # (B*T', kT*C, H, W)
-    weight_2d = weight.transpose(1, 2).reshape(out_channels, k_t * channels, k_h, k_w)  # channel dt*C + c
-    out = F.conv2d(windows, weight_2d.contiguous(memory_format=torch.channels_last), bias, padding=(pad_h, pad_w))
+    windows = frame_windows(x, pad_t, weight.shape[2], 1)  # (B*T', kT*C, H, W)
+    out = F.conv2d(windows, frames_weight(weight), bias, padding=(pad_h, pad_w))
     # no copy unless conv2d chose NCHW (kT*C = 1)
     return frames_to_volume(out, x.shape[0]).contiguous(memory_format=torch.channels_last_3d)
+
+
+def frames_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(O, C, kT, kH, kW) -> (O, kT*C, kH, kW) channels-last, channel dt*C + c: the weight of the 2D
+    convolution over frame windows (`frame_windows` with size kT)."""
+    out_channels, channels, k_t, k_h, k_w = weight.shape
+    weight_2d = weight.transpose(1, 2).reshape(out_channels, k_t * channels, k_h, k_w)
+    return weight_2d.contiguous(memory_format=torch.channels_last)
 
 
 def packed_frame_weight(weight: torch.Tensor, frames: int) -> torch.Tensor:
@@ -130,14 +136,13 @@ def input_grad_by_frames(grad: torch.Tensor, weight: torch.Tensor, input_shape: 
     the data gradient of `conv3d_by_frames`' 2D convolution, (B*T', kT*C, H, W), summed over the kT
     windows each input frame belongs to.
     """
-    batch, out_channels, out_t = grad.shape[:3]
-    _, channels, k_t, k_h, k_w = weight.shape
+    batch, _, out_t = grad.shape[:3]
+    _, channels, k_t, _, _ = weight.shape
     _, _, frames, height, width = input_shape
     grad_2d = grad.transpose(1, 2).flatten(0, 1)  # (B*T', O, H', W') channels-last view
-    weight_2d = weight.transpose(1, 2).reshape(out_channels, k_t * channels, k_h, k_w)  # channel dt*C + c
     windows = torch.empty(batch * out_t, height, width, k_t * channels, dtype=grad.dtype, device=grad.device)
     grad_windows, _, _ = torch.ops.aten.convolution_backward(  # only the shape and layout of `windows` are read
-        grad_2d, windows.permute(0, 3, 1, 2), weight_2d.contiguous(memory_format=torch.channels_last),
+        grad_2d, windows.permute(0, 3, 1, 2), frames_weight(weight),
         None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [True, False, False],
     )
     grad_windows = grad_windows.permute(0, 2, 3, 1).reshape(batch, out_t, height, width, k_t, channels)

@@ -80,7 +80,8 @@ def sharded_backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, redu
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # this thread runs shard 0, single-threaded like the workers
         try:
-            futures = [_executor(shards - 1).submit(_shard_grads, model, params, *part, batch_size, reduction) for part in parts[1:]]
+            executor = _executor(shards - 1)
+            futures = [executor.submit(_shard_grads, model, params, *part, batch_size, reduction) for part in parts[1:]]
             results = [_shard_grads(model, params, *parts[0], batch_size, reduction)] + [f.result() for f in futures]
         finally:
             torch.set_num_threads(threads)

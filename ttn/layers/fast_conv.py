@@ -28,7 +28,7 @@ from torch import nn
 
 from ttn.layers.frame_conv import conv3d_by_frames, conv3d_frames_input_grad, conv3d_max_pool_packed
 from ttn.layers.memory import to_channels_last_3d
-from ttn.layers.pooling import max_pool3d
+from ttn.layers.pooling import max_pool3d, needs_autograd
 
 
 def vector_lanes() -> int:
@@ -145,7 +145,7 @@ def conv3d(
             return temporal_conv3d_as_2d(x, weight, bias, stride[0], padding[0])  # type: ignore[index]
         if (
             frame_routes
-            and x.requires_grad
+            and needs_autograd(x)
             and weight.shape[3] * weight.shape[4] > 1
             and not any(padding)  # type: ignore[arg-type]
             and frames_input_grad_pays(weight.shape[1])

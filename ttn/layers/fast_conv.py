@@ -64,33 +64,15 @@ def _ungrouped_on_cpu(x: torch.Tensor, padding: tuple[int, int, int] | str, dila
     return groups == 1 and not isinstance(padding, str) and tuple(dilation) == (1, 1, 1) and x.device.type == "cpu"
 
 
-def _stride_one_on_cpu(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    stride: tuple[int, int, int],
-    padding: tuple[int, int, int] | str,
-    dilation: tuple[int, int, int],
-    groups: int,
-) -> bool:
-    """Whether the frame routes apply at all: `_ungrouped_on_cpu`, stride 1, kT > 1."""
-    return weight.shape[2] > 1 and tuple(stride) == (1, 1, 1) and _ungrouped_on_cpu(x, padding, dilation, groups)
+def _frames_apply(weight: torch.Tensor, stride: tuple[int, int, int]) -> bool:
+    """Whether the frame routes apply to an `_ungrouped_on_cpu` convolution: stride 1 and kT > 1."""
+    return weight.shape[2] > 1 and tuple(stride) == (1, 1, 1)
 
 
-def _temporal_only(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    stride: tuple[int, int, int],
-    padding: tuple[int, int, int] | str,
-    dilation: tuple[int, int, int],
-    groups: int,
-) -> bool:
-    """Whether a convolution mixes frames only: a (kT, 1, 1) kernel, no spatial stride or padding."""
-    return (
-        weight.shape[3:] == (1, 1)
-        and _ungrouped_on_cpu(x, padding, dilation, groups)
-        and tuple(padding[1:]) == (0, 0)
-        and tuple(stride[1:]) == (1, 1)
-    )
+def _temporal_only(weight: torch.Tensor, stride: tuple[int, int, int], padding: tuple[int, int, int]) -> bool:
+    """Whether an `_ungrouped_on_cpu` convolution mixes frames only: a (kT, 1, 1) kernel, no spatial stride
+    or padding."""
+    return weight.shape[3:] == (1, 1) and tuple(padding[1:]) == (0, 0) and tuple(stride[1:]) == (1, 1)
 
 
 def temporal_conv3d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride_t: int, pad_t: int) -> torch.Tensor:
@@ -119,7 +101,7 @@ def conv3d_max_pool(
 ) -> torch.Tensor:
     """``F.max_pool3d(F.conv3d(x, weight, bias, stride, padding, dilation, groups), pool)``, through
     `conv3d_max_pool_packed` where `packing_pays`, else `conv3d` then pooling."""
-    if weight.shape[1] == 1 and _stride_one_on_cpu(x, weight, stride, padding, dilation, groups):
+    if weight.shape[1] == 1 and _ungrouped_on_cpu(x, padding, dilation, groups) and _frames_apply(weight, stride):
         out_frames = x.shape[2] + 2 * padding[0] - weight.shape[2] + 1  # type: ignore[index]
         if packing_pays(weight.shape[0], weight.shape[2], out_frames, pool):
             return conv3d_max_pool_packed(x, weight, bias, tuple(padding), pool)  # type: ignore[arg-type]
@@ -136,12 +118,13 @@ def conv3d(
     groups: int,
 ) -> torch.Tensor:
     """``F.conv3d`` with the same arguments, taking a frame route where it is faster (module doc)."""
-    frame_routes = _stride_one_on_cpu(x, weight, stride, padding, dilation, groups)
+    routes = _ungrouped_on_cpu(x, padding, dilation, groups)
+    frame_routes = routes and _frames_apply(weight, stride)
     if frame_routes and weight.shape[1] == 1:
         return conv3d_by_frames(x, weight, bias, tuple(padding))  # type: ignore[arg-type]
     if x.is_contiguous(memory_format=torch.channels_last_3d):
         weight = to_channels_last_3d(weight)  # oneDNN picks the format from the input's and the weight's strides
-        if _temporal_only(x, weight, stride, padding, dilation, groups):
+        if routes and _temporal_only(weight, stride, padding):  # type: ignore[arg-type]
             return temporal_conv3d_as_2d(x, weight, bias, stride[0], padding[0])  # type: ignore[index]
         if (
             frame_routes

@@ -139,19 +139,14 @@ def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: M
     cells = {(task.arch, task.videos): task.resolved_config() for task in tasks}
     for record in loaded.records:
         have = record.get("config") or {}
-        for name in PROTOCOL_FIELDS:
-            if name in have and have[name] != want.get(name):
-                raise TTNError(
-                    f"--out {out}: {record['run_id']} was trained with {name}={have[name]!r}, this sweep uses "
-                    f"{want.get(name)!r}; use another --out or the same options"
-                )
         cell = cells.get((record["arch"], record["videos"]))
-        if cell is not None:
-            for name in CELL_FIELDS:
-                if name in have and have[name] != cell[name]:
+        checks = [(PROTOCOL_FIELDS, want)] + ([(CELL_FIELDS, cell)] if cell is not None else [])
+        for names, expected in checks:  # the whole protocol; per-cell fields only for cells this sweep has
+            for name in names:
+                if name in have and have[name] != expected.get(name):
                     raise TTNError(
                         f"--out {out}: {record['run_id']} was trained with {name}={have[name]!r}, this sweep uses "
-                        f"{cell[name]!r}; use another --out or the same options"
+                        f"{expected.get(name)!r}; use another --out or the same options"
                     )
 
 

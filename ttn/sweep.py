@@ -320,11 +320,11 @@ def _is_dask_client(executor: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- cost estimate
-#: Per-process throughput (videos/s, one torch thread) of the (6, 16) models, fitted on the 24 runs of
-#: `--preset quick` on 2 shared cores (3d and 3dttn alike): training (forward + backward) and evaluation.
-#: Bigger models scale roughly with their conv work, C1*(1+C2).
-BASE_TRAIN_RATE = 67.0
-BASE_EVAL_RATE = 480.0
+#: Per-process throughput (videos/s, one torch thread) of the (6, 16) models, fitted (least squares on each
+#: run's wall time) on the 24 runs of `--preset quick` with 2 workers on 2 quiet cores (3d and 3dttn alike):
+#: training (forward + backward) and evaluation. Bigger models scale roughly with their conv work, C1*(1+C2).
+BASE_TRAIN_RATE = 555.0
+BASE_EVAL_RATE = 1140.0
 BASE_CHANNELS = (6, 16)
 
 

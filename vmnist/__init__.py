@@ -3,26 +3,30 @@
     >>> from vmnist import generate, VideoMNIST, load_split
     >>> generate("data.h5")                       # all 70,000 videos (fetches MNIST on first use)
     >>> videos, labels = load_split("data.h5", "test")   # uint8 (N, T, H, W), int64 (N,)
+
+Names are imported on first use (PEP 562), so that ``import vmnist.errors`` (and a command's ``--help``)
+does not pay for importing torch and h5py.
 """
-from vmnist.errors import DatasetError, MnistError, UserError
-from vmnist.format import FORMAT_VERSION, GENERATOR_VERSION, SPLITS
-from vmnist.generate import GenerateConfig, GenerateSummary, generate, write_dataset
-from vmnist.mnist import MnistDigits, fetch_mnist, load_mnist_file
-from vmnist.reader import (
-    VideoMNIST,
-    dataset_fingerprint,
-    load_labels,
-    load_split,
-    open_dataset,
-    read_attributes,
-    split_sizes,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DatasetError", "MnistError", "UserError", "FORMAT_VERSION", "GENERATOR_VERSION", "SPLITS",
-    "GenerateConfig", "GenerateSummary", "generate", "write_dataset", "MnistDigits", "fetch_mnist",
-    "load_mnist_file", "VideoMNIST", "dataset_fingerprint", "load_labels", "load_split", "open_dataset",
-    "read_attributes", "split_sizes",
-]
+#: public name -> module that defines it
+_EXPORTS = {
+    "DatasetError": "errors", "MnistError": "errors", "UserError": "errors",
+    "FORMAT_VERSION": "format", "GENERATOR_VERSION": "format", "SPLITS": "format",
+    "GenerateConfig": "generate", "GenerateSummary": "generate", "generate": "generate", "write_dataset": "generate",
+    "MnistDigits": "mnist", "fetch_mnist": "mnist", "load_mnist_file": "mnist",
+    "VideoMNIST": "reader", "dataset_fingerprint": "reader", "load_labels": "reader", "load_split": "reader",
+    "open_dataset": "reader", "read_attributes": "reader", "split_sizes": "reader",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'vmnist' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"vmnist.{_EXPORTS[name]}"), name)

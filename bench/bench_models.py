@@ -4,12 +4,12 @@
     python bench/bench_models.py --channels 6,16 --archs 3d,3dttn --rounds 4 --steps 5
 
 For each arch it prints training throughput (SGD momentum step at batch 20) and evaluation throughput
-(no-grad forward at batch 500) in videos/s, for our model (``ttn.models.build_model``: channels-last 3D,
-pool before ReLU, the CPU routes of ``ttn.layers.fast_conv``; trained as ``ttn train`` trains it: gradients
-by ``ttn.sharding.sharded_backward``, one single-threaded shard per core, after
-``ttn.runtime.tune_allocator()``, with ``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same
-weights run as plain PyTorch would: NCDHW default memory format, ``F.conv3d``, conv -> ReLU -> pool,
-default glibc malloc and OpenMP settings),
+(no-grad forward at batch 500) in videos/s, for our model as ``ttn train`` and ``ttn evaluate`` run it
+(``ttn.cpu.accelerate(build_model(...))``: channels-last 3D, pool before ReLU, the CPU routes of
+``ttn.cpu.routes``; gradients by ``ttn.cpu.backward``, one single-threaded shard per core; inference in
+batches of ``ttn.cpu.inference_batch_size``; after ``ttn.cpu.tune_allocator()``, with
+``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same ``ttn.nn`` model run as plain PyTorch: NCDHW
+default memory format, ``F.conv3d``, conv -> ReLU -> pool, default glibc malloc and OpenMP settings),
 and the ratio ours / reference. Then the forward + backward time of the 3DTTN relative to the 3D model of
 the same shapes (both ours), and the peak memory (RSS) of each side.
 
@@ -36,30 +36,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ttn.models import ARCHS, build_model
-from ttn.reference import plain_forward
-from ttn.sharding import sharded_backward
+from ttn.cpu import accelerate, backward, inference_batch_size
+from ttn.nn import build_model
+from ttn.registry import ARCHS
 
 FRAMES, SIZE, CLASSES = 30, 28, 10
 
 
-class PlainReference(nn.Module):
-    """The same LeNet-5 run as plain PyTorch would: NCDHW weights and input, ``F.conv3d``, conv -> ReLU -> pool."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = copy.deepcopy(model)
-        with torch.no_grad():
-            for parameter in self.model.parameters():
-                parameter.data = parameter.data.clone(memory_format=torch.contiguous_format)  # NCDHW strides
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return plain_forward(self.model, x.contiguous())
-
-
 def train_step_fn(model: nn.Module, batch: int, sharded: bool = False) -> Callable[[], None]:
     """One SGD (momentum 0.9) step on a random batch of `batch` videos; `sharded`: the gradient as
-    ``ttn train`` computes it (`ttn.sharding.sharded_backward`, one shard per core), else plain backward."""
+    ``ttn train`` computes it (`ttn.cpu.backward`, one shard per core), else plain backward."""
     x = torch.rand(batch, 1, FRAMES, SIZE, SIZE)
     y = torch.randint(0, CLASSES, (batch,))
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
@@ -67,7 +53,7 @@ def train_step_fn(model: nn.Module, batch: int, sharded: bool = False) -> Callab
 
     def step() -> None:
         if sharded:
-            sharded_backward(model, x, y)
+            backward(model, F.cross_entropy, x, y)
         else:
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(x), y).backward()
@@ -88,14 +74,15 @@ def fwd_bwd_fn(model: nn.Module, batch: int) -> Callable[[], None]:
     return step
 
 
-def eval_step_fn(model: nn.Module, batch: int) -> Callable[[], None]:
-    """One no-grad forward pass over `batch` videos."""
+def eval_step_fn(model: nn.Module, batch: int, chunk: int) -> Callable[[], None]:
+    """No-grad forward passes over `batch` videos, `chunk` videos at a time (as ``ttn.experiment.predict``)."""
     x = torch.rand(batch, 1, FRAMES, SIZE, SIZE)
     model.eval()
 
     def step() -> None:
         with torch.inference_mode():
-            model(x)
+            for part in x.split(chunk):
+                model(part)
 
     return step
 
@@ -134,7 +121,7 @@ def check_same_outputs(model: nn.Module, reference: nn.Module) -> float:
 
 
 def seeded_models(archs: list[str], channels: tuple[int, int]) -> dict[str, nn.Module]:
-    """Our model of each arch, the same weights in every process (seed 0)."""
+    """The ``ttn.nn`` model of each arch (plain PyTorch), the same weights in every process (seed 0)."""
     torch.manual_seed(0)
     return {arch: build_model(arch, channels=channels) for arch in archs}
 
@@ -142,7 +129,7 @@ def seeded_models(archs: list[str], channels: tuple[int, int]) -> dict[str, nn.M
 def run_child(side: str, args: argparse.Namespace) -> dict:
     """Time one side ("ours" or "ref") of every arch in this process; returns step times and resource use."""
     if side == "ours":
-        from ttn.runtime import tune_allocator
+        from ttn.cpu import tune_allocator
 
         tuned = tune_allocator()
     else:
@@ -155,7 +142,8 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "train": {},
                     "eval": {}, "minflt_per_train_step": {}}
     for arch, model in models.items():
-        net = model if side == "ours" else PlainReference(model)
+        net = accelerate(model) if side == "ours" else model
+        chunk = inference_batch_size(args.eval_batch, "cpu") if side == "ours" else args.eval_batch
         step = train_step_fn(net, args.train_batch, sharded=side == "ours")
         for _ in range(args.warmup):
             step()
@@ -163,10 +151,10 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
         result["train"][arch] = timed(step, args.steps, 0)
         result["minflt_per_train_step"][arch] = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / args.steps
         if not args.no_eval:
-            result["eval"][arch] = timed(eval_step_fn(net, args.eval_batch), args.eval_steps, 1)
+            result["eval"][arch] = timed(eval_step_fn(net, args.eval_batch, chunk), args.eval_steps, 1)
     if side == "ours" and "3d" in models and "3dttn" in models:
         result["fwd_bwd"] = interleaved_times(
-            {arch: fwd_bwd_fn(models[arch], args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup
+            {arch: fwd_bwd_fn(accelerate(models[arch]), args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup
         )
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     return result
@@ -175,8 +163,8 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
 def spawn_child(side: str, argv: list[str], same_openmp: bool = False) -> dict:
     """Run this script with ``--child side`` and the same options; its result (JSON, last stdout line)."""
     env = dict(os.environ)
-    if side == "ours" or same_openmp:  # as the ttn CLI runs it (ttn.runtime.passive_openmp_wait; the allocator in run_child)
-        from ttn.runtime import OPENMP_ENV
+    if side == "ours" or same_openmp:  # as the ttn CLI runs it (ttn.cpu.passive_openmp_wait; the allocator in run_child)
+        from ttn.cpu.runtime import OPENMP_ENV
 
         env = OPENMP_ENV | env  # a value set by the user wins, for both sides
     else:
@@ -224,7 +212,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads, channels {channels}, "
           f"train batch {args.train_batch}, eval batch {args.eval_batch}, {args.rounds} rounds of "
           f"{args.steps} steps, {args.stat} over steps, load average {os.getloadavg()[0]:.2f} at start", flush=True)
-    diffs = {arch: check_same_outputs(model, PlainReference(model)) for arch, model in seeded_models(archs, channels).items()}
+    diffs = {arch: check_same_outputs(accelerate(copy.deepcopy(model)), model)
+             for arch, model in seeded_models(archs, channels).items()}
     runs: dict[str, list[dict]] = {"ours": [], "ref": []}
     for round_ in range(args.rounds):
         for side in ("ours", "ref") if round_ % 2 == 0 else ("ref", "ours"):

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ttn.runtime import passive_openmp_wait, tune_allocator
+from ttn.cpu.runtime import passive_openmp_wait, tune_allocator
 
 passive_openmp_wait()  # before torch is imported, as the ttn CLI does (evaluation below runs as `ttn evaluate`)
 import torch  # noqa: E402
@@ -25,8 +25,8 @@ import torch  # noqa: E402
 
 def sweep_rate(data: Path, workers: int, args: argparse.Namespace, root: Path) -> tuple[float, float]:
     """(wall seconds, runs per minute) of the benchmark tasks on `workers` processes."""
-    from ttn.config import make_config
-    from ttn.sweep import plan_tasks, process_pool, run_sweep
+    from ttn.experiment.config import make_config
+    from ttn.experiment.sweep import plan_tasks, process_pool, run_sweep
 
     config = make_config(epochs=args.epochs, channels=tuple(args.channels), val_size=args.val_size)
     tasks = plan_tasks(args.archs, [args.videos], args.runs, config)
@@ -41,8 +41,8 @@ def sweep_rate(data: Path, workers: int, args: argparse.Namespace, root: Path) -
 
 def eval_time(data: Path | None, arch: str, channels: tuple[int, int], videos: int) -> float:
     """Seconds to classify `videos` test videos (from `data`, or random) with a fresh model of `arch`."""
-    from ttn.evaluation import predict, predict_split
-    from ttn.models import build_model
+    from ttn.experiment.evaluation import predict, predict_split
+    from ttn.nn import build_model
 
     tune_allocator()  # as the ttn CLI
     model = build_model(arch, channels=channels)

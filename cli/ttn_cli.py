@@ -30,7 +30,7 @@ def main() -> None:
       ttn sweep --preset quick               # many runs, resumable
       ttn report results/                    # the paper's Table 2 and Figure 3
     """
-    from ttn.runtime import passive_openmp_wait, tune_allocator
+    from ttn.cpu.runtime import passive_openmp_wait, tune_allocator
 
     passive_openmp_wait()  # before any command imports torch: OpenMP threads sleep, not spin, when idle
     tune_allocator()  # glibc malloc reuses large blocks: no page faults per training step

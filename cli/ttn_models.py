@@ -7,7 +7,7 @@ import click
 from rich.table import Table
 
 from cli.common import err_console, out_console
-from ttn.layers import THETA_KINDS
+from ttn.registry import THETA_KINDS
 
 
 @click.command("models")
@@ -15,8 +15,9 @@ from ttn.layers import THETA_KINDS
               help="3DTT transform parameterization used for the 3dttn counts.")
 def models_command(theta: str) -> None:
     """The architectures: layers and parameter counts of the defaults and of the paper's Table 2 sizes."""
-    from ttn.models import ARCH_LABELS, ARCHS, DEFAULT_CHANNELS, build_model, count_parameters, describe_layers
+    from ttn.nn import DEFAULT_CHANNELS, build_model, count_parameters, describe_layers
     from ttn.paper import paper_table
+    from ttn.registry import ARCH_LABELS, ARCHS
 
     table = Table(title=f"Models (channels {DEFAULT_CHANNELS[0]},{DEFAULT_CHANNELS[1]}, kernels 5x5x5, "
                         f"input 1x30x28x28, 3DTT theta {theta})")
@@ -60,8 +61,8 @@ def show_kernels_command(checkpoint: Path, out: Path, layer: int, in_channel: in
 
     CHECKPOINT is a model file written by `ttn train --save-model`.
     """
-    from ttn.checkpoint import load_checkpoint
-    from ttn.kernel_plot import plot_kernels
+    from ttn.experiment.checkpoint import load_checkpoint
+    from ttn.report.kernels import plot_kernels
 
     model, meta = load_checkpoint(checkpoint)
     title = f"{checkpoint.name}: {meta['arch']}, layer {layer}, input channel {in_channel}"

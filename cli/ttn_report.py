@@ -13,20 +13,9 @@ from rich.table import Table
 
 from cli.common import err_console, out_console
 from ttn.errors import TTNError
-from ttn.report import (
-    CORRECTIONS,
-    DEFAULT_ALPHA,
-    FIGURE_SUFFIXES,
-    TEXT_FORMATS,
-    Report,
-    human_table,
-    make_report,
-    plot_accuracy,
-    plot_curves,
-    render,
-    require_matplotlib,
-    write_text,
-)
+from ttn.report.figures import FIGURE_SUFFIXES, plot_accuracy, plot_curves, require_matplotlib
+from ttn.report.formats import TEXT_FORMATS, human_table, render, write_text
+from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)
 

@@ -9,7 +9,7 @@ import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
 from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos, config_from_options, training_options
-from ttn.config import PAPER_VIDEOS, PRESETS, Preset, get_preset
+from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
 
 DEFAULT_ARCHS = ("3d", "3dttn")
 DEFAULT_RUNS = 30  # section 3.4
@@ -87,7 +87,7 @@ def run_sweep_command(
     """Plan, check and run a sweep with progress; returns the SweepSummary (what both commands share)."""
     import vmnist
 
-    from ttn.sweep import (check_out_dir, check_tasks_fit, dask_client, estimate_cost, format_duration, plan_tasks,
+    from ttn.experiment.sweep import (check_out_dir, check_tasks_fit, dask_client, estimate_cost, format_duration, plan_tasks,
                            pending_tasks, process_pool, run_sweep)
 
     if scheduler and dask_local:
@@ -153,7 +153,7 @@ def _close(executor: Any, abort: bool = False) -> None:
         else:
             executor.shutdown(wait=True, cancel_futures=True)
         return
-    from ttn.sweep import close_dask_client
+    from ttn.experiment.sweep import close_dask_client
 
     close_dask_client(executor)
 

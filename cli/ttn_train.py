@@ -12,7 +12,9 @@ from typing import Any, Callable, Iterator
 import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
-from ttn.config import RECIPES, TrainConfig, make_config
+from ttn import registry
+from ttn.errors import TTNError
+from ttn.experiment.config import RECIPES, TrainConfig, make_config
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -20,18 +22,18 @@ DEFAULT_OUT = "results"
 
 def check_arch(arch: str) -> str:
     """`arch` if it is a known architecture; BadParameter (--arch) otherwise."""
-    from ttn.models import ARCHS
-
-    if arch not in ARCHS:
-        raise click.BadParameter(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}", param_hint="--arch")
-    return arch
+    try:
+        return registry.check_arch(arch)
+    except TTNError as exc:
+        raise click.BadParameter(str(exc), param_hint="--arch") from None
 
 
 def check_videos(videos: int) -> int:
     """`videos` if it is a positive multiple of 10; BadParameter (--videos) otherwise."""
-    if videos < 10 or videos % 10:
-        raise click.BadParameter(f"{videos}: must be a positive multiple of 10 (videos/10 per class)", param_hint="--videos")
-    return videos
+    try:
+        return registry.check_videos(videos)
+    except TTNError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
@@ -55,7 +57,7 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Factor applied every 10th epoch when val accuracy did not improve [default: {TrainConfig.lr_decay}]."),
         click.option("--channels", callback=_channels, default=None, metavar="C1,C2",
                      help="Conv channels [default: the paper's Table 2 for arch and size, else 18,28]."),
-        click.option("--theta", type=click.Choice(["similarity", "affine", "shared"]), default=None,
+        click.option("--theta", type=click.Choice(list(registry.THETA_KINDS)), default=None,
                      help=f"3DTT transform parameterization [default: {TrainConfig.theta}]."),
         click.option("--val-size", type=click.IntRange(min=0), default=None,
                      help=f"Validation subset (fixed, seeded); 0 = whole val split [default: {TrainConfig.val_size}]."),
@@ -78,7 +80,7 @@ def config_from_options(recipe: str, options: dict[str, Any], defaults: dict[str
 
 @contextmanager
 def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], None]]:
-    """A rich progress bar over epochs on stderr (terminal only); yields the ttn.training progress callback."""
+    """A rich progress bar over epochs on stderr (terminal only); yields the ttn.experiment.training progress callback."""
     if not progress_enabled():
         yield lambda info: None
         return
@@ -112,9 +114,9 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 
     The model with the best validation accuracy is tested on the whole test split.
     """
-    from ttn.records import make_run_id
-    from ttn.sweep import check_out_dir, plan_tasks
-    from ttn.training import train_run
+    from ttn.experiment.records import make_run_id
+    from ttn.experiment.sweep import check_out_dir, plan_tasks
+    from ttn.experiment.training import train_run
 
     import vmnist
 
@@ -144,8 +146,8 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
     """Accuracy, per-class accuracy and confusion matrix of a checkpoint (from `ttn train --save-model`)."""
     import numpy as np
 
-    from ttn.checkpoint import load_checkpoint
-    from ttn.evaluation import accuracy, confusion_matrix, per_class_accuracy, predict_split
+    from ttn.experiment.checkpoint import load_checkpoint
+    from ttn.experiment.evaluation import accuracy, confusion_matrix, per_class_accuracy, predict_split
 
     import vmnist
 

@@ -2,5 +2,5 @@
 from vmnist.errors import UserError
 
 
-class TTNError(UserError):
+class TTNError(UserError, ValueError):
     """A bad option, an incompatible record or checkpoint: the message names it and the fix."""

@@ -1,0 +1,101 @@
+"""Data-parallel gradients on CPU threads (ttn.cpu.sharding) against a plain backward."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ttn.cpu.sharding import MIN_SHARD_SIZE, backward, shard_count
+from ttn.nn import build_model
+
+
+def small_batch(size: int = 9) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    return torch.rand(size, 1, 30, 28, 28, generator=generator), torch.randint(0, 10, (size,), generator=generator)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("shards", [1, 2, 3])
+def test_sharded_gradients_equal_a_plain_backward(shards: int, reduction: str) -> None:
+    torch.manual_seed(0)
+    model = build_model("3dttn", channels=(3, 4))
+    x, y = small_batch()
+    loss = F.cross_entropy(model(x), y, reduction=reduction)
+    loss.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 7.0)  # replaced, not accumulated
+    sharded_loss = backward(model, F.cross_entropy, x, y, reduction=reduction, shards=shards)
+    torch.testing.assert_close(sharded_loss, loss.detach(), rtol=1e-5, atol=1e-6)
+    assert not sharded_loss.requires_grad
+    for p, grad in zip(model.parameters(), expected):
+        torch.testing.assert_close(p.grad, grad, rtol=1e-4, atol=1e-6)
+
+
+def test_sharded_backward_is_reproducible_and_restores_threads() -> None:
+    torch.manual_seed(0)
+    model = build_model("3d", channels=(3, 4))
+    x, y = small_batch(12)
+    threads = torch.get_num_threads()
+    runs = []
+    for _ in range(3):
+        backward(model, F.cross_entropy, x, y, shards=2)
+        runs.append([p.grad.clone() for p in model.parameters()])
+    assert torch.get_num_threads() == threads
+    for run in runs[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(run, runs[0]))  # bit for bit: sums in shard order
+
+
+def test_shard_count() -> None:
+    assert shard_count(20, "cpu", threads=2) == 2
+    assert shard_count(20, "cpu", threads=8) == 20 // MIN_SHARD_SIZE
+    assert shard_count(MIN_SHARD_SIZE * 2 - 1, "cpu", threads=2) == 1
+    assert shard_count(3, "cpu", threads=2) == 1
+    assert shard_count(20, "cuda", threads=2) == 1  # plain backward off the CPU (no device needed to decide)
+
+
+def test_bad_reduction_and_shard_errors_propagate() -> None:
+    model = build_model("3d", channels=(3, 4))
+    x, y = small_batch(8)
+    with pytest.raises(ValueError, match="reduction"):
+        backward(model, F.cross_entropy, x, y, reduction="none")
+    bad_labels = y.clone()
+    bad_labels[-1] = 10  # only the worker thread's shard holds the bad label
+    with pytest.raises(IndexError):
+        backward(model, F.cross_entropy, x, bad_labels, shards=2)
+    assert torch.get_num_threads() == 1  # conftest's setting, restored despite the error
+
+
+FORK_SCRIPT = """
+import os, signal, torch
+torch.set_num_threads(1)
+import torch.nn.functional as F
+from ttn.cpu.sharding import backward
+from ttn.nn import build_model
+torch.manual_seed(0)
+model = build_model("3d", channels=(3, 4))
+x, y = torch.rand(8, 1, 30, 28, 28), torch.randint(0, 10, (8,))
+backward(model, F.cross_entropy, x, y, shards=2)  # starts the parent's worker thread
+pid = os.fork()
+if pid == 0:
+    signal.alarm(30)  # a hung child dies instead of outliving the test
+    os._exit(0 if float(backward(model, F.cross_entropy, x, y, shards=2)) > 0 else 1)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_sharding_works_in_a_forked_child() -> None:
+    """A child forked after the worker threads started gets its own (the parent's do not exist there).
+
+    Run in a fresh interpreter that never used more than one OpenMP thread: GNU OpenMP itself is not
+    fork-safe once a thread team exists, which is not what this test is about.
+    """
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "child exit 0"

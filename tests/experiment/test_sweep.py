@@ -1,0 +1,226 @@
+"""Sweeps (ttn.sweep, `ttn sweep`): planning, resume, failures, refusals, process pool and Dask."""
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.ttn_cli import main
+from ttn.experiment.config import make_config
+from ttn.experiment.presets import get_preset
+from ttn.errors import TTNError
+from ttn.paper import paper_channels
+from ttn.experiment.records import read_record, record_path
+from ttn.experiment.sweep import check_out_dir, estimate_cost, plan_tasks, process_pool, run_sweep, run_task
+
+TINY = make_config(epochs=1, channels=(2, 3), val_size=12)
+TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from vmnist.testing import make_tiny_dataset
+
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny.h5", per_split=40)
+
+
+def fingerprint(path):
+    import vmnist
+
+    return vmnist.dataset_fingerprint(path)
+
+
+def test_plan_tasks():
+    tasks = plan_tasks(["3d", "3dttn"], [20, 10], 2, TINY)
+    assert [t.run_id for t in tasks][:4] == ["3d-v10-r0", "3dttn-v10-r0", "3d-v10-r1", "3dttn-v10-r1"]
+    assert len(tasks) == 8 and len({t.run_id for t in tasks}) == 8
+    with pytest.raises(TTNError, match="unknown architecture"):
+        plan_tasks(["4d"], [10], 1, TINY)
+    with pytest.raises(TTNError, match="multiple of 10"):
+        plan_tasks(["3d"], [15], 1, TINY)
+
+
+def test_paper_preset_channels_match_table_2():
+    preset = get_preset("paper")
+    config = make_config(**preset.options)
+    tasks = plan_tasks(preset.archs, preset.videos, 1, config, channels=preset.channels)
+    assert len(tasks) == 20
+    for task in tasks:
+        assert tuple(task.resolved_config()["channels"]) == paper_channels(task.arch, task.videos)
+    assert estimate_cost(tasks) > estimate_cost(plan_tasks(["3d"], [10], 1, TINY))
+    with pytest.raises(TTNError, match="unknown --preset"):
+        get_preset("slow")
+
+
+def test_resume_skips_complete_records(data, tmp_path):
+    tasks = plan_tasks(["3d"], [10], 2, TINY)
+    with ThreadPoolExecutor(1) as pool:
+        first = run_sweep(tasks, data, tmp_path, pool)
+        assert sorted(first.done) == ["3d-v10-r0", "3d-v10-r1"] and first.ok
+        stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
+        (tmp_path / "3d-v10-r1.json").write_text('{"run_id": "3d-v10-r1", "complete": fal')  # torn: redo it
+        second = run_sweep(tasks, data, tmp_path, pool)
+    assert second.skipped == ["3d-v10-r0"] and second.done == ["3d-v10-r1"]
+    assert (tmp_path / "3d-v10-r0.json").stat().st_mtime_ns == stamp["3d-v10-r0.json"]
+    assert read_record(tmp_path / "3d-v10-r1.json")["complete"] is True
+    # a retried task finds its complete record and overwrites nothing
+    summary = run_task(tasks[0], str(data), str(tmp_path))
+    assert summary["skipped"] and (tmp_path / "3d-v10-r0.json").stat().st_mtime_ns == stamp["3d-v10-r0.json"]
+
+
+def _fail_run_1(task, data, out):
+    if task.run == 1:
+        raise RuntimeError("boom in run 1")
+    return run_task(task, data, out)
+
+
+def test_failed_task_reported_others_continue(data, tmp_path):
+    tasks = plan_tasks(["3d"], [10], 3, TINY)
+    seen = []
+    with ThreadPoolExecutor(2) as pool:
+        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_fail_run_1,
+                            on_done=lambda run_id, result, error: seen.append((run_id, error)))
+    assert summary.failed == {"3d-v10-r1": "RuntimeError: boom in run 1"}
+    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r2"] and not summary.ok
+    assert len(seen) == 3
+    assert not record_path(tmp_path, "3d-v10-r1").exists()
+
+
+def _write_record(out, data, **changes):
+    tasks = plan_tasks(["3d"], [10], 1, TINY)
+    with ThreadPoolExecutor(1) as pool:
+        run_sweep(tasks, data, out, pool)
+    path = record_path(out, "3d-v10-r0")
+    record = json.loads(path.read_text())
+    for key, value in changes.items():
+        section, name = key.split("__")
+        record[section][name] = value
+    path.write_text(json.dumps(record))
+
+
+def test_mixed_dataset_refused(data, tmp_path):
+    _write_record(tmp_path, data, data__mnist_sha256="0" * 64)
+    with pytest.raises(TTNError, match="another dataset"):
+        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, TINY), fingerprint(data))
+
+
+def test_incompatible_config_refused(data, tmp_path):
+    _write_record(tmp_path, data)
+    check_out_dir(tmp_path, plan_tasks(["3dttn"], [20], 1, TINY), fingerprint(data))  # same protocol: fine
+    with pytest.raises(TTNError, match="epochs=1"):
+        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=3, channels=(2, 3), val_size=12)),
+                      fingerprint(data))
+    with pytest.raises(TTNError, match="channels"):
+        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=1, channels=(3, 3), val_size=12)),
+                      fingerprint(data))
+    result = CliRunner().invoke(main, ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1",
+                                       "--out", str(tmp_path), "--epochs", "2", "--channels", "2,3", "--val-size", "12"])
+    assert result.exit_code == 1 and "epochs=1" in result.output
+
+
+def test_sweep_cli_process_pool_and_resume(data, tmp_path):
+    out = tmp_path / "res"
+    args = ["sweep", "--data", str(data), "--arch", "3d,3dttn", "--videos", "10", "--runs", "1", "--out", str(out),
+            "--workers", "2", *TINY_OPTIONS]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "2 trained, 0 already done" in result.output
+    assert sorted(p.name for p in out.glob("*.json")) == ["3d-v10-r0.json", "3dttn-v10-r0.json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "0 trained, 2 already done" in result.output
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--arch", "4d"], "unknown architecture"),
+        (["--videos", "10,25"], "multiple of 10"),
+        (["--videos", "500"], "at most"),
+        (["--data", "missing.h5"], "no such file"),
+        (["--preset", "slow"], "slow"),
+        (["--scheduler", "tcp://x:1", "--dask-local", "1"], "not both"),
+    ],
+)
+def test_sweep_cli_bad_inputs(data, tmp_path, extra, message):
+    args = ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1", "--out",
+            str(tmp_path / "res"), *TINY_OPTIONS, *extra]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "res").exists() or not list((tmp_path / "res").glob("*.json"))
+
+
+# ----------------------------------------------------------------------------- Dask, with a worker that dies
+def _die_once_then_train(task, data, out):
+    """Kill this worker process the first time (mid-task), then train normally; log every record write."""
+    marker = Path(out) / f"died-{task.run_id}"
+    if task.run == 0 and not marker.exists():
+        marker.touch()
+        os._exit(1)
+    summary = run_task(task, data, out)
+    if not summary["skipped"]:
+        with open(Path(out) / "writes.log", "a") as log:
+            log.write(task.run_id + "\n")
+    return summary
+
+
+def test_dask_local_cluster_worker_death(data, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this test module
+    tasks = plan_tasks(["3d"], [10], 2, TINY)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        summary = run_sweep(tasks, data, tmp_path, client, task_fn=_die_once_then_train)
+    assert summary.ok, summary.failed
+    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r1"]
+    assert (tmp_path / "died-3d-v10-r0").exists()  # the worker really died once
+    writes = (tmp_path / "writes.log").read_text().split()
+    assert sorted(writes) == ["3d-v10-r0", "3d-v10-r1"]  # each record written exactly once
+    assert read_record(tmp_path / "3d-v10-r0.json")["complete"] is True
+
+
+def test_dask_missing_gives_install_hint(monkeypatch):
+    import builtins
+
+    from ttn.experiment.sweep import import_distributed
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed":
+            raise ImportError("no distributed")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    with pytest.raises(TTNError, match=r"pip install -e \.\[cluster\]"):
+        import_distributed()
+
+
+def test_process_pool_worker_death_is_retried_on_a_new_pool(data, tmp_path):
+    """A local worker that dies breaks the whole pool: the sweep respawns it and finishes every task once."""
+    tasks = plan_tasks(["3d"], [10], 2, TINY)
+    pool = process_pool(1)
+    try:
+        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train, respawn=lambda: process_pool(1))
+    finally:
+        pool.shutdown()
+    assert summary.ok, summary.failed
+    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r1"]
+    assert (tmp_path / "died-3d-v10-r0").exists()
+    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-r0", "3d-v10-r1"]
+
+
+def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
+    tasks = plan_tasks(["3d"], [10], 1, TINY)
+    pool = process_pool(1)
+    try:
+        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train)
+    finally:
+        pool.shutdown()
+    assert list(summary.failed) == ["3d-v10-r0"]
+    assert "worker process died" in summary.failed["3d-v10-r0"] and "resume" in summary.failed["3d-v10-r0"]

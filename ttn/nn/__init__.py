@@ -1,0 +1,12 @@
+"""The science, in plain PyTorch: the 3DTT convolution (section 3.1), the (2+1)D convolution, LeNet-5 (section 3.3).
+
+Nothing here knows about memory formats, threads or fused routes: `ttn.cpu` makes these models fast.
+"""
+from ttn.nn.conv2plus1d import Conv2Plus1d, tran_intermediate_channels
+from ttn.nn.conv3d_tt import PADDING_MODES, Conv3dTT, compose_matrices, similarity_matrices
+from ttn.nn.lenet5 import CONV_MAKERS, DEFAULT_CHANNELS, POOL, LeNet5, build_model, count_parameters, describe_layers
+
+__all__ = [
+    "CONV_MAKERS", "DEFAULT_CHANNELS", "PADDING_MODES", "POOL", "Conv2Plus1d", "Conv3dTT", "LeNet5", "build_model",
+    "compose_matrices", "count_parameters", "describe_layers", "similarity_matrices", "tran_intermediate_channels",
+]

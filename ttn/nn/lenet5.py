@@ -1,0 +1,151 @@
+"""The model zoo of section 3.3: LeNet-5-3D, LeNet-5-3DTTN and a LeNet-5-(2+1)D baseline.
+
+One LeNet-5 skeleton (the authors' own, redsphinx/relative-baseline, omg_emotion/models.py); the conv kind
+is the only difference between architectures, as in torchvision's video ResNets (`CONV_MAKERS`)::
+
+    x (B, 1, 30, 28, 28)
+      -> conv 1 -> C1 (t x 5 x 5, padding (t//2, 2, 2)) -> ReLU -> max-pool 2   (B, C1, 15, 14, 14)
+      -> conv C1 -> C2 (t x 5 x 5, no padding)          -> ReLU -> max-pool 2   (B, C2, 5, 5, 5)
+      -> flatten (B, C2*125) -> fc 120 -> ReLU -> fc 84 -> ReLU -> fc 10        logits (B, 10)
+
+This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, with equal outputs.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ttn.errors import TTNError
+from ttn.nn.conv2plus1d import Conv2Plus1d
+from ttn.nn.conv3d_tt import Conv3dTT
+from ttn.registry import ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_choice, check_theta
+
+#: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
+SPATIAL_KERNEL = 5
+HIDDEN_UNITS: tuple[int, int] = (120, 84)
+#: Max-pooling window (and stride) after each convolution.
+POOL = 2
+#: Defaults of `build_model` (the paper's largest models, videos of 30 frames of 28 x 28 pixels).
+DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
+DEFAULT_TEMPORAL_KERNEL = 5
+DEFAULT_THETA = "similarity"
+
+#: conv maker: (in_channels, out_channels, kernel_size (t, h, w), padding (t, h, w), theta, warp) -> module
+ConvMaker = Callable[[int, int, tuple[int, int, int], tuple[int, int, int], str, str], nn.Module]
+
+#: The architectures: each is LeNet-5 with this convolution (theta and warp apply to 3DTT only).
+CONV_MAKERS: dict[str, ConvMaker] = {
+    "3d": lambda cin, cout, kernel, padding, theta, warp: nn.Conv3d(cin, cout, kernel, padding=padding),
+    "3dttn": lambda cin, cout, kernel, padding, theta, warp: Conv3dTT(
+        cin, cout, kernel, padding=padding, theta=theta, warp=warp  # type: ignore[arg-type]
+    ),
+    "2plus1d": lambda cin, cout, kernel, padding, theta, warp: Conv2Plus1d(cin, cout, kernel, padding=padding),
+}
+assert tuple(CONV_MAKERS) == ARCHS, "ttn.registry.ARCHS and CONV_MAKERS must name the same architectures"
+
+
+class LeNet5(nn.Module):
+    """The LeNet-5 video classifier over (B, 1, frames, size, size) float input -> logits (B, num_classes).
+
+    Attributes: ``conv1``, ``conv2`` (the conv kind), ``fc1``, ``fc2``, ``fc3`` (``nn.Linear``),
+    ``feature_shape`` (D, H, W) of the features after the second pool.
+    """
+
+    def __init__(
+        self,
+        conv: Callable[[int, int, tuple[int, int, int], tuple[int, int, int]], nn.Module],
+        *,
+        channels: tuple[int, int],
+        temporal_kernel: int,
+        frames: int,
+        size: int,
+        num_classes: int,
+    ) -> None:
+        super().__init__()
+        c1, c2 = channels
+        kernel = (temporal_kernel, SPATIAL_KERNEL, SPATIAL_KERNEL)
+        self.conv1 = conv(1, c1, kernel, (temporal_kernel // 2, SPATIAL_KERNEL // 2, SPATIAL_KERNEL // 2))
+        self.conv2 = conv(c1, c2, kernel, (0, 0, 0))
+        self.feature_shape = feature_shape(frames, size, temporal_kernel)
+        d, h, w = self.feature_shape
+        self.fc1 = nn.Linear(c2 * d * h * w, HIDDEN_UNITS[0])
+        self.fc2 = nn.Linear(HIDDEN_UNITS[0], HIDDEN_UNITS[1])
+        self.fc3 = nn.Linear(HIDDEN_UNITS[1], num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, H, W) float -> logits (B, num_classes)."""
+        x = F.max_pool3d(F.relu(self.conv1(x)), POOL)  # (B, C1, T/2, H/2, W/2)
+        x = F.max_pool3d(F.relu(self.conv2(x)), POOL)  # (B, C2, D, H', W')
+        return self.classify(x.flatten(1))
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """The fully connected head: features (B, C2*D*H'*W') in (C, D, H, W) order -> logits (B, num_classes)."""
+        x = F.relu(self.fc1(features))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+def feature_shape(frames: int, size: int, temporal_kernel: int) -> tuple[int, int, int]:
+    """(D, H, W) of the features after the second pool, for input (frames, size, size)."""
+    depth = (frames // POOL - (temporal_kernel - 1)) // POOL
+    side = (size // POOL - (SPATIAL_KERNEL - 1)) // POOL
+    return depth, side, side
+
+
+def build_model(
+    arch: str,
+    *,
+    channels: tuple[int, int] | list[int] = DEFAULT_CHANNELS,
+    temporal_kernel: int = DEFAULT_TEMPORAL_KERNEL,
+    theta: str = DEFAULT_THETA,
+    warp: str = "sequential",
+    frames: int = 30,
+    size: int = 28,
+    num_classes: int = NUM_CLASSES,
+) -> LeNet5:
+    """A LeNet-5 of `arch` in ARCHS (plain PyTorch, default memory format).
+
+    `theta` and `warp` apply to "3dttn" only (see `ttn.nn.Conv3dTT`). Raises TTNError on bad options.
+    """
+    check_arch(arch)
+    check_theta(theta)
+    check_choice(warp, WARP_KINDS, "warp")
+    channels = tuple(int(c) for c in channels)
+    if len(channels) != 2 or min(channels) < 1:
+        raise TTNError(f"channels must be two positive numbers (C1, C2), got {channels}")
+    if temporal_kernel < 1 or temporal_kernel % 2 == 0:
+        raise TTNError(f"temporal kernel must be a positive odd number, got {temporal_kernel}")
+    if min(feature_shape(frames, size, temporal_kernel)) < 1:
+        raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of {temporal_kernel}")
+    make = CONV_MAKERS[arch]
+    return LeNet5(
+        lambda cin, cout, kernel, padding: make(cin, cout, kernel, padding, theta, warp),
+        channels=channels,  # type: ignore[arg-type]
+        temporal_kernel=temporal_kernel,
+        frames=frames,
+        size=size,
+        num_classes=num_classes,
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (biases included, as in the paper's Table 2)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe_layers(model: LeNet5) -> str:
+    """A short description of the layers, e.g. "3DTT 1->18 | 3DTT 18->28 | FC 3500->120->84->10"."""
+    parts = []
+    for conv in (model.conv1, model.conv2):
+        if isinstance(conv, Conv3dTT):
+            parts.append(f"3DTT {conv.in_channels}->{conv.out_channels}")
+        elif isinstance(conv, Conv2Plus1d):
+            parts.append(f"(2+1)D {conv.spatial.in_channels}->{conv.mid_channels}->{conv.temporal.out_channels}")
+        else:
+            parts.append(f"3D {conv.in_channels}->{conv.out_channels}")
+    fcs = (model.fc1, model.fc2, model.fc3)
+    parts.append("FC " + "->".join(str(n) for n in [fcs[0].in_features] + [fc.out_features for fc in fcs]))
+    return " | ".join(parts)

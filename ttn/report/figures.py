@@ -1,0 +1,161 @@
+"""The report's figures: the paper's Figure 3 (accuracy vs training videos) and validation learning curves.
+
+matplotlib is an optional extra (``[plot]``): it is imported when a figure is drawn.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from ttn.errors import TTNError
+from ttn.paper import paper_table
+from ttn.report.stats import summarize
+from ttn.report.tables import Report
+from vmnist.atomic import atomic_path
+
+#: File types the figures can be saved as.
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+PLOT_INSTALL_HINT = "pip install -e .[plot]  (or: pip install 'video-mnist-ttn[plot]')"
+
+
+def require_matplotlib() -> None:
+    """TTNError with the install command if matplotlib (the optional extra [plot]) is missing."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise TTNError(f"plots need matplotlib, an optional extra: {PLOT_INSTALL_HINT}") from None
+
+
+def _new_figure(**kwargs: Any) -> Any:
+    """A matplotlib Figure (no pyplot, no GUI backend)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def check_figure_path(path: str | os.PathLike[str]) -> Path:
+    """`path` if its suffix is a supported figure type; TTNError naming the types otherwise."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise TTNError(f"{path}: choose a figure file ending in {', '.join(FIGURE_SUFFIXES)}")
+    return path
+
+
+def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    path = check_figure_path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix[1:].lower(), bbox_inches="tight", dpi=150)
+    return path
+
+
+def _colors(archs: list[str]) -> dict[str, str]:
+    return {arch: f"C{index}" for index, arch in enumerate(archs)}
+
+
+def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: bool | None = None) -> Path:
+    """Figure 3 of the paper: test accuracy vs training videos (log x), one line per arch, error bars of
+    one standard error, values annotated, "*" (in the compared arch's colour) where the difference to the
+    baseline is significant. With `show_paper` (default: report.compare_paper) the paper's curves dashed."""
+    check_figure_path(path)
+    fig = _new_figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    colors = _colors(report.archs)
+    sizes = {row.videos for row in report.rows}
+    for arch in report.archs:
+        points = [(row.videos, row.cells[arch].stats) for row in report.rows if arch in row.cells]
+        ax.errorbar([videos for videos, _ in points], [s.mean for _, s in points],
+                    yerr=[0.0 if math.isnan(s.sem) else s.sem for _, s in points],
+                    marker="o", markersize=4, capsize=3, color=colors[arch], label=arch)
+    if report.compare_paper if show_paper is None else show_paper:
+        for arch in report.archs:
+            rows = sorted((row for row in paper_table() if row.arch == arch), key=lambda row: row.videos)
+            if rows:
+                sizes |= {row.videos for row in rows}
+                ax.plot([row.videos for row in rows], [row.mean_accuracy for row in rows], linestyle="--",
+                        color=colors[arch], alpha=0.5, label=f"{arch} (paper)")
+    for row in report.rows:
+        # values: the best arch's above its point, the others below theirs (keeps labels apart)
+        ranked = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
+        for rank, cell in enumerate(ranked):
+            offset = 7 if rank == 0 else -13 - 9 * (rank - 1)
+            ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, cell.stats.mean), textcoords="offset points",
+                        xytext=(0, offset), ha="center", fontsize=7, color=colors[cell.arch])
+        top = max(cell.stats.mean + (0.0 if math.isnan(cell.stats.sem) else cell.stats.sem)
+                  for cell in row.cells.values())
+        marks = [sig for sig in row.significance.values() if sig.significant]
+        for k, sig in enumerate(marks):
+            ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 18 + 9 * k), ha="center",
+                        fontsize=12, fontweight="bold", color=colors[sig.arch])
+    ax.set_xscale("log")
+    sizes = sorted(sizes)
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(size) for size in sizes], fontsize=8)
+    ax.minorticks_off()
+    ax.set_xlabel("Training videos")
+    ax.set_ylabel("Test accuracy")
+    ax.set_title("Training videos vs. accuracy")
+    ax.margins(y=0.12)
+    ax.grid(True, alpha=0.3)
+    test = f"* p < {report.alpha:g} vs {report.baseline}" + (" (Holm)" if report.correction == "holm" else "")
+    ax.legend(loc="lower right", fontsize=8, title=test if report.compared else None, title_fontsize=7)
+    return _save_figure(fig, path)
+
+
+def learning_curves(
+    records: Sequence[dict[str, Any]],
+) -> dict[tuple[str, int], tuple[list[int], list[float], list[float], list[int]]]:
+    """Per (arch, videos): epochs, mean validation accuracy, its standard error (NaN if n < 2) and n per
+    epoch, over the runs whose history has that epoch."""
+    by_cell: dict[tuple[str, int], dict[int, list[float]]] = {}
+    for record in records:
+        epochs = by_cell.setdefault((record["arch"], record["videos"]), {})
+        for entry in record.get("history") or []:
+            if isinstance(entry, dict) and entry.get("val_accuracy") is not None and "epoch" in entry:
+                epochs.setdefault(int(entry["epoch"]), []).append(float(entry["val_accuracy"]))
+    curves = {}
+    for key, epochs in sorted(by_cell.items()):
+        if not epochs:
+            continue
+        order = sorted(epochs)
+        summaries = [summarize(epochs[epoch]) for epoch in order]
+        curves[key] = (order, [s.mean for s in summaries], [s.sem for s in summaries], [s.n for s in summaries])
+    return curves
+
+
+def plot_curves(report: Report, path: str | os.PathLike[str]) -> Path:
+    """Mean validation accuracy per epoch with a band of one standard error, one panel per training-set
+    size, one line per arch."""
+    check_figure_path(path)
+    curves = learning_curves(report.records)
+    if not curves:
+        raise TTNError("the records have no training history (val_accuracy per epoch): nothing to draw")
+    sizes = sorted({videos for _, videos in curves})
+    ncols = min(4, len(sizes))
+    nrows = math.ceil(len(sizes) / ncols)
+    fig = _new_figure(figsize=(3.2 * ncols, 2.6 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    colors = _colors(report.archs)
+    for index, videos in enumerate(sizes):
+        ax = axes[index // ncols][index % ncols]
+        for arch in report.archs:
+            if (arch, videos) not in curves:
+                continue
+            epochs, means, sems, counts = curves[(arch, videos)]
+            ax.plot(epochs, means, color=colors[arch], label=f"{arch} (n={max(counts)})", linewidth=1.2)
+            low = [m - s if not math.isnan(s) else m for m, s in zip(means, sems)]
+            high = [m + s if not math.isnan(s) else m for m, s in zip(means, sems)]
+            ax.fill_between(epochs, low, high, color=colors[arch], alpha=0.25, linewidth=0)
+        ax.set_title(f"{videos} training videos", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        if index % ncols == 0:
+            ax.set_ylabel("Validation accuracy")
+        if index // ncols == nrows - 1:
+            ax.set_xlabel("Epoch")
+    for index in range(len(sizes), nrows * ncols):
+        axes[index // ncols][index % ncols].set_visible(False)
+    fig.suptitle("Mean validation accuracy per epoch (band: ±1 SE over runs)", fontsize=10)
+    return _save_figure(fig, path)

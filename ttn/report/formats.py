@@ -1,0 +1,214 @@
+"""The report as text: a table of strings for people, and markdown, CSV, LaTeX and JSON files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from ttn.errors import TTNError
+from ttn.paper import paper_source
+from ttn.report.tables import Report
+from vmnist.atomic import atomic_write_text
+
+#: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`).
+TEXT_FORMATS = ("markdown", "csv", "latex", "json")
+
+
+def _fmt(value: float | None, digits: int, dash: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return dash
+    return f"{value:.{digits}f}"
+
+
+def format_p(p: float | None, dash: str = "—") -> str:
+    """A p-value for people: 3 decimals, or scientific notation below 0.001."""
+    if p is None:
+        return dash
+    return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
+
+
+def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of strings for people (rich table, markdown, LaTeX); one row per training-set size.
+
+    Per arch: accuracy "mean ± sem", runs n, params; with compare_paper the paper's "mean ± sem" and params;
+    per compared arch: p-value (Holm-adjusted when corrected) with "*" if significant, and the test used.
+    """
+    p_label = "p_holm" if report.correction == "holm" else "p"
+    header = ["videos"]
+    for arch in report.archs:
+        header += [f"{arch} acc", f"{arch} n", f"{arch} params"]
+        if arch in report.paper_archs:
+            header += [f"paper {arch} acc", f"paper {arch} params"]
+    for arch in report.compared:
+        header += [f"{p_label} {arch} vs {report.baseline}", "test"]
+    table = []
+    for row in report.rows:
+        line = [str(row.videos)]
+        for arch in report.archs:
+            cell = row.cells.get(arch)
+            if cell is None:
+                line += [dash, "0", dash]
+            else:
+                acc = _fmt(cell.stats.mean, 3, dash)
+                if not math.isnan(cell.stats.sem):
+                    acc += f"{pm}{cell.stats.sem:.4f}"
+                line += [acc, str(cell.stats.n), dash if cell.params is None else str(cell.params)]
+            if arch in report.paper_archs:
+                paper = row.paper.get(arch)
+                if paper is None:
+                    line += [dash, dash]
+                else:
+                    line += [f"{paper.mean_accuracy:.3f}{pm}{paper.standard_error:.4f}", str(paper.params)]
+        for arch in report.compared:
+            sig = row.significance.get(arch)
+            if sig is None or sig.test is None:
+                line += [dash, dash]
+                continue
+            p = sig.p_adjusted if report.correction == "holm" else sig.p_value
+            mark = " *" if sig.significant else ""
+            line += [format_p(p, dash) + mark, sig.test]
+        table.append(line)
+    return header, table
+
+
+def to_markdown(report: Report) -> str:
+    """A GitHub-flavoured markdown table followed by its caption."""
+    header, rows = human_table(report)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n*" + report.caption() + "*\n"
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "±": r"$\pm$", "<": r"$<$", ">": r"$>$", "*": r"$^{*}$", "—": "--"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(char, char) for char in text)
+
+
+def to_latex(report: Report) -> str:
+    """A LaTeX table (plain tabular with \\hline, no extra packages) with the caption."""
+    header, rows = human_table(report, dash="--")
+    cell = _latex_escape
+
+    lines = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        r"\begin{tabular}{" + "r" * len(header) + "}",
+        r"\hline",
+        " & ".join(cell(name) for name in header) + r" \\",
+        r"\hline",
+    ]
+    lines += [" & ".join(cell(value) for value in row) + r" \\" for row in rows]
+    lines += [r"\hline", r"\end{tabular}", r"\caption{" + cell(report.caption()) + "}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | int | None) -> float | int | None:
+    """JSON-safe number at full precision (NaN -> None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """Everything in the report as plain JSON-able data (floats at full precision, NaN as null)."""
+    rows = []
+    for row in report.rows:
+        archs: dict[str, Any] = {}
+        for arch in report.archs:
+            cell = row.cells.get(arch)
+            sig = row.significance.get(arch)
+            comparison = sig.comparison if sig is not None else None
+            archs[arch] = {
+                "mean": _number(cell.stats.mean) if cell else None,
+                "sem": _number(cell.stats.sem) if cell else None,
+                "n": cell.stats.n if cell else 0,
+                "params": cell.params if cell else None,
+                "runs": list(cell.runs) if cell else [],
+                "test": sig.test if sig else None,
+                "n_pairs": comparison.n_pairs if comparison else None,
+                "statistic": _number(comparison.statistic) if comparison else None,
+                "p_value": _number(sig.p_value) if sig else None,
+                "p_adjusted": _number(sig.p_adjusted) if sig else None,
+                "significant": sig.significant if sig else None,
+                "note": comparison.note if comparison else None,
+            }
+        out: dict[str, Any] = {"videos": row.videos, "archs": archs}
+        if report.compare_paper:
+            out["paper"] = {
+                arch: {"mean": paper.mean_accuracy, "sem": paper.standard_error, "params": paper.params}
+                for arch, paper in row.paper.items()
+            }
+        rows.append(out)
+    return {
+        "baseline": report.baseline,
+        "archs": report.archs,
+        "alpha": report.alpha,
+        "correction": report.correction,
+        "tests_used": report.tests_used(),
+        "caption": report.caption(),
+        "data": dict(report.fingerprint) if report.fingerprint else None,
+        "n_records": len(report.records),
+        "rows": rows,
+        "paper_source": paper_source() if report.compare_paper else None,
+        "warnings": report.warnings,
+    }
+
+
+def to_json(report: Report) -> str:
+    """`report_dict` as indented JSON."""
+    return json.dumps(report_dict(report), indent=2) + "\n"
+
+
+def to_csv(report: Report) -> str:
+    """One row per size, wide: per arch mean, sem, n, params; per compared arch the test and p-values;
+    paper columns with compare_paper. Full float precision; empty where there is no value."""
+    header = ["videos"]
+    for arch in report.archs:
+        header += [f"{arch}_{name}" for name in ("mean", "sem", "n", "params")]
+    for arch in report.compared:
+        prefix = f"{arch}_vs_{report.baseline}"
+        header += [f"{prefix}_{name}" for name in ("test", "n_pairs", "statistic", "p_value", "p_adjusted", "significant")]
+    for arch in report.paper_archs:
+        header += [f"paper_{arch}_{name}" for name in ("mean", "sem", "params")]
+    data = report_dict(report)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+
+    def value(x: Any) -> Any:
+        return "" if x is None else x
+
+    for row in data["rows"]:
+        line: list[Any] = [row["videos"]]
+        for arch in report.archs:
+            entry = row["archs"][arch]
+            line += [value(entry[name]) for name in ("mean", "sem", "n", "params")]
+        for arch in report.compared:
+            entry = row["archs"][arch]
+            line += [value(entry.get(name)) for name in ("test", "n_pairs", "statistic", "p_value", "p_adjusted", "significant")]
+        for arch in report.paper_archs:
+            entry = row.get("paper", {}).get(arch, {})
+            line += [value(entry.get(name)) for name in ("mean", "sem", "params")]
+        writer.writerow([repr(x) if isinstance(x, float) else x for x in line])
+    return buffer.getvalue()
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as text in `fmt`, one of TEXT_FORMATS."""
+    renderers = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "json": to_json}
+    if fmt not in renderers:
+        raise TTNError(f"--format {fmt}: choose one of {', '.join(TEXT_FORMATS)} (or table)")
+    return renderers[fmt](report)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write `text` to `path` atomically (temporary file + os.replace)."""
+    return atomic_write_text(path, text)

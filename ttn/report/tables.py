@@ -1,0 +1,308 @@
+"""The report's table: a Cell per (arch, training videos) and the significance of each arch against a baseline.
+
+Data flow:
+
+    records (ttn.experiment.records.load_records)
+      -> Cell per (arch, videos): test accuracies by run, mean, sem (ddof=1), n, params  (ttn.report.stats.summarize)
+      -> Significance per (size, other arch): baseline vs other, paired or Welch t-test (ttn.report.stats.compare),
+         optionally Holm-corrected over every test in the table (ttn.report.stats.holm)
+      -> Report (rows by size): written out by ttn.report.formats, drawn by ttn.report.figures
+
+Nothing here prints: warnings are collected in `Report.warnings` for the caller to show.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ttn.errors import TTNError
+from ttn.experiment.records import Fingerprint, load_records
+from ttn.paper import PaperRow, paper_source, paper_table
+from ttn.report.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
+
+#: Values of `correction`: none, or Holm-Bonferroni over all tests of the report.
+CORRECTIONS = ("none", "holm")
+#: The baseline when none is given and it is present (the paper's LeNet-5-3D).
+DEFAULT_BASELINE = "3d"
+DEFAULT_ALPHA = 0.05
+
+
+@dataclass
+class Cell:
+    """The runs of one (arch, training videos): test accuracy by run index and their summary."""
+
+    arch: str
+    videos: int
+    accuracies: dict[int, float]  #: run index -> test accuracy
+    stats: CellStats
+    params: int | None  #: parameter count; None if the runs disagree (see Report.warnings)
+    train_indices: dict[int, tuple[int, ...] | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def runs(self) -> tuple[int, ...]:
+        return tuple(sorted(self.accuracies))
+
+
+@dataclass
+class Significance:
+    """`arch` against the baseline at one size: the test used, raw and (if corrected) adjusted p-value."""
+
+    arch: str
+    baseline: str
+    comparison: Comparison
+    p_adjusted: float | None = None
+    significant: bool = False
+
+    @property
+    def p_value(self) -> float | None:
+        return self.comparison.p_value
+
+    @property
+    def test(self) -> str | None:
+        return self.comparison.test
+
+
+@dataclass
+class ReportRow:
+    """One training-set size: a Cell per arch that has runs, a Significance per non-baseline arch, paper cells."""
+
+    videos: int
+    cells: dict[str, Cell]
+    significance: dict[str, Significance]
+    paper: dict[str, PaperRow]
+
+
+@dataclass
+class Report:
+    """Everything the table, its formats and the figures show."""
+
+    rows: list[ReportRow]
+    archs: list[str]  #: baseline first, then the others alphabetically
+    baseline: str
+    alpha: float
+    correction: str
+    compare_paper: bool
+    fingerprint: Fingerprint | None
+    records: list[dict[str, Any]] = field(repr=False)
+    warnings: list[str] = field(default_factory=list)
+    folder: Path | None = None
+
+    @property
+    def compared(self) -> list[str]:
+        """The archs compared against the baseline."""
+        return [arch for arch in self.archs if arch != self.baseline]
+
+    @property
+    def paper_archs(self) -> list[str]:
+        """Archs shown with paper columns (those of ours the paper's Table 2 has)."""
+        if not self.compare_paper:
+            return []
+        return [arch for arch in self.archs if any(arch in row.paper for row in self.rows)]
+
+    def tests_used(self) -> list[str]:
+        """The tests that produced a result somewhere in the report (PAIRED and/or WELCH)."""
+        used = {sig.test for row in self.rows for sig in row.significance.values() if sig.test}
+        return sorted(used)
+
+    def n_tests(self) -> int:
+        return sum(1 for row in self.rows for sig in row.significance.values() if sig.p_value is not None)
+
+    def caption(self) -> str:
+        """One paragraph naming what the numbers are and which test produced the marks."""
+        parts = ["Test accuracy: mean ± 1 standard error (ddof=1) over n runs."]
+        if self.compared:
+            tests = self.tests_used()
+            if tests:
+                names = " and ".join(TEST_NAMES[test] for test in tests)
+                rule = (
+                    " (paired where at least 2 runs with the same index and training videos exist for both archs)"
+                    if len(tests) > 1
+                    else ""
+                )
+                correction = (
+                    f", Holm-corrected over the {self.n_tests()} tests of this table" if self.correction == "holm" else ""
+                )
+                parts.append(
+                    f"p: {', '.join(self.compared)} vs baseline {self.baseline} by {names}{rule}{correction}; "
+                    f"* p < {self.alpha:g}."
+                )
+            else:
+                parts.append(f"No significance test possible against baseline {self.baseline} (too few runs).")
+        if self.compare_paper:
+            parts.append(f"Paper: {paper_source()}")
+        return " ".join(parts)
+
+
+def _arch_order(archs: set[str], baseline: str) -> list[str]:
+    return [baseline] + sorted(arch for arch in archs if arch != baseline)
+
+
+def _resolve_baseline(archs: set[str], baseline: str | None) -> str:
+    if baseline is not None:
+        if baseline not in archs:
+            raise TTNError(
+                f"--baseline {baseline}: no records of that arch (found: {', '.join(sorted(archs))}); "
+                "choose one of those"
+            )
+        return baseline
+    return DEFAULT_BASELINE if DEFAULT_BASELINE in archs else sorted(archs)[0]
+
+
+def _cells(records: Sequence[dict[str, Any]], warnings: list[str]) -> dict[tuple[str, int], Cell]:
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault((record["arch"], record["videos"]), []).append(record)
+    cells = {}
+    for (arch, videos), group in sorted(grouped.items()):
+        accuracies = {record["run"]: float(record["test_accuracy"]) for record in group}
+        params = {record["params"] for record in group}
+        if len(params) > 1:
+            warnings.append(
+                f"{arch} at {videos} videos: runs have different parameter counts ({', '.join(map(str, sorted(params)))}),"
+                " e.g. different channels: the params column is left empty"
+            )
+        indices = {
+            record["run"]: tuple(record["train_indices"]) if record.get("train_indices") is not None else None
+            for record in group
+        }
+        cells[(arch, videos)] = Cell(
+            arch=arch,
+            videos=videos,
+            accuracies=accuracies,
+            stats=summarize(list(accuracies.values())),
+            params=params.pop() if len(params) == 1 else None,
+            train_indices=indices,
+        )
+    return cells
+
+
+def _pairable(base: Cell, other: Cell, warnings: list[str]) -> set[int]:
+    """Runs of both cells whose training videos match (or are not recorded): the valid pairs."""
+    pairable = set()
+    mismatched = []
+    for run in set(base.accuracies) & set(other.accuracies):
+        a, b = base.train_indices.get(run), other.train_indices.get(run)
+        if a is not None and b is not None and a != b:
+            mismatched.append(run)
+        else:
+            pairable.add(run)
+    if mismatched:
+        warnings.append(
+            f"{other.arch} vs {base.arch} at {base.videos} videos: run(s) {', '.join(map(str, sorted(mismatched)))}"
+            " trained on different videos, so they are not paired"
+        )
+    return pairable
+
+
+def _partial_warnings(cells: dict[tuple[str, int], Cell], archs: list[str], sizes: list[int]) -> list[str]:
+    """Warnings for holes: archs with different run counts at one size, missing cells, single runs.
+
+    Different run counts across sizes are not warned about (a sweep may run the small sizes more often).
+    """
+    warnings = []
+    unequal = []
+    for videos in sizes:
+        counts = {arch: cells[(arch, videos)].stats.n for arch in archs if (arch, videos) in cells}
+        if len(set(counts.values())) > 1:
+            unequal.append(f"{videos} videos (" + ", ".join(f"{arch} {n}" for arch, n in counts.items()) + ")")
+    if unequal:
+        warnings.append(f"partial sweep: unequal runs per arch at {'; '.join(unequal)}")
+    missing = [f"{arch}@{videos}" for videos in sizes for arch in archs if (arch, videos) not in cells]
+    if missing:
+        warnings.append(f"partial sweep: no runs at all for {', '.join(missing)}")
+    single = [f"{cell.arch}@{cell.videos}" for cell in cells.values() if cell.stats.n == 1]
+    if single:
+        warnings.append(f"one run only (no standard error, no test) for {', '.join(single)}")
+    return warnings
+
+
+def build_report(
+    records: Sequence[dict[str, Any]],
+    *,
+    baseline: str | None = None,
+    correction: str = "none",
+    alpha: float = DEFAULT_ALPHA,
+    compare_paper: bool = False,
+    fingerprint: Fingerprint | None = None,
+) -> Report:
+    """The report of `records` (valid records of one dataset, e.g. `load_records(folder).records`).
+
+    `baseline` is the arch every other arch is tested against (default: "3d" if present, else the first
+    arch by name); `correction` "holm" adjusts the p-values over all tests of the report; a difference is
+    marked significant when its (adjusted) p-value is below `alpha`.
+    """
+    if correction not in CORRECTIONS:
+        raise TTNError(f"--correct {correction}: choose one of {', '.join(CORRECTIONS)}")
+    if not 0 < alpha < 1:
+        raise TTNError(f"--alpha {alpha}: choose a level between 0 and 1, e.g. 0.05")
+    if not records:
+        raise TTNError("no complete result records: run `ttn sweep` (or `ttn train`) first")
+    warnings: list[str] = []
+    archs_found = {record["arch"] for record in records}
+    base = _resolve_baseline(archs_found, baseline)
+    archs = _arch_order(archs_found, base)
+    cells = _cells(records, warnings)
+    sizes = sorted({videos for _, videos in cells})
+    warnings.extend(_partial_warnings(cells, archs, sizes))
+
+    paper = {(row.arch, row.videos): row for row in paper_table()} if compare_paper else {}
+    rows = []
+    for videos in sizes:
+        row_cells = {arch: cells[(arch, videos)] for arch in archs if (arch, videos) in cells}
+        significance = {}
+        base_cell = row_cells.get(base)
+        for arch in archs[1:]:
+            if base_cell is None or arch not in row_cells:
+                continue
+            other = row_cells[arch]
+            result = compare(base_cell.accuracies, other.accuracies, _pairable(base_cell, other, warnings))
+            significance[arch] = Significance(arch=arch, baseline=base, comparison=result)
+        row_paper = {arch: paper[(arch, videos)] for arch in archs if (arch, videos) in paper}
+        rows.append(ReportRow(videos=videos, cells=row_cells, significance=significance, paper=row_paper))
+
+    tests = [sig for row in rows for sig in row.significance.values()]
+    adjusted = holm([sig.p_value for sig in tests]) if correction == "holm" else [sig.p_value for sig in tests]
+    for sig, p in zip(tests, adjusted):
+        sig.p_adjusted = p if correction == "holm" else None
+        sig.significant = p is not None and p < alpha
+    if len(archs) == 1:
+        warnings.append(f"only one arch ({base}) in the records: no significance test")
+    return Report(
+        rows=rows,
+        archs=archs,
+        baseline=base,
+        alpha=alpha,
+        correction=correction,
+        compare_paper=compare_paper,
+        fingerprint=fingerprint,
+        records=list(records),
+        warnings=warnings,
+    )
+
+
+def make_report(
+    folder: str | os.PathLike[str],
+    *,
+    baseline: str | None = None,
+    correction: str = "none",
+    alpha: float = DEFAULT_ALPHA,
+    compare_paper: bool = False,
+) -> Report:
+    """Load the records of `folder` (skipping torn ones, refusing mixed datasets) and build their report."""
+    loaded = load_records(folder)
+    if not loaded.records:
+        skipped = f" ({len(loaded.skipped)} unusable file(s) skipped)" if loaded.skipped else ""
+        raise TTNError(f"no complete result records in {loaded.folder}{skipped}: run `ttn sweep` (or `ttn train`) first")
+    report = build_report(
+        loaded.records,
+        baseline=baseline,
+        correction=correction,
+        alpha=alpha,
+        compare_paper=compare_paper,
+        fingerprint=loaded.fingerprint,
+    )
+    report.warnings[:0] = loaded.warnings
+    report.folder = loaded.folder
+    return report

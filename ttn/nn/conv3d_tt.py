@@ -89,7 +89,9 @@ class Conv3dTT(nn.Module):
             equal slices at init and similar neighbouring frames, first activations come out up to ~sqrt(T)
             larger than for independent weights.
 
-    Parameters: ``k0`` (O, I/groups, H, W), the transform parameters above, and ``bias`` (O,).
+    Parameters: ``k0`` (O, I/groups, H, W), the transform parameters above (`transform_parameters`), and
+    ``bias`` (O,). `freeze_transforms` fixes the transforms at the identity: the kernel is then K0 repeated
+    over time (a temporally tied 3D kernel).
     Shapes: input (B, I, D, H', W') -> output (B, O, D_out, H_out, W_out) exactly as ``nn.Conv3d``.
     """
 
@@ -141,25 +143,42 @@ class Conv3dTT(nn.Module):
             self.tx = nn.Parameter(torch.empty(out_channels, steps, **factory))
             self.ty = nn.Parameter(torch.empty(out_channels, steps, **factory))
         self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self.transforms_frozen = False
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """K0 ~ N(0, k0_std^2); identity transforms (s = 1, r = tx = ty = 0); bias as ``nn.Conv3d``."""
         with torch.no_grad():
             nn.init.normal_(self.k0, 0.0, self.k0_std)
-            if self.theta_kind == "affine":
-                self.theta.zero_()
-                self.theta[..., 0, 0] = 1.0
-                self.theta[..., 1, 1] = 1.0
-            else:
-                self.scale.fill_(1.0)
-                self.rotation.zero_()
-                self.tx.zero_()
-                self.ty.zero_()
+            self.reset_transforms()
             if self.bias is not None:
                 fan_in = self.k0.shape[1] * math.prod(self.kernel_size)
                 bound = 1.0 / math.sqrt(fan_in)
                 nn.init.uniform_(self.bias, -bound, bound)
+
+    def reset_transforms(self) -> None:
+        """Every step transform to the identity: s = 1, r = tx = ty = 0 (affine: Theta = [I | 0])."""
+        with torch.no_grad():
+            if self.theta_kind == "affine":
+                self.theta.copy_(torch.eye(2, 3).expand_as(self.theta))
+            else:
+                self.scale.fill_(1.0)
+                for parameter in (self.rotation, self.tx, self.ty):
+                    parameter.zero_()
+
+    def transform_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the step transforms: ``[theta]`` (affine) or ``[scale, rotation, tx, ty]``."""
+        if self.theta_kind == "affine":
+            return [self.theta]
+        return [self.scale, self.rotation, self.tx, self.ty]
+
+    def freeze_transforms(self) -> "Conv3dTT":
+        """Fix every transform at the identity (no gradient; `kernel` repeats K0 exactly); returns self."""
+        self.reset_transforms()
+        for parameter in self.transform_parameters():
+            parameter.requires_grad_(False)
+        self.transforms_frozen = True
+        return self
 
     def step_matrices(self) -> torch.Tensor:
         """The sampling matrix of every step t -> t+1: (O, T-1, 2, 3) (eq. 1-2; "shared" repeated)."""
@@ -183,8 +202,8 @@ class Conv3dTT(nn.Module):
     def kernel(self) -> torch.Tensor:
         """The built 3D kernel (O, I/groups, T, H, W); slice 0 is ``k0``. Vectorized over output channels."""
         frames = self.kernel_size[0]
-        if frames == 1:
-            return self.k0.unsqueeze(2)
+        if frames == 1 or self.transforms_frozen:
+            return self.k0.unsqueeze(2).expand(-1, -1, frames, -1, -1)  # K0 at every step
         matrices = self.step_matrices()  # (O, T-1, 2, 3)
         shape = list(self.k0.shape)  # [O, I, H, W]
         if self.warp == "sequential":

@@ -102,13 +102,15 @@ def build_model(
     temporal_kernel: int = DEFAULT_TEMPORAL_KERNEL,
     theta: str = DEFAULT_THETA,
     warp: str = "sequential",
+    freeze_transforms: bool = False,
     frames: int = 30,
     size: int = 28,
     num_classes: int = NUM_CLASSES,
 ) -> LeNet5:
     """A LeNet-5 of `arch` in ARCHS (plain PyTorch, default memory format).
 
-    `theta` and `warp` apply to "3dttn" only (see `ttn.nn.Conv3dTT`). Raises TTNError on bad options.
+    `theta`, `warp` and `freeze_transforms` (identity transforms, never trained: K0 repeated over time)
+    apply to "3dttn" only (see `ttn.nn.Conv3dTT`). Raises TTNError on bad options.
     """
     check_arch(arch)
     check_theta(theta)
@@ -120,8 +122,10 @@ def build_model(
         raise TTNError(f"temporal kernel must be a positive odd number, got {temporal_kernel}")
     if min(feature_shape(frames, size, temporal_kernel)) < 1:
         raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of {temporal_kernel}")
+    if freeze_transforms and arch != "3dttn":
+        raise TTNError(f"--freeze-transforms applies to 3dttn only, not to {arch}")
     make = CONV_MAKERS[arch]
-    return LeNet5(
+    model = LeNet5(
         lambda cin, cout, kernel, padding: make(cin, cout, kernel, padding, theta, warp),
         channels=channels,  # type: ignore[arg-type]
         temporal_kernel=temporal_kernel,
@@ -129,6 +133,10 @@ def build_model(
         size=size,
         num_classes=num_classes,
     )
+    if freeze_transforms:
+        for conv in (model.conv1, model.conv2):
+            conv.freeze_transforms()
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -26,7 +26,8 @@ import torch  # noqa: E402
 def sweep_rate(data: Path, workers: int, args: argparse.Namespace, root: Path) -> tuple[float, float]:
     """(wall seconds, runs per minute) of the benchmark tasks on `workers` processes."""
     from ttn.experiment.config import make_config
-    from ttn.experiment.sweep import plan_tasks, process_pool, run_sweep
+    from ttn.experiment.executors import process_pool
+    from ttn.experiment.sweep import plan_tasks, run_sweep
 
     config = make_config(epochs=args.epochs, channels=tuple(args.channels), val_size=args.val_size)
     tasks = plan_tasks(args.archs, [args.videos], args.runs, config)

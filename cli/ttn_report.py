@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import click
 from rich import box
@@ -14,7 +15,9 @@ from rich.table import Table
 from cli.common import err_console, out_console
 from ttn.errors import TTNError
 from ttn.report.figures import FIGURE_SUFFIXES, plot_accuracy, plot_curves, require_matplotlib
-from ttn.report.formats import TEXT_FORMATS, human_table, render, write_text
+from ttn.report.formats import TEXT_FORMATS, human_table, render
+from ttn.report.selection import SELECT_RULES
+from vmnist.atomic import atomic_write_text
 from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)
@@ -56,25 +59,31 @@ def print_report(
     out: str | Path | None = None,
     plot: str | Path | None = None,
     curves: str | Path | None = None,
+    force: bool = False,
     compare_paper: bool = False,
     correction: str = "none",
     baseline: str | None = None,
     alpha: float = DEFAULT_ALPHA,
+    select_rule: str = "val",
+    filters: tuple[str, ...] = (),
 ) -> Report:
     """Build the report of `results_dir` and show it: the table (or `fmt`) on stdout or in `out`, warnings on
     stderr, figures to `plot` / `curves`. What `ttn sweep` calls after a sweep. Raises TTNError on user errors.
     """
     if fmt not in FORMATS:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    for option, path in (("--out", out), ("--plot", plot), ("--curves", curves)):
+        if path is not None and Path(path).exists() and not force:
+            raise TTNError(f"{option} {path} already exists: pass --force to replace it, or choose another file")
     if plot is not None or curves is not None:
         require_matplotlib()  # fail before printing anything
     report = make_report(results_dir, baseline=baseline, correction=correction, alpha=alpha,
-                         compare_paper=compare_paper)
+                         compare_paper=compare_paper, select_rule=select_rule, filters=filters)
     for warning in report.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
         text = _table_text(report) if fmt == "table" else render(report, fmt)
-        err_console.print(f"wrote {write_text(out, text)}", highlight=False)
+        err_console.print(f"wrote {atomic_write_text(out, text)}", highlight=False)
     elif fmt == "table":
         _print_unshrunk(out_console, rich_table(report))
     else:
@@ -115,38 +124,29 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Arch every other arch is tested against  [default: 3d if present]")
 @click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True, callback=_alpha_option,
               help="Significance level of the * marks.")
-def report_command(
-    results_dir: Path,
-    fmt: str,
-    out: Path | None,
-    plot: Path | None,
-    curves: Path | None,
-    compare_paper: bool,
-    correction: str,
-    baseline: str | None,
-    alpha: float,
-) -> None:
+@click.option("--select", "select_rule", type=click.Choice(SELECT_RULES), default="val", show_default=True,
+              help="val: per arch and size, report the candidate config of highest mean validation accuracy; "
+                   "none: every cell must hold one config (an error says so otherwise).")
+@click.option("--where", "filters", multiple=True, metavar="KEY=V[,V]",
+              help="Keep records whose config option KEY is one of the values, e.g. lr=0.02, channels=6x16, "
+                   "freeze_transforms=true (options that do not apply to an arch pass). Repeatable.")
+@click.option("--force", is_flag=True, help="Replace existing --out, --plot or --curves files.")
+def report_command(results_dir: Path, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
-    Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters;
-    per other arch a t-test against the baseline: paired over runs with the same index (they share their
-    training videos) where at least 2 pair up, Welch's otherwise; the caption says which. Partial sweeps
-    are reported with a warning; records of different datasets are refused.
+    Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
+    Where a sweep trained several candidate configs (e.g. --lr 0.005,0.01,0.02), the one with the highest
+    mean validation accuracy is selected per arch and size and only its test accuracy is reported (the
+    "selected" column); test accuracies never take part in the choice. Per other arch a t-test against the
+    baseline: paired over runs with the same index (they share their training videos) where at least 2 pair
+    up, Welch's otherwise; the caption says which. Partial sweeps are reported with a warning; records of
+    different datasets are refused.
 
     \b
     Examples:
       ttn report results/
       ttn report results/ --compare-paper --correct holm --plot fig3.png
+      ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
       ttn report results/ --format json --out results.json
     """
-    print_report(
-        results_dir,
-        fmt=fmt,
-        out=out,
-        plot=plot,
-        curves=curves,
-        compare_paper=compare_paper,
-        correction=correction,
-        baseline=baseline,
-        alpha=alpha,
-    )
+    print_report(results_dir, **options)

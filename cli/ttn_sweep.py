@@ -8,7 +8,9 @@ from typing import Any, Callable, Iterator
 import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
-from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos, config_from_options, training_options
+from cli.training_options import chosen_options, training_options
+from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos
+from ttn import registry
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
 
 DEFAULT_ARCHS = ("3d", "3dttn")
@@ -87,18 +89,18 @@ def run_sweep_command(
     """Plan, check and run a sweep with progress; returns the SweepSummary (what both commands share)."""
     import vmnist
 
-    from ttn.experiment.sweep import (check_out_dir, check_tasks_fit, dask_client, estimate_cost, format_duration, plan_tasks,
-                           pending_tasks, process_pool, run_sweep)
+    from ttn.experiment.cost import estimate_cost, format_duration
+    from ttn.experiment.executors import dask_client, process_pool
+    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, plan_tasks, run_sweep
 
     if scheduler and dask_local:
         raise click.BadParameter("give either --scheduler or --dask-local, not both", param_hint="--dask-local")
-    config = config_from_options(recipe, options, preset.options if preset else None)
+    archs = archs or list(preset.archs if preset else DEFAULT_ARCHS)
     tasks = plan_tasks(
-        archs or (preset.archs if preset else DEFAULT_ARCHS),
+        archs,
         videos or (preset.videos if preset else PAPER_VIDEOS),
         runs or (preset.runs if preset else DEFAULT_RUNS),
-        config,
-        channels=preset.channels if preset else None,
+        candidate_configs(recipe, options, preset, archs),
     )
     fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
     check_tasks_fit(tasks, data)
@@ -132,6 +134,17 @@ def run_sweep_command(
     return summary
 
 
+def candidate_configs(recipe: str, options: dict[str, Any], preset: Preset | None, archs: list[str]) -> dict[str, list[Any]]:
+    """Each arch's candidate configs: the preset's options and grid for that arch, overridden by the options
+    given (lists for the axes: `ttn.experiment.config.expand_grid`)."""
+    from ttn.experiment.config import expand_grid
+
+    given = chosen_options(options)
+    if given.get("device") is not None:
+        registry.check_device(given["device"])  # once, up front: not in every run
+    return {arch: expand_grid(recipe, **((preset.values(arch) if preset else {}) | given)) for arch in archs}
+
+
 def _cores() -> int:
     from vmnist.processes import default_workers
 
@@ -153,7 +166,7 @@ def _close(executor: Any, abort: bool = False) -> None:
         else:
             executor.shutdown(wait=True, cancel_futures=True)
         return
-    from ttn.experiment.sweep import close_dask_client
+    from ttn.experiment.executors import close_dask_client
 
     close_dask_client(executor)
 
@@ -175,7 +188,7 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
               help="'paper': section 3.5 in full; 'quick': a reduced protocol (< 30 min on 2 cores).")
 @sweep_options
-@training_options
+@training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
                   recipe: str, **options: Any) -> None:
@@ -197,7 +210,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @click.option("--mnist", type=click.Path(path_type=Path), default=None,
               help="Local MNIST file or folder for generating the data (else fetched and cached).")
 @sweep_options
-@training_options
+@training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
                       mnist: Path | None, recipe: str, **options: Any) -> None:

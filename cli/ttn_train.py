@@ -11,10 +11,11 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from cli.common import err_console, out_console, parse_int_list, progress_enabled
+from cli.common import err_console, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
-from ttn.experiment.config import RECIPES, TrainConfig, make_config
+from cli.training_options import chosen_options, training_options
+from ttn.experiment.config import TrainConfig, make_config
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -36,45 +37,11 @@ def check_videos(videos: int) -> int:
         raise click.BadParameter(str(exc)) from None
 
 
-def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    items = parse_int_list(value, "--channels")
-    if len(items) != 2 or min(items) < 1:
-        raise click.BadParameter(f"expected two positive numbers C1,C2 (e.g. 6,16), got {value!r}", param_hint="--channels")
-    return items[0], items[1]
-
-
-def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The training options of `ttn train` and `ttn sweep` (None = the recipe's / TrainConfig's default)."""
-    options = [
-        click.option("--recipe", type=click.Choice(list(RECIPES)), default="default", show_default=True,
-                     help="'original': the authors' recipe (0-255 inputs, K0 ~ N(0,1), lr 5e-8)."),
-        click.option("--lr", type=float, default=None, help=f"Initial learning rate [default: {TrainConfig.lr} (recipe original: 5e-8)]."),
-        click.option("--epochs", type=click.IntRange(min=1), default=None, help=f"Epochs [default: {TrainConfig.epochs}]."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size [default: 20, 10 at 10 videos]."),
-        click.option("--lr-decay", type=click.FloatRange(0, 1, min_open=True), default=None,
-                     help=f"Factor applied every 10th epoch when val accuracy did not improve [default: {TrainConfig.lr_decay}]."),
-        click.option("--channels", callback=_channels, default=None, metavar="C1,C2",
-                     help="Conv channels [default: the paper's Table 2 for arch and size, else 18,28]."),
-        click.option("--theta", type=click.Choice(list(registry.THETA_KINDS)), default=None,
-                     help=f"3DTT transform parameterization [default: {TrainConfig.theta}]."),
-        click.option("--val-size", type=click.IntRange(min=0), default=None,
-                     help=f"Validation subset (fixed, seeded); 0 = whole val split [default: {TrainConfig.val_size}]."),
-        click.option("--device", default=None, help="torch device [default: cpu]."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-TRAINING_KEYS = ("lr", "epochs", "batch_size", "lr_decay", "channels", "theta", "val_size", "device")
-
-
 def config_from_options(recipe: str, options: dict[str, Any], defaults: dict[str, Any] | None = None) -> TrainConfig:
-    """A TrainConfig from the parsed options; `defaults` (a preset's) fill options the user did not give."""
-    values = dict(defaults or {})
-    values.update({key: options[key] for key in TRAINING_KEYS if options.get(key) is not None})
+    """One TrainConfig from `ttn train`'s parsed options; `defaults` fill options the user did not give."""
+    values = dict(defaults or {}) | chosen_options(options)
+    if values.get("device") is not None:
+        registry.check_device(values["device"])
     return make_config(recipe, **values)
 
 
@@ -92,7 +59,8 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
         task = bar.add_task(description, total=total, status="")
 
         def update(info: Any) -> None:
-            status = f"loss {info.train_loss:.3f}  val {info.val_accuracy:.3f} (best {info.best_val_accuracy:.3f})  lr {info.lr:.2g}"
+            val = "-" if info.val_accuracy is None else f"{info.val_accuracy:.3f}"
+            status = f"loss {info.train_loss:.3f}  val {val} (best {info.best_val_accuracy:.3f})  lr {info.lr:.2g}"
             bar.update(task, completed=info.epoch, status=status)
 
         yield update
@@ -107,14 +75,18 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
               help="Run index: picks the training videos (same for every arch) and the init seed.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
               help="Folder of result records.")
-@click.option("--save-model", is_flag=True, help="Also write the best model to OUT/RUN_ID.pt.")
-@training_options
-def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, recipe: str, **options: Any) -> None:
+@click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
+@click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
+@training_options(grid=False)
+def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool, recipe: str,
+                  **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
-    The model with the best validation accuracy is tested on the whole test split.
+    The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
+    The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
+    3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
     """
-    from ttn.experiment.records import make_run_id
+    from ttn.experiment.records import record_exists, record_path
     from ttn.experiment.sweep import check_out_dir, plan_tasks
     from ttn.experiment.training import train_run
 
@@ -123,15 +95,19 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     check_arch(arch)
     check_videos(videos)
     config = config_from_options(recipe, options)
-    check_out_dir(out, plan_tasks([arch], [videos], [run], config), vmnist.dataset_fingerprint(data))
-    run_id = make_run_id(arch, videos, run)
+    task = plan_tasks([arch], [videos], [run], config)[0]
+    run_id = task.run_id
+    if record_exists(out, run_id) and not force:
+        raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
+                                   "(the record is replaced), or choose another --run or --out")
+    check_out_dir(out, [task], vmnist.dataset_fingerprint(data))
     with epoch_progress(f"train {run_id}", config.epochs) as progress:
         result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
     out_console.print(
-        f"{run_id}: test accuracy {record['test_accuracy']:.4f} (best val {record['val_accuracy']:.4f} at epoch "
-        f"{record['best_epoch']}), {record['params']:,} params, {record['wall_time_s']:.0f} s -> {result.record_path}{saved}",
+        f"{run_id}: test accuracy {record['test_accuracy']:.4f} ({record['score']} val {record['val_accuracy']:.4f} at "
+        f"epoch {record['scored_epoch']}), {record['params']:,} params, {record['wall_time_s']:.0f} s -> {result.record_path}{saved}",
         highlight=False, soft_wrap=True,
     )
 

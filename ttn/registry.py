@@ -44,3 +44,23 @@ def check_videos(videos: int) -> int:
     if videos < VIDEOS_MULTIPLE or videos % VIDEOS_MULTIPLE:
         raise TTNError(f"--videos {videos}: must be a positive multiple of {VIDEOS_MULTIPLE} (videos/10 per class)")
     return videos
+
+
+def check_device(device: str) -> str:
+    """`device` if torch can run on it here (e.g. "cpu", "cuda", "cuda:1"); TTNError naming --device and the fix.
+
+    Imports torch (only when called)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise TTNError(f"--device {device!r} is not a torch device: use cpu or cuda (cuda:N for a given GPU)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TTNError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise TTNError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif parsed.type != "cpu":
+        raise TTNError(f"--device {device}: ttn runs on cpu or cuda, not {parsed.type}")
+    return device

@@ -9,12 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from cli.ttn_cli import main
-from ttn.experiment.config import make_config
-from ttn.experiment.presets import get_preset
+from ttn.experiment.config import expand_grid, make_config
+from ttn.experiment.presets import PAPER_LRS, get_preset
 from ttn.errors import TTNError
-from ttn.paper import paper_channels
+from ttn.paper import paper_table
 from ttn.experiment.records import read_record, record_path
-from ttn.experiment.sweep import check_out_dir, estimate_cost, plan_tasks, process_pool, run_sweep, run_task
+from ttn.experiment.cost import estimate_cost
+from ttn.experiment.executors import process_pool
+from ttn.experiment.sweep import check_out_dir, plan_tasks, run_sweep, run_task
 
 TINY = make_config(epochs=1, channels=(2, 3), val_size=12)
 TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
@@ -35,7 +37,7 @@ def fingerprint(path):
 
 def test_plan_tasks():
     tasks = plan_tasks(["3d", "3dttn"], [20, 10], 2, TINY)
-    assert [t.run_id for t in tasks][:4] == ["3d-v10-r0", "3dttn-v10-r0", "3d-v10-r1", "3dttn-v10-r1"]
+    assert [t.run_id for t in tasks][:4] == ["3d-v10-lr0.02-c2x3-r0", "3dttn-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1", "3dttn-v10-lr0.02-c2x3-r1"]
     assert len(tasks) == 8 and len({t.run_id for t in tasks}) == 8
     with pytest.raises(TTNError, match="unknown architecture"):
         plan_tasks(["4d"], [10], 1, TINY)
@@ -43,13 +45,16 @@ def test_plan_tasks():
         plan_tasks(["3d"], [15], 1, TINY)
 
 
-def test_paper_preset_channels_match_table_2():
+def test_paper_preset_selects_among_table_2_channels_and_lrs():
     preset = get_preset("paper")
-    config = make_config(**preset.options)
-    tasks = plan_tasks(preset.archs, preset.videos, 1, config, channels=preset.channels)
-    assert len(tasks) == 20
+    configs = {arch: expand_grid(**preset.values(arch)) for arch in preset.archs}
+    tasks = plan_tasks(preset.archs, preset.videos, 1, configs)
+    table2 = {arch: {row.channels for row in paper_table() if row.arch == arch} for arch in preset.archs}
+    assert len(tasks) == len(preset.videos) * (2 * 3 + 4 * 3)  # 3d: 2 channel pairs x 3 lrs; 3dttn: 4 x 3
     for task in tasks:
-        assert tuple(task.resolved_config()["channels"]) == paper_channels(task.arch, task.videos)
+        assert tuple(task.resolved_config()["channels"]) in table2[task.arch]
+        assert task.config.epochs == 100 and task.config.lr in PAPER_LRS
+    assert len({task.run_id for task in tasks}) == len(tasks)
     assert estimate_cost(tasks) > estimate_cost(plan_tasks(["3d"], [10], 1, TINY))
     with pytest.raises(TTNError, match="unknown --preset"):
         get_preset("slow")
@@ -59,16 +64,16 @@ def test_resume_skips_complete_records(data, tmp_path):
     tasks = plan_tasks(["3d"], [10], 2, TINY)
     with ThreadPoolExecutor(1) as pool:
         first = run_sweep(tasks, data, tmp_path, pool)
-        assert sorted(first.done) == ["3d-v10-r0", "3d-v10-r1"] and first.ok
+        assert sorted(first.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"] and first.ok
         stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
-        (tmp_path / "3d-v10-r1.json").write_text('{"run_id": "3d-v10-r1", "complete": fal')  # torn: redo it
+        (tmp_path / "3d-v10-lr0.02-c2x3-r1.json").write_text('{"run_id": "3d-v10-lr0.02-c2x3-r1", "complete": fal')  # torn: redo it
         second = run_sweep(tasks, data, tmp_path, pool)
-    assert second.skipped == ["3d-v10-r0"] and second.done == ["3d-v10-r1"]
-    assert (tmp_path / "3d-v10-r0.json").stat().st_mtime_ns == stamp["3d-v10-r0.json"]
-    assert read_record(tmp_path / "3d-v10-r1.json")["complete"] is True
+    assert second.skipped == ["3d-v10-lr0.02-c2x3-r0"] and second.done == ["3d-v10-lr0.02-c2x3-r1"]
+    assert (tmp_path / "3d-v10-lr0.02-c2x3-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-r0.json"]
+    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-r1.json")["complete"] is True
     # a retried task finds its complete record and overwrites nothing
     summary = run_task(tasks[0], str(data), str(tmp_path))
-    assert summary["skipped"] and (tmp_path / "3d-v10-r0.json").stat().st_mtime_ns == stamp["3d-v10-r0.json"]
+    assert summary["skipped"] and (tmp_path / "3d-v10-lr0.02-c2x3-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-r0.json"]
 
 
 def _fail_run_1(task, data, out):
@@ -83,17 +88,17 @@ def test_failed_task_reported_others_continue(data, tmp_path):
     with ThreadPoolExecutor(2) as pool:
         summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_fail_run_1,
                             on_done=lambda run_id, result, error: seen.append((run_id, error)))
-    assert summary.failed == {"3d-v10-r1": "RuntimeError: boom in run 1"}
-    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r2"] and not summary.ok
+    assert summary.failed == {"3d-v10-lr0.02-c2x3-r1": "RuntimeError: boom in run 1"}
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r2"] and not summary.ok
     assert len(seen) == 3
-    assert not record_path(tmp_path, "3d-v10-r1").exists()
+    assert not record_path(tmp_path, "3d-v10-lr0.02-c2x3-r1").exists()
 
 
 def _write_record(out, data, **changes):
     tasks = plan_tasks(["3d"], [10], 1, TINY)
     with ThreadPoolExecutor(1) as pool:
         run_sweep(tasks, data, out, pool)
-    path = record_path(out, "3d-v10-r0")
+    path = record_path(out, "3d-v10-lr0.02-c2x3-r0")
     record = json.loads(path.read_text())
     for key, value in changes.items():
         section, name = key.split("__")
@@ -113,9 +118,12 @@ def test_incompatible_config_refused(data, tmp_path):
     with pytest.raises(TTNError, match="epochs=1"):
         check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=3, channels=(2, 3), val_size=12)),
                       fingerprint(data))
-    with pytest.raises(TTNError, match="channels"):
-        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=1, channels=(3, 3), val_size=12)),
-                      fingerprint(data))
+    # another candidate (an axis: channels, lr, ...) may share the folder: report selects among them
+    check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=1, channels=(3, 3), val_size=12, lr=0.1)),
+                  fingerprint(data))
+    with pytest.raises(TTNError, match="score='best'"):
+        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, make_config(epochs=1, channels=(2, 3), val_size=12,
+                                                                         score="last")), fingerprint(data))
     result = CliRunner().invoke(main, ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1",
                                        "--out", str(tmp_path), "--epochs", "2", "--channels", "2,3", "--val-size", "12"])
     assert result.exit_code == 1 and "epochs=1" in result.output
@@ -128,7 +136,7 @@ def test_sweep_cli_process_pool_and_resume(data, tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "2 trained, 0 already done" in result.output
-    assert sorted(p.name for p in out.glob("*.json")) == ["3d-v10-r0.json", "3dttn-v10-r0.json"]
+    assert sorted(p.name for p in out.glob("*.json")) == ["3d-v10-lr0.02-c2x3-r0.json", "3dttn-v10-lr0.02-c2x3-r0.json"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "0 trained, 2 already done" in result.output
 
@@ -177,17 +185,17 @@ def test_dask_local_cluster_worker_death(data, tmp_path):
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         summary = run_sweep(tasks, data, tmp_path, client, task_fn=_die_once_then_train)
     assert summary.ok, summary.failed
-    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r1"]
-    assert (tmp_path / "died-3d-v10-r0").exists()  # the worker really died once
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
+    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-r0").exists()  # the worker really died once
     writes = (tmp_path / "writes.log").read_text().split()
-    assert sorted(writes) == ["3d-v10-r0", "3d-v10-r1"]  # each record written exactly once
-    assert read_record(tmp_path / "3d-v10-r0.json")["complete"] is True
+    assert sorted(writes) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]  # each record written exactly once
+    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-r0.json")["complete"] is True
 
 
 def test_dask_missing_gives_install_hint(monkeypatch):
     import builtins
 
-    from ttn.experiment.sweep import import_distributed
+    from ttn.experiment.executors import import_distributed
 
     real_import = builtins.__import__
 
@@ -210,9 +218,9 @@ def test_process_pool_worker_death_is_retried_on_a_new_pool(data, tmp_path):
     finally:
         pool.shutdown()
     assert summary.ok, summary.failed
-    assert sorted(summary.done) == ["3d-v10-r0", "3d-v10-r1"]
-    assert (tmp_path / "died-3d-v10-r0").exists()
-    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-r0", "3d-v10-r1"]
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
+    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-r0").exists()
+    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
 
 
 def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
@@ -222,5 +230,5 @@ def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
         summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train)
     finally:
         pool.shutdown()
-    assert list(summary.failed) == ["3d-v10-r0"]
-    assert "worker process died" in summary.failed["3d-v10-r0"] and "resume" in summary.failed["3d-v10-r0"]
+    assert list(summary.failed) == ["3d-v10-lr0.02-c2x3-r0"]
+    assert "worker process died" in summary.failed["3d-v10-lr0.02-c2x3-r0"] and "resume" in summary.failed["3d-v10-lr0.02-c2x3-r0"]

@@ -12,7 +12,8 @@ from ttn.errors import TTNError
 from ttn.experiment.evaluation import accuracy, predict_split
 from ttn.experiment.records import read_record
 from ttn.experiment.sampling import val_indices
-from ttn.experiment.training import PlateauDecay, current_lr, train_run
+from ttn.experiment.optim import PlateauDecay, current_lr
+from ttn.experiment.training import train_run
 
 TINY = dict(epochs=2, channels=(2, 3), val_size=12)
 
@@ -87,22 +88,22 @@ CONTRACT_FIELDS = {
 
 def test_record_fields_and_atomic_write(trained, data):
     result, out = trained
-    assert result.record_path == out / "3dttn-v20-r1.json"
+    assert result.record_path == out / "3dttn-v20-lr0.02-c2x3-r1.json"
     on_disk = read_record(result.record_path)
     assert on_disk == json.loads(json.dumps(result.record))
     assert CONTRACT_FIELDS <= set(on_disk)
-    assert on_disk["complete"] is True and on_disk["schema"] == 1
+    assert on_disk["complete"] is True and on_disk["schema"] == 2
     assert on_disk["channels"] == [2, 3] and on_disk["config"]["channels"] == [2, 3]
     assert len(on_disk["train_indices"]) == 20 and len(on_disk["history"]) == 2
-    assert set(on_disk["history"][0]) == {"epoch", "train_loss", "val_accuracy", "lr"}
+    assert set(on_disk["history"][0]) == {"epoch", "train_loss", "val_accuracy", "lr", "transforms"}
     assert {"lr", "epochs", "batch_size", "momentum", "lr_decay", "val_size", "recipe"} <= set(on_disk["config"])
     import vmnist
 
     assert {k: on_disk["data"][k] for k in vmnist.dataset_fingerprint(data)} == vmnist.dataset_fingerprint(data)
-    assert set(on_disk["versions"]) == {"ttn", "torch", "python"}
+    assert set(on_disk["versions"]) == {"ttn", "torch", "python", "git"}
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
     assert leftovers == []  # no temporary files
-    assert (out / "3dttn-v20-r1.pt").is_file()
+    assert (out / "3dttn-v20-lr0.02-c2x3-r1.pt").is_file()
 
 
 def test_deterministic_and_same_videos_across_archs(trained, data):
@@ -143,15 +144,15 @@ def test_train_and_evaluate_cli(data, tmp_path):
             "--val-size", "12", "--out", str(out), "--save-model"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "3d-v10-r0: test accuracy" in result.output
-    assert (out / "3d-v10-r0.json").is_file()
-    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-r0.pt"), "--data", str(data), "--json"])
+    assert "3d-v10-lr0.02-c2x3-r0: test accuracy" in result.output
+    assert (out / "3d-v10-lr0.02-c2x3-r0.json").is_file()
+    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-r0.pt"), "--data", str(data), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["videos"] == 40 and len(report["per_class_accuracy"]) == 10
     assert np.array(report["confusion_matrix"]).sum() == 40
-    assert report["accuracy"] == pytest.approx(read_record(out / "3d-v10-r0.json")["test_accuracy"])
-    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-r0.pt"), "--data", str(data)])
+    assert report["accuracy"] == pytest.approx(read_record(out / "3d-v10-lr0.02-c2x3-r0.json")["test_accuracy"])
+    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-r0.pt"), "--data", str(data)])
     assert result.exit_code == 0 and "confusion matrix" in result.output
 
 

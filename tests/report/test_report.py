@@ -13,6 +13,7 @@ from cli.ttn_report import print_report
 from ttn.errors import TTNError
 from ttn.paper import paper_table
 from ttn.experiment.records import (
+    SCHEMA_VERSION,
     load_records,
     make_run_id,
     parse_run_id,
@@ -34,7 +35,7 @@ PARAMS = {"3d": 496430, "3dttn": 444966, "2plus1d": 300000}
 def make_record(arch, videos, run, accuracy, *, data=None, epochs=3, **overrides):
     """A complete record in the contract's schema, with a short history ending near `accuracy`."""
     record = {
-        "schema": 1, "run_id": make_run_id(arch, videos, run), "arch": arch, "videos": videos, "run": run,
+        "schema": SCHEMA_VERSION, "run_id": make_run_id(arch, videos, run), "arch": arch, "videos": videos, "run": run,
         "seed": 1000 + run, "channels": [18, 28], "theta": "similarity", "train_indices": list(range(run, run + videos)),
         "params": PARAMS[arch], "test_accuracy": accuracy, "val_accuracy": accuracy, "best_epoch": epochs - 1,
         "history": [{"epoch": e, "train_loss": 2.0 / (e + 1), "val_accuracy": accuracy * (e + 1) / epochs, "lr": 0.01}
@@ -73,7 +74,9 @@ def sweep_dir(tmp_path):
 
 def test_run_id_round_trip():
     assert make_run_id("3dttn", 40, 0) == "3dttn-v40-r0"
-    assert parse_run_id("2plus1d-v5000-r29") == ("2plus1d", 5000, 29)
+    assert make_run_id("3dttn", 40, 0, "lr0.005-c6x16") == "3dttn-v40-lr0.005-c6x16-r0"
+    assert parse_run_id("2plus1d-v5000-r29") == ("2plus1d", 5000, "", 29)
+    assert parse_run_id("3d-v10-lr5e-08-c6x16-r3") == ("3d", 10, "lr5e-08-c6x16", 3)
     assert parse_run_id("sweep-plan") is None
     with pytest.raises(ValueError):
         make_run_id("3d-x", 10, 0)

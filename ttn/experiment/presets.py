@@ -5,15 +5,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ttn.errors import TTNError
-from ttn.paper import paper_channels
+from ttn.paper import paper_table
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A sweep protocol: which runs to train and the training options that differ from TrainConfig's."""
+    """A sweep protocol: which runs to train, the training options that differ from TrainConfig's, and the
+    candidate grid of each arch (model selection on validation, as in section 3.4)."""
 
     name: str
     description: str
@@ -21,33 +22,44 @@ class Preset:
     videos: tuple[int, ...]
     runs: int
     options: dict[str, Any] = field(default_factory=dict)
-    # (arch, videos) -> channels; None = channels_for (option, else paper Table 2)
-    channels: Callable[[str, int], tuple[int, int]] | None = None
+    #: arch -> {axis: [values]}: the candidates `ttn report` selects among, per (arch, videos), on validation.
+    grids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def values(self, arch: str) -> dict[str, Any]:
+        """The options of `arch`'s runs: the preset's, with its grid (lists) for that arch."""
+        return dict(self.options) | self.grids.get(arch, {})
 
 
 #: The sizes of section 3.5.
 PAPER_VIDEOS = (10, 20, 30, 40, 50, 100, 500, 1000, 2000, 5000)
+#: Table 2's channel pairs of each arch: the paper chose among them per size (section 3.4).
+PAPER_CHANNELS = {arch: sorted({row.channels for row in paper_table() if row.arch == arch}, reverse=True)
+                  for arch in ("3d", "3dttn")}
+#: The learning rates the presets select among (per arch: measured, see docs/results.md).
+PAPER_LRS = [0.005, 0.01, 0.02]
+QUICK_LRS = {"3d": [0.01, 0.02, 0.04], "3dttn": [0.0025, 0.005, 0.01]}
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
         name="paper",
-        description="section 3.5: 10..5000 videos, 30 runs, 100 epochs, Table 2 channels per size",
+        description="section 3.5: 10..5000 videos, 30 runs, 100 epochs, Table 2's channels x 3 lrs selected on validation",
         archs=("3d", "3dttn"),
         videos=PAPER_VIDEOS,
         runs=30,
         options={"epochs": 100, "val_size": 1000},
-        channels=paper_channels,
+        grids={arch: {"channels": PAPER_CHANNELS[arch], "lr": PAPER_LRS} for arch in ("3d", "3dttn")},
     ),
-    # Tuned to finish in < 30 min wall on 2 CPU cores including data generation (measured: see README).
-    # Small models (6, 16) (the paper's 3DTTN at 1000 videos) keep each step cheap; a 300-video val subset
-    # keeps per-epoch validation cheap next to training; 40 epochs of lr 0.02 (decayed every 10th if stuck).
+    # Finishes in < 30 min wall on 2 CPU cores including data generation (measured: see README). Small models
+    # (6, 16) keep each step cheap; a 300-video val subset validated every 2nd epoch keeps validation cheap next
+    # to training; 40 epochs; three learning rates per arch, selected per size on validation.
     "quick": Preset(
         name="quick",
-        description="reduced: 10, 20, 50, 100 videos, 3 runs, 40 epochs, channels (6, 16), val subset of 300",
+        description="reduced: 10, 20, 50, 100 videos, 3 runs, 40 epochs, channels (6, 16), 3 lrs per arch selected on validation",
         archs=("3d", "3dttn"),
         videos=(10, 20, 50, 100),
         runs=3,
-        options={"epochs": 40, "val_size": 300, "channels": (6, 16)},
+        options={"epochs": 40, "val_size": 300, "val_every": 2, "channels": (6, 16)},
+        grids={arch: {"lr": lrs} for arch, lrs in QUICK_LRS.items()},
     ),
 }
 

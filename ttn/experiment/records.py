@@ -8,7 +8,6 @@ different datasets (their accuracies are not comparable).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,38 +15,45 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ttn.errors import TTNError
+from ttn.experiment.config import identity
 from vmnist.atomic import atomic_write_text
 
-#: Version of the record layout this code writes and reads.
-SCHEMA_VERSION = 1
+#: Version of the record layout this code writes and reads (2: candidate run ids, score, val_every, transforms).
+SCHEMA_VERSION = 2
 
-#: The `data` fields that identify the videos a run was trained and tested on. Records that differ in any
-#: of them were made on different datasets. Fields a record lacks compare as None.
-FINGERPRINT_KEYS = ("mnist_sha256", "seed", "frames", "height", "width", "generator_version")
+#: The `data` fields that identify the videos a run was trained and tested on (`vmnist.dataset_fingerprint`):
+#: records that differ in any of them were made on different data. Fields a record lacks compare as None.
+FINGERPRINT_KEYS = ("mnist_sha256", "seed", "frames", "height", "width", "generator_version", "trajectories",
+                    "split_sizes")
 
 #: Fields without which a record cannot enter the report.
-REQUIRED_FIELDS = ("schema", "run_id", "arch", "videos", "run", "params", "test_accuracy", "data", "complete")
+REQUIRED_FIELDS = ("schema", "run_id", "arch", "videos", "run", "params", "test_accuracy", "val_accuracy", "config",
+                   "data", "complete")
 
-_RUN_ID = re.compile(r"^(?P<arch>[A-Za-z0-9_+.]+)-v(?P<videos>\d+)-r(?P<run>\d+)$")
+_RUN_ID = re.compile(r"^(?P<arch>[A-Za-z0-9_+.]+)-v(?P<videos>\d+)(?:-(?P<tag>[A-Za-z0-9_.+-]+))?-r(?P<run>\d+)$")
+#: What an arch name in a record may look like (no control characters or escape sequences reach a terminal).
+_ARCH_NAME = re.compile(r"^[A-Za-z0-9_+.]{1,40}$")
 
 Fingerprint = tuple[tuple[str, Any], ...]
 
 
-def make_run_id(arch: str, videos: int, run: int) -> str:
-    """The run id of (arch, training videos, run index), e.g. ("3dttn", 40, 0) -> "3dttn-v40-r0"."""
-    if "-" in arch or not arch:
-        raise ValueError(f"arch must be a non-empty name without '-', got {arch!r}")
+def make_run_id(arch: str, videos: int, run: int, tag: str = "") -> str:
+    """The run id of (arch, training videos, candidate tag, run index), e.g. ("3dttn", 40, 0, "lr0.005") ->
+    "3dttn-v40-lr0.005-r0" (the tag is `ttn.experiment.config.candidate_tag`; without one, "3dttn-v40-r0")."""
+    if not _ARCH_NAME.match(arch):
+        raise ValueError(f"arch must be a short name of letters, digits, '_', '+' or '.', got {arch!r}")
     if videos < 1 or run < 0:
         raise ValueError(f"videos must be >= 1 and run >= 0, got videos={videos}, run={run}")
-    return f"{arch}-v{int(videos)}-r{int(run)}"
+    middle = f"-{tag}" if tag else ""
+    return f"{arch}-v{int(videos)}{middle}-r{int(run)}"
 
 
-def parse_run_id(run_id: str) -> tuple[str, int, int] | None:
-    """(arch, videos, run) of a run id made by `make_run_id`, or None if `run_id` is not one."""
+def parse_run_id(run_id: str) -> tuple[str, int, str, int] | None:
+    """(arch, videos, tag, run) of a run id made by `make_run_id`, or None if `run_id` is not one."""
     match = _RUN_ID.match(run_id)
     if match is None:
         return None
-    return match["arch"], int(match["videos"]), int(match["run"])
+    return match["arch"], int(match["videos"]), match["tag"] or "", int(match["run"])
 
 
 def record_path(out_dir: str | os.PathLike[str], run_id: str) -> Path:
@@ -83,16 +89,19 @@ def check_record(record: Any) -> str | None:
         return f"missing fields {', '.join(missing)}"
     if record["schema"] != SCHEMA_VERSION:
         return f"schema {record['schema']!r}, this ttn reads schema {SCHEMA_VERSION} (upgrade ttn)"
-    if not isinstance(record["arch"], str):
-        return "'arch' is not a string"
-    for name in ("videos", "run", "params"):
-        if not isinstance(record[name], int) or isinstance(record[name], bool):
-            return f"'{name}' is not a whole number"
-    accuracy = record["test_accuracy"]
-    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not math.isfinite(accuracy):
-        return "'test_accuracy' is not a finite number"
+    if not isinstance(record["arch"], str) or not _ARCH_NAME.match(record["arch"]):
+        return "'arch' is not an architecture name (letters, digits, '_', '+', '.')"
+    for name, low in (("videos", 1), ("run", 0), ("params", 1)):
+        if not isinstance(record[name], int) or isinstance(record[name], bool) or record[name] < low:
+            return f"'{name}' is not a whole number >= {low}"
+    for name in ("test_accuracy", "val_accuracy"):
+        accuracy = record.get(name, 0.0)
+        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not 0 <= accuracy <= 1:
+            return f"'{name}' is not an accuracy between 0 and 1"
     if not isinstance(record["data"], dict):
         return "'data' is not an object"
+    if not isinstance(record.get("config"), dict):
+        return "'config' is not an object"
     return None
 
 
@@ -121,10 +130,18 @@ def record_exists(out_dir: str | os.PathLike[str], run_id: str) -> bool:
     return True
 
 
+def fingerprint_of(data: Mapping[str, Any]) -> Fingerprint:
+    """The identity of a dataset from its `vmnist.dataset_fingerprint` (or a record's `data`): the fields named
+    in FINGERPRINT_KEYS, hashable (the split sizes as sorted pairs)."""
+    def plain(value: Any) -> Any:
+        return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+    return tuple((key, plain(data.get(key))) for key in FINGERPRINT_KEYS)
+
+
 def data_fingerprint(record: Mapping[str, Any]) -> Fingerprint:
-    """The identity of the dataset behind `record`: its `data` fields named in FINGERPRINT_KEYS."""
-    data = record.get("data") or {}
-    return tuple((key, data.get(key)) for key in FINGERPRINT_KEYS)
+    """The identity of the dataset behind `record` (`fingerprint_of` its `data`)."""
+    return fingerprint_of(record.get("data") or {})
 
 
 def describe_fingerprint(fingerprint: Fingerprint) -> str:
@@ -184,7 +201,7 @@ def load_records(folder: str | os.PathLike[str]) -> LoadedRecords:
     if not folder.is_dir():
         raise TTNError(f"{folder} is not a folder: give the folder that holds the result records (*.json)")
     loaded = LoadedRecords(folder=folder, records=[], fingerprint=None)
-    seen: dict[tuple[str, int, int], Path] = {}
+    seen: dict[tuple[Any, ...], Path] = {}
     for path in sorted(folder.glob("*.json")):
         if path.name.startswith(".") or not path.is_file():
             continue
@@ -202,10 +219,10 @@ def load_records(folder: str | os.PathLike[str]) -> LoadedRecords:
             loaded.warnings.append(f"skipped {path.name}: {reason}")
             loaded.skipped.append(path)
             continue
-        key = (record["arch"], record["videos"], record["run"])
+        key = (record["arch"], record["videos"], record["run"], identity(record["config"]))
         if key in seen:
             loaded.warnings.append(
-                f"skipped {path.name}: same arch, videos and run as {seen[key].name} (duplicate record)"
+                f"skipped {path.name}: same arch, videos, run and config as {seen[key].name} (duplicate record)"
             )
             loaded.skipped.append(path)
             continue

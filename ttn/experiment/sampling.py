@@ -47,10 +47,13 @@ def train_indices(labels: np.ndarray, videos: int, run: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen))
 
 
-def val_indices(split_size: int, val_size: int) -> np.ndarray:
-    """The fixed validation subset: `val_size` sorted indices of the val split (all of it if 0 or larger)."""
+def val_indices(split_size: int, val_size: int, pick: str = "random") -> np.ndarray:
+    """The fixed validation subset: `val_size` sorted indices of the val split (all of it if 0 or larger),
+    a seeded sample (`pick` "random", the same for every run) or the first `val_size` ("first", the authors')."""
     if val_size <= 0 or val_size >= split_size:
         return np.arange(split_size, dtype=np.int64)
+    if pick == "first":
+        return np.arange(val_size, dtype=np.int64)
     rng = np.random.default_rng([VAL_STREAM, val_size])
     return np.sort(rng.choice(split_size, size=val_size, replace=False)).astype(np.int64)
 

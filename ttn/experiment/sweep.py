@@ -1,4 +1,4 @@
-"""Many runs: plan (arch x videos x run) tasks, skip finished ones, run the rest on an executor.
+"""Many runs: plan (arch x videos x candidate x run) tasks, skip finished ones, run the rest on an executor.
 
 Tasks run through anything with ``submit(fn, *args) -> future``: a spawn-context ProcessPoolExecutor by
 default (one torch thread per worker), or a Dask distributed Client (tasks keyed by run id, retried if a
@@ -7,36 +7,28 @@ exists, so a retried or resumed task never overwrites a finished one and never l
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 import traceback
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from concurrent.futures import as_completed as futures_as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ttn.experiment.config import TrainConfig, batch_size_for, channels_for, with_channels
 from ttn.errors import TTNError
+from ttn.experiment.config import PROTOCOL, TrainConfig, candidate_tag, resolved_config
+from ttn.experiment.executors import import_distributed, is_dask_client
 from ttn.registry import check_arch, check_videos
-from vmnist.processes import default_workers, spawn_pool
 
-#: Config fields that must agree between every record of one results folder (the protocol).
-PROTOCOL_FIELDS = (
-    "recipe", "lr", "epochs", "momentum", "lr_decay", "decay_every", "val_size", "theta", "temporal_kernel",
-    "input_scale", "conv_init", "loss_reduction",
-)
-#: Fields that must also agree between records of the same (arch, videos).
-CELL_FIELDS = ("channels", "batch_size")
 #: How often Dask re-runs a task that raised (a dead worker is re-scheduled by Dask itself).
 DASK_RETRIES = 2
 
 
 @dataclass(frozen=True)
 class Task:
-    """One run of a sweep, with its fully resolved config (channels fixed)."""
+    """One run of a sweep: (arch, videos, run) of one candidate config (channels fixed)."""
 
     arch: str
     videos: int
@@ -47,14 +39,11 @@ class Task:
     def run_id(self) -> str:
         from ttn.experiment.records import make_run_id
 
-        return make_run_id(self.arch, self.videos, self.run)
+        return make_run_id(self.arch, self.videos, self.run, candidate_tag(self.config, self.arch))
 
     def resolved_config(self) -> dict[str, Any]:
-        """The config as its record will hold it (channels and batch size resolved)."""
-        return self.config.to_dict() | {
-            "channels": list(channels_for(self.config, self.arch, self.videos)),
-            "batch_size": batch_size_for(self.config, self.videos),
-        }
+        """The config as its record will hold it (`ttn.experiment.config.resolved_config`)."""
+        return resolved_config(self.config, self.arch, self.videos)
 
 
 @dataclass
@@ -65,6 +54,7 @@ class SweepSummary:
     skipped: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # run_id -> one-line error
+    elsewhere: list[str] = field(default_factory=list)  # claimed by another sweep on the same folder
     wall_time_s: float = 0.0
 
     @property
@@ -76,15 +66,18 @@ def plan_tasks(
     archs: Iterable[str],
     videos: Iterable[int],
     runs: int | Iterable[int],
-    config: TrainConfig,
-    channels: Callable[[str, int], tuple[int, int]] | None = None,
+    configs: TrainConfig | Sequence[TrainConfig] | Mapping[str, Sequence[TrainConfig]],
 ) -> list[Task]:
-    """Every (arch, videos, run), smallest sizes first (cheap results arrive early), runs interleaved.
+    """Every (arch, videos, candidate config, run): smallest sizes first (cheap results arrive early), then
+    run by run, every candidate and arch of a run together (a partial sweep still pairs and selects).
 
-    `channels(arch, videos)` overrides the config's channels per cell (the paper preset); otherwise
-    `channels_for` decides (the --channels option, else Table 2, else the models' default).
+    `configs` are the candidates (`ttn.experiment.config.expand_grid`), the same for every arch or given per
+    arch. A candidate without channels gets them from `channels_for` (Table 2 for the cell, else the default).
     """
     archs, sizes = list(archs), list(videos)
+    if isinstance(configs, TrainConfig):
+        configs = [configs]
+    by_arch = {arch: list(configs[arch] if isinstance(configs, Mapping) else configs) for arch in archs}
     run_list = list(range(runs)) if isinstance(runs, int) else list(runs)
     for arch in archs:
         check_arch(arch)
@@ -92,13 +85,14 @@ def plan_tasks(
         check_videos(size)
     if not run_list or min(run_list) < 0:
         raise TTNError("--runs must be at least 1")
-    tasks = []
+    tasks: dict[str, Task] = {}
     for size in sorted(set(sizes)):
         for run in run_list:
             for arch in dict.fromkeys(archs):
-                cell_config = config if channels is None or config.channels is not None else with_channels(config, channels(arch, size))
-                tasks.append(Task(arch, size, run, cell_config))
-    return tasks
+                for config in by_arch[arch]:
+                    task = Task(arch, size, run, config)
+                    tasks.setdefault(task.run_id, task)  # 3DTT-only axes make equal tasks for the other archs
+    return list(tasks.values())
 
 
 def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
@@ -113,8 +107,13 @@ def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
 
 
 def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: Mapping[str, Any]) -> None:
-    """Refuse an `out` folder holding records of another dataset or of an incompatible config."""
-    from ttn.experiment.records import FINGERPRINT_KEYS, load_records
+    """Refuse an `out` folder holding records of another dataset or of another protocol.
+
+    Candidates (configs that differ in an axis, `ttn.experiment.config.AXES`) may share a folder: their run ids
+    differ and `ttn report` selects among them. The protocol options (`PROTOCOL`: recipe, epochs, validation,
+    score, ...) define what the accuracies in a folder mean, so every record and task must agree on them.
+    """
+    from ttn.experiment.records import fingerprint_of, load_records
 
     out = Path(out)
     if not out.exists():
@@ -124,27 +123,23 @@ def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: M
     loaded = load_records(out)  # TTNError if the folder already mixes datasets
     if not loaded.records:
         return
-    ours = tuple((key, fingerprint.get(key)) for key in FINGERPRINT_KEYS)
+    ours = fingerprint_of(fingerprint)
     if loaded.fingerprint is not None and loaded.fingerprint != ours:
         theirs = ", ".join(f"{k}={v}" for k, v in loaded.fingerprint if v != dict(ours).get(k))
         raise TTNError(
             f"--out {out} holds records of another dataset ({theirs}); use another --out for this data file"
         )
-    if not tasks:
-        return
-    want = tasks[0].resolved_config()
-    cells = {(task.arch, task.videos): task.resolved_config() for task in tasks}
-    for record in loaded.records:
-        have = record.get("config") or {}
-        cell = cells.get((record["arch"], record["videos"]))
-        checks = [(PROTOCOL_FIELDS, want)] + ([(CELL_FIELDS, cell)] if cell is not None else [])
-        for names, expected in checks:  # the whole protocol; per-cell fields only for cells this sweep has
-            for name in names:
-                if name in have and have[name] != expected.get(name):
+    for task in tasks:
+        want = task.resolved_config()
+        for record in loaded.records:
+            have = record["config"]
+            for name in PROTOCOL:
+                if have.get(name) != want.get(name):
                     raise TTNError(
-                        f"--out {out}: {record['run_id']} was trained with {name}={have[name]!r}, this sweep uses "
-                        f"{expected.get(name)!r}; use another --out or the same options"
+                        f"--out {out}: {record['run_id']} was trained with {name}={have.get(name)!r}, this sweep "
+                        f"uses {want.get(name)!r}; use another --out for another protocol, or the same options"
                     )
+        return  # the protocol is the same for every task of one sweep: the first one decides
 
 
 def pending_tasks(tasks: list[Task], out: str | os.PathLike[str]) -> tuple[list[Task], list[Task]]:
@@ -174,50 +169,6 @@ def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
     record = result.record
     return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": record["wall_time_s"],
             "skipped": False}
-
-
-def _init_worker() -> None:
-    """Process-pool worker setup: one torch thread per worker (workers, not threads, fill the cores)."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The default executor: `workers` spawn-context processes (all cores by default), one torch thread each."""
-    return spawn_pool(workers or default_workers(), _init_worker)
-
-
-def import_distributed() -> Any:
-    """The `distributed` module, or a one-line TTNError telling how to install it."""
-    try:
-        import distributed
-    except ImportError:
-        raise TTNError("the Dask path needs dask[distributed]: pip install -e .[cluster]") from None
-    return distributed
-
-
-def dask_client(scheduler: str | None = None, local_workers: int | None = None) -> Any:
-    """A Dask Client on `scheduler` (address) or on a new LocalCluster of `local_workers` processes."""
-    distributed = import_distributed()
-    if scheduler:
-        try:
-            return distributed.Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise TTNError(f"--scheduler {scheduler}: cannot connect ({exc}); check the address and that the scheduler runs") from None
-    cluster = distributed.LocalCluster(n_workers=local_workers or default_workers(), threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
-    client._ttn_local_cluster = cluster  # closed with the client by close_dask_client
-    return client
-
-
-def close_dask_client(client: Any) -> None:
-    """Close `client`; also close its cluster if `dask_client` started it locally (a remote one keeps running)."""
-    cluster = getattr(client, "_ttn_local_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -276,7 +227,7 @@ def run_sweep(
 def _run_once(todo: list[Task], data: str, out: str, executor: Any, task_fn: TaskFn, on_done: DoneCallback | None,
               retries: int, summary: SweepSummary, retry_broken: bool) -> list[Task]:
     """Submit `todo`, report each outcome; return the tasks lost to a broken local pool when `retry_broken`."""
-    if _is_dask_client(executor):
+    if is_dask_client(executor):
         futures = {executor.submit(task_fn, task, data, out, key=task.run_id, retries=retries, pure=False): task
                    for task in todo}
         completed: Iterable[Any] = import_distributed().as_completed(list(futures))
@@ -310,38 +261,3 @@ def _report_failure(summary: SweepSummary, task: Task, on_done: DoneCallback | N
     summary.failed[task.run_id] = error
     if on_done:
         on_done(task.run_id, None, error)
-
-
-def _is_dask_client(executor: Any) -> bool:
-    return type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed")
-
-
-# ----------------------------------------------------------------------------- cost estimate
-#: Per-process throughput (videos/s, one torch thread) of the (6, 16) models, fitted (least squares on each
-#: run's wall time) on the 24 runs of `--preset quick` with 2 workers on 2 quiet cores (3d and 3dttn alike):
-#: training (forward + backward) and evaluation. Bigger models scale roughly with their conv work, C1*(1+C2).
-BASE_TRAIN_RATE = 555.0
-BASE_EVAL_RATE = 1140.0
-BASE_CHANNELS = (6, 16)
-
-
-def estimate_cost(tasks: list[Task], test_videos: int = 10_000, val_split: int = 10_000) -> float:
-    """Rough CPU-seconds (one thread) of `tasks`: training + per-epoch validation + one test pass."""
-    total = 0.0
-    for task in tasks:
-        c1, c2 = channels_for(task.config, task.arch, task.videos)
-        work = max(0.25, (c1 * (1 + c2)) / (BASE_CHANNELS[0] * (1 + BASE_CHANNELS[1])))
-        val = val_split if task.config.val_size <= 0 else min(task.config.val_size, val_split)
-        epochs = task.config.epochs
-        total += work * (epochs * task.videos / BASE_TRAIN_RATE + (epochs * val + test_videos) / BASE_EVAL_RATE)
-    return total
-
-
-def format_duration(seconds: float) -> str:
-    """e.g. "1 h 05 min", "12 min", "40 s"."""
-    if seconds < 90:
-        return f"{math.ceil(seconds)} s"
-    minutes = seconds / 60
-    if minutes < 90:
-        return f"{math.ceil(minutes)} min"
-    return f"{int(minutes // 60)} h {int(minutes % 60):02d} min"

@@ -1,16 +1,19 @@
-"""One run of the protocol of section 3.4: train on a class-balanced subset, select on val, test on test.
+"""One run of the protocol of section 3.4: train on a class-balanced subset, score on val, test on test.
 
     train split --train_indices(run, videos)--> (videos, T, H, W) uint8 in memory (loaded once)
-    val split   --val_indices(val_size)------> (val_size, T, H, W) uint8 in memory
-    for epoch: SGD (momentum) over shuffled mini-batches -> val accuracy -> keep the best state
+    val split   --val_indices(val_size, pick)-> (val_size, T, H, W) uint8 in memory
+    for epoch: loss = cross-entropy(model(x), y); backward; SGD step (momentum), over shuffled mini-batches
+               every `val_every` epochs and after the last: val accuracy (keep the best state for --score best)
                every `decay_every` epochs: lr *= lr_decay if val accuracy did not improve since the last check
-    best state -> full test split (batches of 500) -> result record (atomic JSON via ttn.records)
+    scored state (best or last epoch) -> full test split -> result record (atomic JSON, ttn.experiment.records)
+
+A run whose loss becomes infinite stops there ("diverged_at_epoch" in its record) and is scored like any
+other: a diverging candidate learning rate is a result for model selection, not an error.
 """
 from __future__ import annotations
 
 import copy
 import os
-import platform
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,13 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import ttn
-from ttn.experiment.config import TrainConfig, batch_size_for, channels_for
-from ttn.errors import TTNError
-from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
-from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_indices
 from ttn.cpu import accelerate, backward
-
+from ttn.experiment.config import TrainConfig, candidate_tag, resolved_config
+from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
+from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
+from ttn.experiment.provenance import versions
+from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_indices
+from ttn.nn.transform_stats import model_transform_statistics
+from ttn.registry import check_arch
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class EpochInfo:
     epoch: int  # 1-based
     epochs: int
     train_loss: float
-    val_accuracy: float
+    val_accuracy: float | None  # None in an epoch without validation (--val-every)
     best_val_accuracy: float
     lr: float  # the lr used during this epoch
     elapsed_s: float
@@ -60,7 +64,8 @@ class TrainResult:
 
 def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[str, Any]) -> tuple[nn.Module, int]:
     """The model of (arch, run) built with `model_kwargs` (of `build_model`), initialized from
-    `init_seed(arch, run)`; the global RNG state is left untouched. Returns (model, seed)."""
+    `init_seed(arch, run)` (the same for every candidate config of that run); the global RNG state is left
+    untouched. Returns (model, seed)."""
     from ttn.nn import build_model
 
     seed = init_seed(arch, run)
@@ -73,46 +78,22 @@ def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[st
 
 
 def apply_normal_init(model: nn.Module) -> None:
-    """The authors' init of 3DTT kernels: K0 ~ N(0, 1) (3D convs and linear layers keep Kaiming-uniform)."""
+    """The authors' init: 3D conv weights and biases ~ N(0, 1), 3DTT K0 ~ N(0, 1) (linear layers and 3DTT
+    biases keep PyTorch's defaults, as in their code)."""
     from ttn.nn import Conv3dTT
 
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, Conv3dTT):
                 module.k0.normal_(0.0, 1.0)
+            elif isinstance(module, nn.Conv3d):
+                module.weight.normal_(0.0, 1.0)
+                if module.bias is not None:
+                    module.bias.normal_(0.0, 1.0)
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Set the lr of every parameter group (what the optimizer really uses in its next step)."""
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
-def current_lr(optimizer: torch.optim.Optimizer) -> float:
-    return float(optimizer.param_groups[0]["lr"])
-
-
-class PlateauDecay:
-    """Section 3.4's schedule: every `every` epochs, multiply the lr by `factor` if the best validation
-    accuracy has not improved since the previous check. Changes the optimizer's own lr."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, factor: float, every: int) -> None:
-        self.optimizer, self.factor, self.every = optimizer, factor, every
-        self.best_at_last_check = -float("inf")
-
-    def step(self, epoch: int, best_val_accuracy: float) -> bool:
-        """Call after epoch `epoch` (1-based); True if the lr was decayed."""
-        if epoch % self.every:
-            return False
-        improved = best_val_accuracy > self.best_at_last_check
-        self.best_at_last_check = best_val_accuracy
-        if not improved:
-            set_lr(self.optimizer, current_lr(self.optimizer) * self.factor)
-        return not improved
-
-
-def versions() -> dict[str, str]:
-    return {"ttn": ttn.__version__, "torch": str(torch.__version__), "python": platform.python_version()}
+class Diverged(Exception):
+    """The training loss became infinite or NaN (raised before the optimizer step that would use it)."""
 
 
 def train_epoch(
@@ -134,10 +115,10 @@ def train_epoch(
         x = scale_input(videos[batch], config.input_scale)  # (B, 1, T, H, W)
         y = labels[batch]  # (B,)
         loss = backward(model, F.cross_entropy, x, y, reduction=config.loss_reduction)  # sets p.grad
-        optimizer.step()
         per_video = loss.item() / len(batch) if config.loss_reduction == "sum" else loss.item()
         if not np.isfinite(per_video):
-            raise TTNError(f"training diverged (loss {per_video}) at lr {current_lr(optimizer):g}: lower --lr")
+            raise Diverged(f"loss {per_video} at lr {current_lr(optimizer):g}")
+        optimizer.step()
         total += per_video * len(batch)
         count += len(batch)
     return total / max(count, 1)
@@ -154,55 +135,68 @@ def train_run(
     save_model: bool = False,
     progress: ProgressCallback | None = None,
 ) -> TrainResult:
-    """Train (arch, videos, run) on `data`, test the best-val model, and write its record into `out_dir`.
-
-    Raises TTNError / vmnist DatasetError on bad inputs before any training starts.
-    """
+    """Train (arch, videos, run) of `config` on `data`, test the scored model (best or last epoch), and write
+    its record into `out_dir`. Raises TTNError / vmnist DatasetError on bad inputs before any training starts."""
     import vmnist
-    from ttn.nn import count_parameters
-    from ttn.registry import check_arch
     from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
+    from ttn.nn import count_parameters
 
     started = time.perf_counter()
     check_arch(arch)
-    run_id = make_run_id(arch, videos, run)
+    run_id = make_run_id(arch, videos, run, candidate_tag(config, arch))
     fingerprint = vmnist.dataset_fingerprint(data)
-    train_labels = vmnist.load_labels(data, "train")
-    chosen = train_indices(train_labels, videos, run)
-    val_chosen = val_indices(len(vmnist.load_labels(data, "val")), config.val_size)  # DatasetError if no val split
+    chosen = train_indices(vmnist.load_labels(data, "train"), videos, run)
+    val_chosen = val_indices(len(vmnist.load_labels(data, "val")), config.val_size, config.val_pick)
     x_train, y_train = vmnist.load_split(data, "train", chosen)  # (videos, T, H, W) uint8, (videos,)
     x_val, y_val = vmnist.load_split(data, "val", val_chosen)
-    channels = channels_for(config, arch, videos)
-    batch_size = batch_size_for(config, videos)
-    model_kwargs = {"channels": list(channels), "temporal_kernel": config.temporal_kernel, "theta": config.theta,
+    resolved = resolved_config(config, arch, videos)
+    model_kwargs = {"channels": resolved["channels"], "temporal_kernel": config.temporal_kernel,
                     "frames": int(fingerprint["frames"]), "size": int(fingerprint["height"])}
+    if arch == "3dttn":
+        model_kwargs |= {"theta": config.theta, "freeze_transforms": config.freeze_transforms}
     model, seed = seeded_model(arch, run, config, model_kwargs)
     model.to(config.device)
     forward = accelerate(model, config.device)  # the same parameters, run through the CPU routes on CPU
     x_train, y_train = x_train.to(config.device), y_train.to(config.device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     rng = shuffle_rng(seed, videos)
 
     history: list[dict[str, Any]] = []
     best_val, best_epoch, best_state = -1.0, 0, None
+    scored_val, scored_epoch, diverged_at = -1.0, 0, None
     for epoch in range(1, config.epochs + 1):
         lr = current_lr(optimizer)
-        loss = train_epoch(forward, optimizer, x_train, y_train, rng.permutation(len(chosen)), batch_size, config)
-        val_acc = accuracy(y_val.numpy(), predict(model, x_val, config.input_scale, config.eval_batch_size))
-        if val_acc > best_val:
-            best_val, best_epoch = val_acc, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        history.append({"epoch": epoch, "train_loss": loss, "val_accuracy": val_acc, "lr": lr})
-        schedule.step(epoch, best_val)
+        try:
+            loss = train_epoch(forward, optimizer, x_train, y_train, rng.permutation(len(chosen)), resolved["batch_size"], config)
+        except Diverged:
+            loss, diverged_at = float("nan"), epoch  # the model keeps its last finite weights
+        entry: dict[str, Any] = {"epoch": epoch, "train_loss": loss, "val_accuracy": None, "lr": lr}
+        last = epoch == config.epochs or diverged_at is not None
+        if epoch % config.val_every == 0 or last:
+            val_acc = accuracy(y_val.numpy(), predict(model, x_val, config.input_scale, config.eval_batch_size))
+            entry["val_accuracy"] = scored_val = val_acc
+            scored_epoch = epoch
+            if val_acc > best_val:
+                best_val, best_epoch = val_acc, epoch
+                if config.score == "best":
+                    best_state = copy.deepcopy(model.state_dict())
+        if arch == "3dttn":
+            entry["transforms"] = model_transform_statistics(model)
+        history.append(entry)
         if progress is not None:
-            progress(EpochInfo(run_id, epoch, config.epochs, loss, val_acc, best_val, lr, time.perf_counter() - started))
+            progress(EpochInfo(run_id, epoch, config.epochs, loss, entry["val_accuracy"], best_val, lr,
+                               time.perf_counter() - started))
+        if diverged_at is not None:
+            break
+        schedule.step(epoch, best_val)
 
-    assert best_state is not None, "at least one epoch ran"
-    model.load_state_dict(best_state)
+    if config.score == "best":
+        assert best_state is not None, "the last epoch is always validated"
+        model.load_state_dict(best_state)
+        scored_val, scored_epoch = best_val, best_epoch
     del x_train, x_val
     labels, predictions = predict_split(model, data, "test", config.input_scale, batch_size=config.eval_batch_size)
-    resolved = config.to_dict() | {"channels": list(channels), "batch_size": batch_size}
     record = {
         "schema": SCHEMA_VERSION,
         "run_id": run_id,
@@ -210,14 +204,18 @@ def train_run(
         "videos": int(videos),
         "run": int(run),
         "seed": seed,
-        "channels": list(channels),
-        "theta": config.theta,
+        "channels": resolved["channels"],
+        "theta": resolved["theta"],
         "train_indices": [int(i) for i in chosen],
         "params": count_parameters(model),
         "test_accuracy": accuracy(labels, predictions),
-        "val_accuracy": best_val,
+        "val_accuracy": scored_val,  # what model selection reads: the scored epoch's validation accuracy
+        "score": config.score,
+        "scored_epoch": scored_epoch,
         "best_epoch": best_epoch,
+        "diverged_at_epoch": diverged_at,
         "history": history,
+        "transforms": model_transform_statistics(model) if arch == "3dttn" else None,
         "config": resolved,
         "data": {"path": str(Path(data).resolve())} | fingerprint,  # plain JSON values (vmnist.read_attributes)
         "versions": versions(),
@@ -238,6 +236,5 @@ def train_run(
 
 def _checkpoint_extra(record: dict[str, Any]) -> dict[str, Any]:
     """What a checkpoint carries besides the model (enough to evaluate it as it was trained: input scale)."""
-    keys = ("run_id", "videos", "run", "seed", "test_accuracy", "val_accuracy", "best_epoch", "config", "data")
+    keys = ("run_id", "videos", "run", "seed", "test_accuracy", "val_accuracy", "scored_epoch", "config", "data")
     return {key: record[key] for key in keys}
-

@@ -5,14 +5,11 @@ import csv
 import io
 import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 from ttn.errors import TTNError
 from ttn.paper import paper_source
-from ttn.report.tables import Report
-from vmnist.atomic import atomic_write_text
+from ttn.report.tables import Cell, Report
 
 #: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`).
 TEXT_FORMATS = ("markdown", "csv", "latex", "json")
@@ -41,6 +38,8 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
     header = ["videos"]
     for arch in report.archs:
         header += [f"{arch} acc", f"{arch} n", f"{arch} params"]
+        if arch in report.selecting_archs:
+            header.append(f"{arch} selected")
         if arch in report.paper_archs:
             header += [f"paper {arch} acc", f"paper {arch} params"]
     for arch in report.compared:
@@ -57,6 +56,8 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
                 if not math.isnan(cell.stats.sem):
                     acc += f"{pm}{cell.stats.sem:.4f}"
                 line += [acc, str(cell.stats.n), dash if cell.params is None else str(cell.params)]
+            if arch in report.selecting_archs:
+                line.append(dash if cell is None or cell.selection is None else cell.selection.chosen.label())
             if arch in report.paper_archs:
                 paper = row.paper.get(arch)
                 if paper is None:
@@ -140,6 +141,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "significant": sig.significant if sig else None,
                 "note": comparison.note if comparison else None,
             }
+            if cell is not None:
+                archs[arch]["selected"] = cell.selection.chosen.options if cell.selection else {}
         out: dict[str, Any] = {"videos": row.videos, "archs": archs}
         if report.compare_paper:
             out["paper"] = {
@@ -156,10 +159,27 @@ def report_dict(report: Report) -> dict[str, Any]:
         "caption": report.caption(),
         "data": dict(report.fingerprint) if report.fingerprint else None,
         "n_records": len(report.records),
+        "cells": [cell_dict(cell) for row in report.rows for cell in row.cells.values()],
         "rows": rows,
         "paper_source": paper_source() if report.compare_paper else None,
         "warnings": report.warnings,
     }
+
+
+def cell_dict(cell: Cell) -> dict[str, Any]:
+    """One (arch, videos) cell: its test accuracy summary, the candidate selected (the options that vary between
+    the cell's candidates) and every candidate with its mean validation accuracy (`val_mean` over its own runs,
+    `val_mean_compared` over the runs the candidates were compared on)."""
+    selection = cell.selection
+    candidates = [] if selection is None else [
+        {"options": candidate.options, "val_mean": candidate.val_mean, "n": len(candidate.runs),
+         "val_mean_compared": _number(candidate.mean_over(selection.compared_on)),
+         "selected": index == selection.selected}
+        for index, candidate in enumerate(selection.candidates)
+    ]
+    return {"arch": cell.arch, "videos": cell.videos, "mean": _number(cell.stats.mean), "sem": _number(cell.stats.sem),
+            "n": cell.stats.n, "params": cell.params, "runs": list(cell.runs),
+            "selected": selection.chosen.options if selection else {}, "candidates": candidates}
 
 
 def to_json(report: Report) -> str:
@@ -207,8 +227,3 @@ def render(report: Report, fmt: str) -> str:
     if fmt not in renderers:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(TEXT_FORMATS)} (or table)")
     return renderers[fmt](report)
-
-
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write `text` to `path` atomically (temporary file + os.replace)."""
-    return atomic_write_text(path, text)

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 from ttn.errors import TTNError
 from ttn.experiment.records import Fingerprint, load_records
 from ttn.paper import PaperRow, paper_source, paper_table
+from ttn.report.selection import Selection, parse_where, select, where
 from ttn.report.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
 
 #: Values of `correction`: none, or Holm-Bonferroni over all tests of the report.
@@ -39,6 +40,7 @@ class Cell:
     stats: CellStats
     params: int | None  #: parameter count; None if the runs disagree (see Report.warnings)
     train_indices: dict[int, tuple[int, ...] | None] = field(default_factory=dict, repr=False)
+    selection: Selection | None = field(default=None, repr=False)  #: the candidates and the one reported
 
     @property
     def runs(self) -> tuple[int, ...]:
@@ -95,6 +97,13 @@ class Report:
         return [arch for arch in self.archs if arch != self.baseline]
 
     @property
+    def selecting_archs(self) -> list[str]:
+        """Archs with more than one candidate config in some cell (their selected candidate is shown)."""
+        return [arch for arch in self.archs
+                if any(len(cell.selection.candidates) > 1 for row in self.rows for a, cell in row.cells.items()
+                       if a == arch and cell.selection is not None)]
+
+    @property
     def paper_archs(self) -> list[str]:
         """Archs shown with paper columns (those of ours the paper's Table 2 has)."""
         if not self.compare_paper:
@@ -112,6 +121,9 @@ class Report:
     def caption(self) -> str:
         """One paragraph naming what the numbers are and which test produced the marks."""
         parts = ["Test accuracy: mean ± 1 standard error (ddof=1) over n runs."]
+        if self.selecting_archs:
+            parts.append("Per arch and size, the candidate config with the highest mean validation accuracy "
+                         "(\"selected\") is reported; test accuracies take no part in the choice.")
         if self.compared:
             tests = self.tests_used()
             if tests:
@@ -150,12 +162,16 @@ def _resolve_baseline(archs: set[str], baseline: str | None) -> str:
     return DEFAULT_BASELINE if DEFAULT_BASELINE in archs else sorted(archs)[0]
 
 
-def _cells(records: Sequence[dict[str, Any]], warnings: list[str]) -> dict[tuple[str, int], Cell]:
+def _cells(records: Sequence[dict[str, Any]], rule: str, warnings: list[str]) -> dict[tuple[str, int], Cell]:
+    """A Cell per (arch, videos) from the runs of its selected candidate (`ttn.report.selection.select`)."""
     grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in records:
         grouped.setdefault((record["arch"], record["videos"]), []).append(record)
     cells = {}
-    for (arch, videos), group in sorted(grouped.items()):
+    for (arch, videos), cell_records in sorted(grouped.items()):
+        selection = select(arch, videos, cell_records, rule)
+        warnings.extend(selection.warnings)
+        group = [selection.chosen.records[run] for run in selection.chosen.runs]
         accuracies = {record["run"]: float(record["test_accuracy"]) for record in group}
         params = {record["params"] for record in group}
         if len(params) > 1:
@@ -174,6 +190,7 @@ def _cells(records: Sequence[dict[str, Any]], warnings: list[str]) -> dict[tuple
             stats=summarize(list(accuracies.values())),
             params=params.pop() if len(params) == 1 else None,
             train_indices=indices,
+            selection=selection,
         )
     return cells
 
@@ -226,12 +243,15 @@ def build_report(
     alpha: float = DEFAULT_ALPHA,
     compare_paper: bool = False,
     fingerprint: Fingerprint | None = None,
+    select_rule: str = "val",
 ) -> Report:
     """The report of `records` (valid records of one dataset, e.g. `load_records(folder).records`).
 
-    `baseline` is the arch every other arch is tested against (default: "3d" if present, else the first
-    arch by name); `correction` "holm" adjusts the p-values over all tests of the report; a difference is
-    marked significant when its (adjusted) p-value is below `alpha`.
+    Each (arch, videos) reports the test accuracies of one candidate config: the one `select_rule` selects
+    ("val": highest mean validation accuracy; "none": the cell must have one candidate). `baseline` is the
+    arch every other arch is tested against (default: "3d" if present, else the first arch by name);
+    `correction` "holm" adjusts the p-values over all tests of the report; a difference is marked
+    significant when its (adjusted) p-value is below `alpha`.
     """
     if correction not in CORRECTIONS:
         raise TTNError(f"--correct {correction}: choose one of {', '.join(CORRECTIONS)}")
@@ -243,7 +263,7 @@ def build_report(
     archs_found = {record["arch"] for record in records}
     base = _resolve_baseline(archs_found, baseline)
     archs = _arch_order(archs_found, base)
-    cells = _cells(records, warnings)
+    cells = _cells(records, select_rule, warnings)
     sizes = sorted({videos for _, videos in cells})
     warnings.extend(_partial_warnings(cells, archs, sizes))
 
@@ -289,19 +309,29 @@ def make_report(
     correction: str = "none",
     alpha: float = DEFAULT_ALPHA,
     compare_paper: bool = False,
+    select_rule: str = "val",
+    filters: Sequence[str] = (),
+    archs: Sequence[str] | None = None,
 ) -> Report:
-    """Load the records of `folder` (skipping torn ones, refusing mixed datasets) and build their report."""
+    """Load the records of `folder` (skipping torn ones, refusing mixed datasets), keep those that pass the
+    --where `filters` (KEY=V1,V2) and `archs`, and build their report."""
     loaded = load_records(folder)
-    if not loaded.records:
+    records = where(loaded.records, parse_where(filters))
+    if archs is not None:
+        records = [record for record in records if record["arch"] in archs]
+    if not records:
         skipped = f" ({len(loaded.skipped)} unusable file(s) skipped)" if loaded.skipped else ""
-        raise TTNError(f"no complete result records in {loaded.folder}{skipped}: run `ttn sweep` (or `ttn train`) first")
+        kept = f" ({len(loaded.records)} before --where/--arch)" if len(loaded.records) else ""
+        raise TTNError(f"no complete result records in {loaded.folder}{skipped}{kept}: run `ttn sweep` (or `ttn train`) "
+                       "first, or loosen --where")
     report = build_report(
-        loaded.records,
+        records,
         baseline=baseline,
         correction=correction,
         alpha=alpha,
         compare_paper=compare_paper,
         fingerprint=loaded.fingerprint,
+        select_rule=select_rule,
     )
     report.warnings[:0] = loaded.warnings
     report.folder = loaded.folder

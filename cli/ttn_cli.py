@@ -14,6 +14,7 @@ TTN_COMMANDS = {
     "sweep": "cli.ttn_sweep:sweep_command",
     "reproduce": "cli.ttn_sweep:reproduce_command",
     "report": "cli.ttn_report:report_command",
+    "compare": "cli.ttn_report:compare_command",
 }
 
 

@@ -3,6 +3,7 @@ statistics and formats live in ttn.report)."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,50 @@ def report_command(results_dir: Path, **options: Any) -> None:
       ttn report results/ --format json --out results.json
     """
     print_report(results_dir, **options)
+
+
+@click.command("compare")
+@click.option("--row", "rows", multiple=True, required=True, metavar="NAME=FOLDER[?KEY=V&KEY=V]",
+              help="One protocol variant: a name, a results folder, and optional --where filters after '?'. Repeatable.")
+@click.option("--treatment", default="3dttn", show_default=True, help="The arch whose gain is measured.")
+@click.option("--baseline", default="3d", show_default=True, help="The arch it is measured against.")
+@click.option("--videos", "sizes", default=None, metavar="N,N,...", help="Only these training-set sizes.")
+@click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
+              help="Multiple-testing correction over every (row, size) of the table.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
+def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: str | None, correction: str,
+                    fmt: str) -> None:
+    """Which protocol choice moves the gap: TREATMENT minus BASELINE mean test accuracy, per size and variant.
+
+    Each row is a results folder (optionally filtered); in each, the candidate of each arch and size is
+    selected on validation as by `ttn report`. The gap is the mean of the paired differences over the runs
+    both selected candidates have (the same training videos), ± its standard error, with a paired t-test,
+    Holm-corrected over the whole table.
+
+    \b
+    Example (the ablation of docs/results.md):
+      ttn compare --row "shared lr 0.02=docs/experiments/selected?lr=0.02" \\
+                  --row "lr selected=docs/experiments/selected" \\
+                  --row "authors recipe=docs/experiments/authors" --videos 10,20,50
+    """
+    from cli.common import parse_int_list
+    from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_row
+
+    wanted = parse_int_list(sizes, "--videos") if sizes else None
+    gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
+                        correction=correction)
+    if fmt == "json":
+        click.echo(json.dumps(gaps_dict(gaps), indent=2))
+        return
+    header, lines = gap_table(gaps, treatment, baseline)
+    if fmt == "markdown":
+        click.echo("| " + " | ".join(header) + " |\n|" + "|".join("---" for _ in header) + "|")
+        for line in lines:
+            click.echo("| " + " | ".join(line) + " |")
+        return
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=f"{treatment} - {baseline}: mean test accuracy gap")
+    for name in header:
+        table.add_column(name, justify="left" if name in ("protocol", "selected") else "right")
+    for line in lines:
+        table.add_row(*line)
+    _print_unshrunk(out_console, table)

@@ -137,12 +137,15 @@ def run_sweep_command(
 def candidate_configs(recipe: str, options: dict[str, Any], preset: Preset | None, archs: list[str]) -> dict[str, list[Any]]:
     """Each arch's candidate configs: the preset's options and grid for that arch, overridden by the options
     given (lists for the axes: `ttn.experiment.config.expand_grid`)."""
-    from ttn.experiment.config import expand_grid
+    from ttn.experiment.config import check_applies, expand_grid
 
     given = chosen_options(options)
     if given.get("device") is not None:
         registry.check_device(given["device"])  # once, up front: not in every run
-    return {arch: expand_grid(recipe, **((preset.values(arch) if preset else {}) | given)) for arch in archs}
+    configs = {arch: expand_grid(recipe, **((preset.values(arch) if preset else {}) | given)) for arch in archs}
+    for config in configs[archs[0]]:
+        check_applies(config, archs)
+    return configs
 
 
 def _cores() -> int:

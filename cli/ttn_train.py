@@ -15,7 +15,7 @@ from cli.common import err_console, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import chosen_options, training_options
-from ttn.experiment.config import TrainConfig, make_config
+from ttn.experiment.config import TrainConfig, check_applies, make_config
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -95,6 +95,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     check_arch(arch)
     check_videos(videos)
     config = config_from_options(recipe, options)
+    check_applies(config, [arch])
     task = plan_tasks([arch], [videos], [run], config)[0]
     run_id = task.run_id
     if record_exists(out, run_id) and not force:

@@ -17,6 +17,13 @@ ARCH_LABELS: dict[str, str] = {"3d": "LeNet-5-3D", "3dttn": "LeNet-5-3DTTN", "2p
 THETA_KINDS: tuple[str, ...] = ("affine", "similarity", "shared")
 #: How 3DTT slices are built: each from the previous one (the paper), or each from K0 by the composed transform.
 WARP_KINDS: tuple[str, ...] = ("sequential", "direct")
+#: How `Conv3dTT.from_conv3d` starts K0 from an ``nn.Conv3d`` (`ttn.nn.convert`): its slice t = 0, the mean of its
+#: slices, or a fresh 3DTT initialization.
+CONVERT_INITS: tuple[str, ...] = ("first_slice", "mean_slice", "fresh")
+#: torchvision's video ResNets that `ttn convert` builds (Tran et al., 2018), and the release of the `[vision]`
+#: extra: torchvision 0.28.0 is the one built against torch 2.13.0.
+VIDEO_MODELS: tuple[str, ...] = ("r3d_18", "mc3_18", "r2plus1d_18")
+VISION_REQUIREMENT = "torchvision==0.28.0"
 #: Classes of Video-MNIST; a run trains on `videos` videos, videos/10 per class, so sizes are multiples of it.
 NUM_CLASSES = 10
 VIDEOS_MULTIPLE = NUM_CLASSES

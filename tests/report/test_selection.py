@@ -115,3 +115,24 @@ def test_cli_report_selects_and_filters(tmp_path) -> None:
     assert refused.exit_code == 1 and "differ in lr" in refused.output and "Traceback" not in refused.output
     kept = CliRunner().invoke(main, ["report", str(tmp_path), "--select", "none", "--where", "lr=0.02"])
     assert kept.exit_code == 0 and "0.900" in kept.stdout
+
+
+def test_compare_rows_gap_per_size_with_holm(tmp_path) -> None:
+    from ttn.report.compare import compare_rows, parse_row
+
+    for run in range(4):
+        for arch, lr, val, test in [("3d", 0.01, 0.5, 0.50), ("3d", 0.02, 0.6, 0.55),
+                                    ("3dttn", 0.01, 0.7, 0.60), ("3dttn", 0.02, 0.4, 0.40)]:
+            write_record(tmp_path, record(arch, 10, run, lr=lr, val=val, test=test + 0.01 * run * (arch == "3dttn")))
+    gaps = compare_rows([parse_row(f"shared=" + str(tmp_path) + "?lr=0.02"), parse_row(f"selected={tmp_path}")])
+    shared, selected = gaps
+    assert (shared.row, selected.row) == ("shared", "selected") and shared.videos == 10
+    assert shared.difference.n == 4 and shared.difference.mean == pytest.approx(0.40 + 0.015 - 0.55)
+    assert selected.difference.mean == pytest.approx(0.60 + 0.015 - 0.55)  # 3dttn lr 0.01 vs 3d lr 0.02, by validation
+    raw = [gap.comparison.p_value for gap in gaps]
+    assert [gap.p_adjusted for gap in gaps] == pytest.approx([min(1.0, 2 * min(raw)), max(raw)]) or \
+        [gap.p_adjusted for gap in gaps] == pytest.approx([max(raw), min(1.0, 2 * min(raw))])
+    with pytest.raises(TTNError, match="NAME=FOLDER"):
+        parse_row("nofolder")
+    result = CliRunner().invoke(main, ["compare", "--row", f"a={tmp_path}", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["difference"]["n_pairs"] == 4

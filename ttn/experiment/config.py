@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_channels
@@ -173,6 +173,17 @@ def resolved_config(config: TrainConfig, arch: str, videos: int) -> dict[str, An
     if arch != "3dttn":
         resolved.update({name: None for name in TTN_ONLY})
     return resolved
+
+
+def check_applies(config: TrainConfig, archs: Sequence[str]) -> None:
+    """TTNError if `config` sets a 3DTT-only option (theta, transform lr scale, frozen transforms) but none of
+    `archs` is a 3DTTN: the option would silently do nothing."""
+    if "3dttn" in archs:
+        return
+    default = make_config(config.recipe)
+    for name in TTN_ONLY:
+        if getattr(config, name) != getattr(default, name):
+            raise TTNError(f"--{name.replace('_', '-')} applies to 3dttn only, not to {', '.join(archs)}")
 
 
 def identity(resolved: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -232,3 +232,28 @@ class Conv3dTT(nn.Module):
             f"padding={self.padding}, theta={self.theta_kind!r}, warp={self.warp!r}, "
             f"align_corners={self.align_corners}, padding_mode={self.padding_mode!r}, bias={self.bias is not None}"
         )
+
+    @classmethod
+    def from_conv3d(
+        cls, conv: nn.Conv3d, *, theta: ThetaKind = "similarity", init: str = "first_slice",
+        **options: bool | float | str | None,
+    ) -> "Conv3dTT":
+        """A 3DTT layer with `conv`'s channels, kernel size, stride, padding (``"same"`` too), dilation, groups
+        and bias, on its device and dtype and in its training mode (the rules: `ttn.nn.convert`).
+
+        `init`: ``"first_slice"``: K0 = the conv's slice t = 0, ``weight[:, :, 0]`` (O, I/groups, H, W), and its
+        bias, with identity transforms, so that every built slice equals that slice; ``"mean_slice"``: K0 = the
+        mean of the T slices (the temporally constant kernel nearest to the weight); ``"fresh"``: initialized
+        as a new Conv3dTT. `options`: the constructor's (warp, align_corners, padding_mode, k0_std). Raises
+        TTNError for a conv that pads its input with anything but zeros (``padding_mode="reflect"`` ...).
+        """
+        from ttn.nn.convert import conv3d_arguments, initial_slice
+
+        layer = cls(**conv3d_arguments(conv), theta=theta, **options)  # type: ignore[arg-type]
+        k0 = initial_slice(conv.weight, init)  # (O, I/groups, H, W); None for "fresh"
+        if k0 is not None:
+            with torch.no_grad():
+                layer.k0.copy_(k0)
+                if conv.bias is not None:
+                    layer.bias.copy_(conv.bias)
+        return layer.train(conv.training)

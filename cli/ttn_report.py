@@ -16,7 +16,7 @@ from rich.table import Table
 from cli.common import err_console, out_console
 from ttn.errors import TTNError
 from ttn.report.figures import FIGURE_SUFFIXES, plot_accuracy, plot_curves, require_matplotlib
-from ttn.report.formats import TEXT_FORMATS, human_table, render
+from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
 from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, make_report
@@ -67,6 +67,7 @@ def print_report(
     alpha: float = DEFAULT_ALPHA,
     select_rule: str = "val",
     filters: tuple[str, ...] = (),
+    transforms: bool = False,
 ) -> Report:
     """Build the report of `results_dir` and show it: the table (or `fmt`) on stdout or in `out`, warnings on
     stderr, figures to `plot` / `curves`. What `ttn sweep` calls after a sweep. Raises TTNError on user errors.
@@ -89,6 +90,16 @@ def print_report(
         _print_unshrunk(out_console, rich_table(report))
     else:
         click.echo(render(report, fmt), nl=False)
+    if transforms and fmt in ("table", "markdown"):
+        from ttn.report.transforms import transform_table
+
+        header, rows = transform_table(report)
+        if not rows:
+            err_console.print("no 3DTT transforms in these records (--transforms needs 3dttn runs)", highlight=False)
+        elif fmt == "markdown":
+            click.echo(markdown_table(header, rows))
+        else:
+            _print_unshrunk(out_console, simple_table("How far the 3DTT transforms moved (mean over runs)", header, rows))
     if plot is not None:
         err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
     if curves is not None:
@@ -132,6 +143,9 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Keep records whose config option KEY is one of the values, e.g. lr=0.02, channels=6x16, "
                    "freeze_transforms=true (options that do not apply to an arch pass). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace existing --out, --plot or --curves files.")
+@click.option("--transforms", is_flag=True,
+              help="Also show how far the 3DTT transforms moved (|rotation| in degrees, |shift| in pixels, "
+                   "|log scale|) per arch and size; always in --format json.")
 def report_command(results_dir: Path, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
@@ -188,13 +202,16 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
         return
     header, lines = gap_table(gaps, treatment, baseline)
     if fmt == "markdown":
-        click.echo("| " + " | ".join(header) + " |\n|" + "|".join("---" for _ in header) + "|")
-        for line in lines:
-            click.echo("| " + " | ".join(line) + " |")
+        click.echo(markdown_table(header, lines))
         return
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=f"{treatment} - {baseline}: mean test accuracy gap")
+    _print_unshrunk(out_console, simple_table(f"{treatment} - {baseline}: mean test accuracy gap", header, lines))
+
+
+def simple_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    """A rich table of strings: the name columns left-aligned, the numbers right."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title)
     for name in header:
-        table.add_column(name, justify="left" if name in ("protocol", "selected") else "right")
-    for line in lines:
-        table.add_row(*line)
-    _print_unshrunk(out_console, table)
+        table.add_column(name, justify="left" if name in ("protocol", "arch", "selected", "layer") else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table

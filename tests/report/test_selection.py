@@ -136,3 +136,16 @@ def test_compare_rows_gap_per_size_with_holm(tmp_path) -> None:
         parse_row("nofolder")
     result = CliRunner().invoke(main, ["compare", "--row", f"a={tmp_path}", "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["difference"]["n_pairs"] == 4
+
+
+def test_report_transforms_table_averages_the_selected_runs(tmp_path) -> None:
+    from ttn.report.transforms import transform_table
+
+    stats = {"rotation_deg_mean": 1.0, "rotation_deg_max": 12.0, "shift_px_mean": 0.5, "shift_px_max": 2.0,
+             "log_scale_mean": 0.01, "log_scale_max": 0.1}
+    records = [dict(record("3dttn", 10, run, lr=0.01, val=0.6, test=0.5),
+                    transforms={"conv1": {k: v * (run + 1) for k, v in stats.items()}}) for run in range(2)]
+    records += [dict(record("3dttn", 10, run, lr=0.02, val=0.4, test=0.5), transforms={"conv1": stats}) for run in range(2)]
+    header, rows = transform_table(build_report(records))
+    assert rows == [["10", "3dttn", "lr 0.01", "conv1", "1.50", "18.00", "0.75", "3.00", "0.015", "0.150"]]
+    assert report_dict(build_report(records))["transforms"][0]["layers"]["conv1"]["rotation_deg_max"] == 18.0

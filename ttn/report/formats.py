@@ -10,6 +10,7 @@ from typing import Any
 from ttn.errors import TTNError
 from ttn.paper import paper_source
 from ttn.report.tables import Cell, Report
+from ttn.report.transforms import transforms_dict
 
 #: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`).
 TEXT_FORMATS = ("markdown", "csv", "latex", "json")
@@ -76,12 +77,16 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
     return header, table
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured markdown table of strings (numbers right-aligned)."""
+    lines = ["| " + " | ".join(name.replace("|", "\\|") for name in header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def to_markdown(report: Report) -> str:
     """A GitHub-flavoured markdown table followed by its caption."""
-    header, rows = human_table(report)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n\n*" + report.caption() + "*\n"
+    return markdown_table(*human_table(report)) + "\n\n*" + report.caption() + "*\n"
 
 
 _LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -160,6 +165,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "data": dict(report.fingerprint) if report.fingerprint else None,
         "n_records": len(report.records),
         "cells": [cell_dict(cell) for row in report.rows for cell in row.cells.values()],
+        "transforms": transforms_dict(report),
         "rows": rows,
         "paper_source": paper_source() if report.compare_paper else None,
         "warnings": report.warnings,

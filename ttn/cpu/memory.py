@@ -15,7 +15,7 @@ def to_channels_last_3d(tensor: torch.Tensor) -> torch.Tensor:
 
     ``tensor.contiguous(memory_format=torch.channels_last_3d)`` is not enough when a size is 1: a
     (O, 1, kT, kH, kW) weight counts as both contiguous and channels-last, keeps NCDHW strides, and oneDNN
-    then runs the convolution in NCDHW (measured 3x slower for the (2+1)D model's first spatial conv).
+    then runs the convolution in NCDHW (several times slower for the (2+1)D model's first spatial conv).
     """
     if tensor.stride() == channels_last_strides(tensor.shape):
         return tensor

@@ -1,17 +1,16 @@
 """Which route a 3D convolution takes on CPU: ``F.conv3d`` in channels-last-3d, or a frame-window
-formulation of `ttn.cpu.frame_conv` where it measured faster (oneDNN, AVX-512, 2 cores, batch 20).
+formulation of `ttn.cpu.frame_conv` where it measured faster (oneDNN, AVX-512; figures in docs/method.md,
+"Speed on CPU", printed by bench/bench_models.py).
 
-- One input channel (LeNet-5's first layer): `conv3d_by_frames`, about 2x faster than ``F.conv3d``
-  (forward + weight gradient ~40 ms instead of ~85 ms for 18 kernels of 5x5x5); slower for C = 18 or for a
-  (1, k, k) kernel.
+- One input channel (LeNet-5's first layer): `conv3d_by_frames`, faster than ``F.conv3d``; slower for many
+  input channels or for a (1, k, k) kernel.
 - The same followed by max-pooling (`conv3d_max_pool`): oneDNN's kernels put 16 output channels in one
   AVX-512 register, so 18 channels cost as much as 32. Packing 2 output frames as 36 channels
   (`conv3d_max_pool_packed`) fills the registers better. `packing_pays` decides from a cost model of
-  that blocking: about 1 ms of ~40 saved for 18 channels, 25-30% for 6 or 4.
+  that blocking.
 - Several input channels whose count leaves a small remainder in those blocks (18 = 16 + 2):
-  ``F.conv3d``'s data gradient costs twice its forward (20 ms against 11 at 18 -> 28 channels); taken by
-  frames (`conv3d_frames_input_grad`) it costs 16 ms. For 16 or 12 channels it is slower, hence
-  `frames_input_grad_pays`.
+  ``F.conv3d``'s data gradient costs about twice its forward; taken by frames (`conv3d_frames_input_grad`)
+  it costs less. For 16 or 12 channels it is slower, hence `frames_input_grad_pays`.
 - A kernel that mixes frames only, (kT, 1, 1) (the (2+1)D temporal convolution): a 2D convolution with a
   (kT, 1) kernel over (T, H*W) (`temporal_conv3d_as_2d`), which PyTorch never sends to its slow
   single-threaded path for 1x1 kernels.
@@ -80,7 +79,7 @@ def temporal_conv3d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     x (B, C, T, H, W) channels-last-3d, weight (O, C, kT, 1, 1) -> (B, O, T', H, W) channels-last-3d.
     PyTorch sends a convolution whose kernel is 1x1 in its last two dimensions to a slow non-oneDNN
     kernel when it runs single-threaded at a batch below 16 (as `ttn.sharding` shards do): the (2+1)D
-    model's temporal convolution then took 112 ms instead of 58 ms for its backward. A (kT, 1) 2D kernel
+    model's temporal convolution then took twice as long for its backward. A (kT, 1) 2D kernel
     avoids that rule and computes the same thing.
     """
     height, width = x.shape[3:]

@@ -3,14 +3,12 @@
 `tune_allocator()` keeps glibc malloc from handing the activation tensors of a training step back to the
 OS every step. By default glibc serves every allocation above a dynamic threshold (at most 32 MiB on
 64-bit) with a fresh ``mmap`` and ``munmap``s it on free, so each training step of a LeNet-5 at batch 20
-(conv outputs of 34-100 MB) touches 20,000-200,000 new pages: ~20% of the step time went to page faults.
-With ``M_MMAP_THRESHOLD = 256 MiB`` (blocks below it come from the heap, which is reused step after step)
-and ``M_TRIM_THRESHOLD = 1 GiB`` (the top of the heap goes back to the OS only when more than 1 GiB of
-it is free) a training step page-faults no more. Blocks of 256 MiB and more (evaluation batches of 500:
-one conv output is 850 MB) still use mmap, so they never fragment the heap: peak RSS of a `ttn train` run
-(3dttn, 200 videos, 2 epochs, test split) measured 1.79-1.85 GB against 1.60-1.66 GB with the default
-allocator, 4 runs each (``M_MMAP_MAX = 0`` instead, i.e. no mmap at all: same speed, but 2.5-2.6 GB in
-2 runs out of 5).
+(conv outputs of tens of MB) touches tens of thousands of new pages: a large part of the step time went to
+page faults. With ``M_MMAP_THRESHOLD = 256 MiB`` (blocks below it come from the heap, which is reused step
+after step) and ``M_TRIM_THRESHOLD = 1 GiB`` (the top of the heap goes back to the OS only when more than
+1 GiB of it is free) a training step page-faults no more. Blocks of 256 MiB and more still use mmap, so they
+never fragment the heap (``M_MMAP_MAX = 0`` instead, i.e. no mmap at all, cost more peak memory). The page
+faults per step and peak memory of both settings are printed by bench/bench_models.py.
 
 Only the process calling it is affected (C library settings are not inherited through spawn); the `ttn`
 CLI and every sweep task call it, Python users call it themselves. It never raises: it returns False where
@@ -18,9 +16,9 @@ it does not apply (not glibc, e.g. macOS, Windows, musl) or when disabled with t
 ``TTN_TUNE_MALLOC=0``.
 
 `passive_openmp_wait()` sets ``OMP_WAIT_POLICY=PASSIVE`` (unless set already) before torch is imported:
-torch's OpenMP threads then sleep at the end of a parallel region instead of spinning for ~0.3 ms. On a
-shared 2-core machine (load 3-4 from other processes) a 2-thread training step ran 2.5x faster with it
-(44 -> 115 videos/s, LeNet-5-3D), as fast as one thread; the `ttn` CLI calls it first thing.
+torch's OpenMP threads then sleep at the end of a parallel region instead of spinning. On a shared machine
+(other processes on the cores) spinning threads slow each other down severely (docs/method.md); the `ttn`
+CLI calls it first thing.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 FORMAT_NAME = "video-mnist"
 FORMAT_VERSION = 1
 #: Bump when the same seed would render different pixels (trajectories, renderer, rounding).
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 FRAME_SIZE = 28

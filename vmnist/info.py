@@ -1,4 +1,4 @@
-"""Describe a Video-MNIST file: provenance, shapes, class balance and compression."""
+"""Describe a Video-MNIST file: provenance, trajectory family, shards, shapes, class balance and compression."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from vmnist.format import SPLITS
-from vmnist.reader import open_dataset, read_attributes, split_group
+from vmnist.reader import SplitVideos, open_dataset, read_attributes, split_group, trajectories_of
+from vmnist.shards import shard_records
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class SplitInfo:
     class_counts: np.ndarray  # int (10,)
     raw_bytes: int
     stored_bytes: int
+    shards: int  # shard files holding the split (0: stored in the main file)
 
     @property
     def compression_ratio(self) -> float:
@@ -28,20 +30,27 @@ class SplitInfo:
 @dataclass(frozen=True)
 class DatasetInfo:
     path: Path
-    file_bytes: int
+    file_bytes: int  # the main file and its shards
     attributes: dict[str, Any]
     splits: tuple[SplitInfo, ...]
+    trajectories: str  # the family, as in the fingerprint
 
     @property
     def compression_ratio(self) -> float:
         return sum(s.raw_bytes for s in self.splits) / max(sum(s.stored_bytes for s in self.splits), 1)
 
+    @property
+    def shards(self) -> int:
+        return sum(s.shards for s in self.splits)
+
 
 def dataset_info(path: str | os.PathLike) -> DatasetInfo:
     """Gather what `vmnist info` shows."""
+    path = Path(path)
     attributes = read_attributes(path)
     splits = []
     with open_dataset(path) as f:
+        records = shard_records(f)
         for name in SPLITS:
             if name not in f:
                 continue
@@ -49,5 +58,8 @@ def dataset_info(path: str | os.PathLike) -> DatasetInfo:
             videos = group["videos"]
             counts = np.bincount(group["labels"][:], minlength=10)
             raw = int(np.prod(videos.shape)) * videos.dtype.itemsize
-            splits.append(SplitInfo(name, tuple(videos.shape), counts, raw, int(videos.id.get_storage_size())))
-    return DatasetInfo(Path(path), Path(path).stat().st_size, attributes, tuple(splits))
+            with SplitVideos(f, name) as store:
+                stored = sum(int(d.id.get_storage_size()) for d in store.stored_datasets())
+            splits.append(SplitInfo(name, tuple(videos.shape), counts, raw, stored, len(records.get(name, []))))
+    shard_bytes = sum(r.bytes for rs in records.values() for r in rs)
+    return DatasetInfo(path, path.stat().st_size + shard_bytes, attributes, tuple(splits), trajectories_of(attributes["config"]))

@@ -1,5 +1,7 @@
 """Pictures of a Video-MNIST file: one example per class, frames across (the paper's Figure 2), or a GIF.
 
+``save_figure2(a, out, compare=b)`` draws two files side by side, row by row the same class (the same digits
+when both files come from the same MNIST split), e.g. the `authors` and `smooth` trajectory families.
 Needs the optional `[plot]` extra (matplotlib, Pillow); without it a UserError says how to install it.
 """
 from __future__ import annotations
@@ -11,10 +13,12 @@ import numpy as np
 
 from vmnist.atomic import atomic_path
 from vmnist.errors import UserError
-from vmnist.reader import load_labels, load_split
+from vmnist.reader import load_labels, load_split, read_attributes, trajectories_of
 from vmnist.trajectories import TRAJECTORY_TABLE
 
 INSTALL_PLOT = "pictures need matplotlib and Pillow: pip install -e '.[plot]' (or pip install matplotlib pillow)"
+#: Grey level of the lines between frames, so that ink leaving a frame shows where the frame ends.
+GAP_GREY = 96
 
 
 def first_of_each_class(path: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -26,8 +30,24 @@ def first_of_each_class(path: str | os.PathLike, split: str) -> tuple[np.ndarray
     return videos.numpy(), classes
 
 
-def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "test", every: int = 2) -> Path:
-    """One row per class, every `every`-th frame across, like the paper's Figure 2."""
+def frame_mosaic(videos: np.ndarray, gap: int = 1) -> np.ndarray:
+    """Rows of frames: uint8 (C, F, H, W) -> uint8 (C (H + gap) + gap, F (W + gap) + gap), grey lines between."""
+    count, frames, height, width = videos.shape
+    canvas = np.full((count * (height + gap) + gap, frames * (width + gap) + gap), GAP_GREY, dtype=np.uint8)
+    for r in range(count):
+        for c in range(frames):
+            top, left = gap + r * (height + gap), gap + c * (width + gap)
+            canvas[top : top + height, left : left + width] = videos[r, c]
+    return canvas
+
+
+def _family(path: str | os.PathLike) -> str:
+    return trajectories_of(read_attributes(path)["config"])
+
+
+def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "test", every: int = 2,
+                 compare: str | os.PathLike | None = None) -> Path:
+    """One row per class, every `every`-th frame across, like the paper's Figure 2; `compare`: a second file beside."""
     try:
         import matplotlib
 
@@ -35,21 +55,39 @@ def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "
         import matplotlib.pyplot as plt
     except ImportError:
         raise UserError(INSTALL_PLOT) from None
-    videos, classes = first_of_each_class(path, split)
-    frames = videos[:, ::every]  # (C, T', H, W)
-    rows, cols = frames.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 + cols * 0.55, 0.4 + rows * 0.55), squeeze=False)
-    for r in range(rows):
-        for c in range(cols):
-            axes[r, c].imshow(frames[r, c], cmap="gray", vmin=0, vmax=255)
-            axes[r, c].set_axis_off()
-        label = f"{classes[r]}: {TRAJECTORY_TABLE[int(classes[r])][0]}"
-        axes[r, 0].text(-0.15, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=6)
-    fig.suptitle(f"Video-MNIST: one {split} video per class, every {every}nd frame", fontsize=8)
-    fig.subplots_adjust(left=3.0 / (3.2 + cols * 0.55), right=0.99, top=0.92, bottom=0.01, wspace=0.05, hspace=0.08)
+    if every < 1:
+        raise UserError(f"--every must be at least 1, got {every}")
+    panels = [(path, *first_of_each_class(path, split))]
+    if compare is not None:
+        panels.append((compare, *first_of_each_class(compare, split)))
+        if not np.array_equal(panels[0][2], panels[1][2]):
+            raise UserError(f"{path} and {compare} hold different classes in {split!r}; compare files of the same splits")
+    classes = panels[0][2]
+    mosaics = [frame_mosaic(videos[:, ::every]) for _, videos, _ in panels]
+    height, width = mosaics[0].shape
+    separator = np.full((height, 12), 255, dtype=np.uint8)
+    image = mosaics[0] if len(mosaics) == 1 else np.concatenate([mosaics[0], separator, mosaics[1]], axis=1)
+    dpi, zoom = 100, 1.6  # screen pixels per frame pixel
+    label_width = 2.9  # inches of class labels on the left
+    fig_width = label_width + image.shape[1] * zoom / dpi
+    fig_height = 0.45 + image.shape[0] * zoom / dpi
+    fig = plt.figure(figsize=(fig_width, fig_height), dpi=dpi)
+    ax = fig.add_axes((label_width / fig_width, 0.02, 1 - label_width / fig_width - 0.005, 1 - 0.5 / fig_height))
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    row = panels[0][1].shape[2] + 1  # frame height and its grey line
+    ax.set_yticks([1 + r * row + (row - 1) / 2 for r in range(len(classes))],
+                  [f"{c}: {TRAJECTORY_TABLE[int(c)][0]}" for c in classes], fontsize=6)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    for i, (source, _, _) in enumerate(panels):
+        centre = (width / 2) + i * (width + separator.shape[1])
+        ax.text(centre, -3, f"{Path(source).name}: {_family(source)} trajectories", ha="center", va="bottom", fontsize=8)
+    fig.suptitle(f"Video-MNIST: the first {split} video of each class, every {every}. frame", fontsize=8, y=0.995)
     out = Path(out)
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=150, format=out.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or "png")
     plt.close(fig)
     return out
 

@@ -1,10 +1,12 @@
 """Read Video-MNIST files: validation, fast whole-subset loading, and a lazy torch `Dataset`.
 
 Every entry point validates the file first and raises :class:`DatasetError` with the remedy for a
-missing, foreign, truncated or incomplete file, or a missing split.
+missing, foreign, truncated or incomplete file, a missing split, or a missing or truncated shard.
+Sharded files (vmnist.shards) read exactly like unsharded ones.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,6 +20,7 @@ from torch.utils.data import Dataset
 from vmnist.deflate import decompress
 from vmnist.errors import DatasetError
 from vmnist.format import FORMAT_NAME, FORMAT_VERSION, REQUIRED_ATTRIBUTES, SPLIT_DATASETS, SPLITS
+from vmnist.shards import SHARDS_ATTRIBUTE, check_shards_present, open_shard, regenerate_hint, shard_records
 
 REGENERATE = "render it again with `vmnist generate --out FILE --force`"
 
@@ -48,6 +51,11 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
     if missing:
         f.close()
         raise DatasetError(f"{path}: missing attributes {', '.join(missing)}; {REGENERATE}")
+    try:
+        check_shards_present(path, shard_records(f))  # HDF5 would read a missing shard as zeros
+    except DatasetError:
+        f.close()
+        raise
     return f
 
 
@@ -66,18 +74,43 @@ def split_group(f: h5py.File, split: str) -> h5py.Group:
 
 
 def read_attributes(path: str | os.PathLike) -> dict[str, Any]:
-    """Root attributes as plain Python values (`config` decoded from JSON)."""
+    """Root attributes as plain Python values (`config` and `shards` decoded from JSON)."""
     with open_dataset(path) as f:
         attrs = {key: _plain(value) for key, value in f.attrs.items()}
     attrs["config"] = json.loads(attrs["config"])
+    if SHARDS_ATTRIBUTE in attrs:
+        attrs[SHARDS_ATTRIBUTE] = json.loads(attrs[SHARDS_ATTRIBUTE])
     return attrs
 
 
+def trajectories_of(config: dict[str, Any]) -> str:
+    """The trajectory family a file's decoded `config` names, as vmnist.trajectories.trajectories_id gives it.
+
+    Files of generator 1.0 name none: they have the `smooth` trajectories.
+    """
+    from vmnist.trajectories import constants_from_dict, trajectories_id
+
+    family = config.get("trajectories", "smooth")
+    try:
+        return trajectories_id(constants_from_dict(family, config.get("constants", {})))
+    except (TypeError, ValueError):  # a table this vmnist does not know: name it by its content
+        digest = hashlib.sha256(json.dumps(config.get("constants"), sort_keys=True).encode()).hexdigest()[:12]
+        return f"{family}:{digest}"
+
+
 def dataset_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """What identifies the data a model saw: MNIST hash, seed, frames, size and versions."""
+    """What identifies the data a model saw (plain JSON values).
+
+    Keys: mnist_sha256, seed, frames, height, width, format_version, generator_version, trajectories (the
+    family name, or ``name:<hash>`` for a custom constants table) and split_sizes ({split: videos}). Sharded and
+    unsharded files of the same data have the same fingerprint.
+    """
     attrs = read_attributes(path)
     keys = ("mnist_sha256", "seed", "frames", "height", "width", "format_version", "generator_version")
-    return {key: attrs[key] for key in keys}
+    fingerprint = {key: attrs[key] for key in keys}
+    fingerprint["trajectories"] = trajectories_of(attrs["config"])
+    fingerprint["split_sizes"] = split_sizes(path)
+    return fingerprint
 
 
 def split_sizes(path: str | os.PathLike) -> dict[str, int]:
@@ -100,16 +133,19 @@ def _check_indices(indices: Sequence[int] | np.ndarray, size: int, path: Any, sp
 
 
 def read_videos(videos: h5py.Dataset, index: np.ndarray) -> np.ndarray:
-    """Videos at `index` (any order, repeats allowed): uint8 (len(index), T, H, W).
+    """Videos at `index` (any order, repeats allowed) of one stored dataset: uint8 (len(index), T, H, W).
 
     Reads each one-video chunk directly and inflates it (ISA-L when installed), ~10x faster than h5py fancy indexing;
-    falls back to ordinary reads for files written with other filters or chunking.
+    falls back to ordinary reads for files written with other filters or chunking, and for virtual datasets
+    (use :class:`SplitVideos` to read a sharded split fast).
     """
     shape = videos.shape[1:]
     out = np.empty((len(index), *shape), dtype=np.uint8)
-    plist = videos.id.get_create_plist()
-    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    direct = videos.chunks == (1, *shape) and filters == [h5py.h5z.FILTER_DEFLATE]
+    direct = False
+    if not videos.is_virtual:
+        plist = videos.id.get_create_plist()
+        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        direct = videos.chunks == (1, *shape) and filters == [h5py.h5z.FILTER_DEFLATE]
     for row, i in enumerate(index):
         if direct:
             mask, chunk = videos.id.read_direct_chunk((int(i), 0, 0, 0))
@@ -120,6 +156,62 @@ def read_videos(videos: h5py.Dataset, index: np.ndarray) -> np.ndarray:
     return out
 
 
+class SplitVideos:
+    """Random access to the videos of one split, stored in the file itself or in its shards.
+
+    For a sharded file, index i is mapped to its shard's own ``videos`` dataset (opened on first use and kept
+    open, one handle per shard), so reads stay direct chunk reads. Close it, or use it as a context manager.
+    """
+
+    def __init__(self, f: h5py.File, split: str):
+        group = split_group(f, split)
+        self.path = Path(f.filename)
+        self.size = int(group["labels"].shape[0])
+        self.shape = tuple(group["videos"].shape[1:])  # (T, H, W)
+        records = shard_records(f)
+        self.records = records.get(split, [])
+        self.dataset_id = str(_plain(f.attrs.get("dataset_id", "")))
+        self._hint = regenerate_hint(self.path, records)
+        self._own = None if self.records else group["videos"]
+        self._starts = [record.start for record in self.records]
+        self._shards: dict[int, h5py.File] = {}
+
+    def _shard(self, k: int) -> h5py.Dataset:
+        """The videos of shard k, opened (and checked) on first use."""
+        if k not in self._shards:
+            self._shards[k] = open_shard(self.path, self.records[k], self.dataset_id, self._hint)
+        return self._shards[k]["videos"]
+
+    def read(self, index: np.ndarray) -> np.ndarray:
+        """Videos at `index` (any order, repeats allowed; checked by the caller): uint8 (len(index), T, H, W)."""
+        index = np.asarray(index, dtype=np.int64)
+        if self._own is not None:
+            return read_videos(self._own, index)
+        out = np.empty((len(index), *self.shape), dtype=np.uint8)
+        shard_of = np.searchsorted(self._starts, index, side="right") - 1  # (len(index),)
+        for k in np.unique(shard_of):
+            rows = np.flatnonzero(shard_of == k)
+            out[rows] = read_videos(self._shard(int(k)), index[rows] - self.records[k].start)
+        return out
+
+    def stored_datasets(self) -> list[h5py.Dataset]:
+        """Every stored dataset of the split's videos (all shards opened)."""
+        if self._own is not None:
+            return [self._own]
+        return [self._shard(k) for k in range(len(self.records))]
+
+    def close(self) -> None:
+        for shard in self._shards.values():
+            shard.close()
+        self._shards.clear()
+
+    def __enter__(self) -> "SplitVideos":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def load_split(
     path: str | os.PathLike, split: str, indices: Sequence[int] | np.ndarray | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,11 +220,10 @@ def load_split(
     Returns:
         videos: torch.uint8 (N, T, H, W); labels: torch.int64 (N,).
     """
-    with open_dataset(path) as f:
-        group = split_group(f, split)
-        labels = group["labels"][:]
+    with open_dataset(path) as f, SplitVideos(f, split) as store:
+        labels = split_group(f, split)["labels"][:]
         index = np.arange(len(labels)) if indices is None else _check_indices(indices, len(labels), path, split)
-        videos = read_videos(group["videos"], index)
+        videos = store.read(index)
     return torch.from_numpy(videos), torch.from_numpy(labels[index].astype(np.int64))
 
 
@@ -159,25 +250,27 @@ class VideoMNIST(Dataset):
         size = len(self.labels)
         self.indices = np.arange(size) if indices is None else _check_indices(indices, size, self.path, split)
         self._file: h5py.File | None = None
+        self._store: SplitVideos | None = None
         self._pid: int | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def _videos(self) -> h5py.Dataset:
-        if self._file is None or self._pid != os.getpid():
+    def _videos(self) -> SplitVideos:
+        if self._store is None or self._pid != os.getpid():
             self._file = open_dataset(self.path)
+            self._store = SplitVideos(self._file, self.split)
             self._pid = os.getpid()
-        return self._file[self.split]["videos"]
+        return self._store
 
     def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
         index = int(self.indices[item])
-        video = read_videos(self._videos(), np.array([index]))[0]  # (T, H, W) uint8
+        video = self._videos().read(np.array([index]))[0]  # (T, H, W) uint8
         return torch.from_numpy(video).unsqueeze(0).float().div_(255.0), int(self.labels[index])
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_file"], state["_pid"] = None, None  # never pickle an open handle
+        state["_file"], state["_store"], state["_pid"] = None, None, None  # never pickle an open handle
         return state
 
 

@@ -69,13 +69,59 @@ def tiled_digits(digits: MnistDigits) -> MnistDigits:
     return MnistDigits(*train, *test, source=digits.source)
 
 
-def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0, workers: int = 1):
+def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0, workers: int = 1,
+                      trajectories: str | None = None, shard_size: int | None = None):
     """Write a small Video-MNIST file (real format, synthetic digits) with `per_split` videos per split.
 
-    Labels cycle 0..9 in every split, so any 10 consecutive videos hold one of each class. Returns the path.
+    Labels cycle 0..9 in every split, so any 10 consecutive videos hold one of each class. `trajectories` names the
+    family (default: the generator's default); `shard_size` writes shards beside `path`. Returns the path.
     """
     from vmnist.generate import GenerateConfig, write_dataset
 
     digits = tiled_digits(synthetic_digits(n_train=100, n_test=100, seed=seed))
-    config = GenerateConfig(seed=seed, frames=frames, limit=per_split)
-    return write_dataset(path, digits, config, workers=workers, force=True).path
+    family = {} if trajectories is None else {"trajectories": trajectories}
+    config = GenerateConfig(seed=seed, frames=frames, limit=per_split, **family)
+    return write_dataset(path, digits, config, workers=workers, force=True, shard_size=shard_size).path
+
+
+# ----------------------------------------------------------------------------- measuring rendered frames
+def ink_mass(frames: np.ndarray) -> np.ndarray:
+    """Total grey level per frame: (..., H, W) -> float64 (...)."""
+    return frames.astype(np.float64).sum(axis=(-2, -1))
+
+
+def ink_centroids(frames: np.ndarray) -> np.ndarray:
+    """Ink centroid (x, y) per frame: (T, H, W) -> float64 (T, 2), pixel units, y downward."""
+    frames = frames.astype(np.float64)
+    rows, cols = np.mgrid[0 : frames.shape[-2], 0 : frames.shape[-1]]
+    mass = frames.sum(axis=(1, 2))
+    return np.stack([(frames * cols).sum(axis=(1, 2)) / mass, (frames * rows).sum(axis=(1, 2)) / mass], axis=1)
+
+
+def ink_orientation(frame: np.ndarray) -> float:
+    """Angle (radians, counter-clockwise on screen) of the ink's principal axis, defined modulo pi."""
+    frame = frame.astype(np.float64)
+    rows, cols = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]]
+    mass = frame.sum()
+    x = cols - (frame * cols).sum() / mass
+    y = -(rows - (frame * rows).sum() / mass)  # y up, so that counter-clockwise is positive
+    mu20, mu02, mu11 = (frame * x * x).sum(), (frame * y * y).sum(), (frame * x * y).sum()
+    return float(0.5 * np.arctan2(2 * mu11, mu20 - mu02))
+
+
+def ink_turns(frames: np.ndarray) -> np.ndarray:
+    """Signed rotation of the principal axis between consecutive frames: (T, H, W) -> float64 (T-1,) radians.
+
+    Each step is taken modulo pi into [-pi/2, pi/2), so steps must be below 90 degrees.
+    """
+    angles = np.array([ink_orientation(frame) for frame in frames])
+    return (np.diff(angles) + np.pi / 2) % np.pi - np.pi / 2
+
+
+def shifted(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """`image` (H, W) moved by whole pixels (dx right, dy down), zeros coming in."""
+    out = np.zeros_like(image)
+    height, width = image.shape
+    out[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = \
+        image[max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
+    return out

@@ -1,19 +1,30 @@
-"""The ten motions of Table 1, checked as properties of the rendered frames (and of the params)."""
+"""The trajectory registry, the per-video random streams, and the `smooth` family's ten motions (rendered frames).
+
+The `authors` family has its own file (test_trajectories_authors.py).
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from vmnist.render import render_videos
+from vmnist.testing import ink_centroids, ink_turns
 from vmnist.trajectories import (
-    DEFAULT_CONSTANTS,
-    RANDOM_DRAWS,
+    DEFAULT_TRAJECTORIES,
+    FAMILIES,
+    VIDEO_DRAWS,
+    AuthorsConstants,
+    SmoothConstants,
+    constants_from_dict,
+    random_draws,
     reflect,
+    trajectories_id,
     trajectory_params,
     video_uniforms,
 )
 
 FRAMES = 30
+SMOOTH = SmoothConstants()
 
 
 def bar_digit() -> np.ndarray:
@@ -24,55 +35,51 @@ def bar_digit() -> np.ndarray:
     return image
 
 
-def render_class(label: int, seed: int = 0, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Params (T, 4) and frames float (T, 28, 28) of one video of `label` over the bar glyph."""
-    params = trajectory_params(np.array([label]), video_uniforms(seed, "train", np.array([index])), FRAMES)
-    frames = render_videos(bar_digit()[None], params)[0].astype(np.float64)
-    return params[0], frames
+def smooth_params(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    return trajectory_params(labels, video_uniforms(seed, "train", np.arange(len(labels)), FRAMES), FRAMES, SMOOTH)
 
 
-def centroids(frames: np.ndarray) -> np.ndarray:
-    """Ink centroid (x, y) per frame: (T, 2), pixel units, y downward."""
-    rows, cols = np.mgrid[0:28, 0:28]
-    mass = frames.sum(axis=(1, 2))
-    return np.stack([(frames * cols).sum(axis=(1, 2)) / mass, (frames * rows).sum(axis=(1, 2)) / mass], axis=1)
-
-
-def orientation(frame: np.ndarray) -> float:
-    """Angle (radians, counter-clockwise on screen) of the ink's principal axis."""
-    rows, cols = np.mgrid[0:28, 0:28]
-    mass = frame.sum()
-    x = cols - (frame * cols).sum() / mass
-    y = -(rows - (frame * rows).sum() / mass)  # y up, so that counter-clockwise is positive
-    mu20, mu02, mu11 = (frame * x * x).sum(), (frame * y * y).sum(), (frame * x * y).sum()
-    return 0.5 * np.arctan2(2 * mu11, mu20 - mu02)
+def render_class(label: int) -> tuple[np.ndarray, np.ndarray]:
+    """Params (T, 4) and frames float (T, 28, 28) of video 0 of `label` over the bar glyph, smooth family."""
+    params = smooth_params(np.array([label]))
+    return params[0], render_videos(bar_digit()[None], params)[0].astype(np.float64)
 
 
 def turn(frames: np.ndarray, start: int, stop: int) -> float:
-    """Signed rotation of the principal axis from frame `start` to `stop` (small steps, unwrapped mod pi)."""
-    total = 0.0
-    for t in range(start, stop):
-        delta = orientation(frames[t + 1]) - orientation(frames[t])
-        total += (delta + np.pi / 2) % np.pi - np.pi / 2
-    return total
+    return float(ink_turns(frames[start : stop + 1]).sum())
 
 
-def test_params_shape_dtype_and_first_frame_is_the_digit():
-    labels = np.arange(10)
-    params = trajectory_params(labels, video_uniforms(0, "train", labels), FRAMES)
-    assert params.shape == (10, FRAMES, 4) and params.dtype == np.float32
-    # Classes that do not translate from the start begin with the identity.
-    for label in (2, 3, 4, 6, 8):
-        np.testing.assert_allclose(params[label, 0], [1.0, 0.0, 0.0, 0.0])
+# ----------------------------------------------------------------------------- registry and streams
+def test_registry_names_both_families_and_the_default():
+    assert set(FAMILIES) == {"authors", "smooth"} and DEFAULT_TRAJECTORIES in FAMILIES
+    assert FAMILIES["authors"].constants is AuthorsConstants and FAMILIES["smooth"].constants is SmoothConstants
+    assert trajectories_id(SmoothConstants()) == "smooth" and trajectories_id(AuthorsConstants()) == "authors"
+    custom = trajectories_id(SmoothConstants(bounce_limit=5.0))
+    assert custom.startswith("smooth:") and custom != trajectories_id(SmoothConstants(bounce_limit=4.0))
+    assert constants_from_dict("authors", AuthorsConstants().to_dict()) == AuthorsConstants()
+    with pytest.raises(ValueError, match="choose from authors, smooth"):
+        constants_from_dict("wobbly", {})
 
 
 def test_uniforms_depend_on_seed_split_and_index_only():
-    a = video_uniforms(7, "train", np.array([0, 1, 2]))
-    assert a.shape == (3, RANDOM_DRAWS)
-    np.testing.assert_array_equal(a[1], video_uniforms(7, "train", np.array([1]))[0])  # batch-independent
-    assert not np.array_equal(a, video_uniforms(8, "train", np.array([0, 1, 2])))
-    assert not np.array_equal(a, video_uniforms(7, "val", np.array([0, 1, 2])))
+    a = video_uniforms(7, "train", np.array([0, 1, 2]), FRAMES)
+    assert a.shape == (3, random_draws(FRAMES)) == (3, VIDEO_DRAWS + 3 * (FRAMES - 1))
+    np.testing.assert_array_equal(a[1], video_uniforms(7, "train", np.array([1]), FRAMES)[0])  # batch-independent
+    assert not np.array_equal(a, video_uniforms(8, "train", np.array([0, 1, 2]), FRAMES))
+    assert not np.array_equal(a, video_uniforms(7, "val", np.array([0, 1, 2]), FRAMES))
     assert not np.array_equal(a[0], a[1])
+    # The first six are generator 1.0's draws, so the smooth family's per-video numbers did not change.
+    np.testing.assert_array_equal(a[2, :VIDEO_DRAWS], np.random.default_rng([7, 0, 2]).random(VIDEO_DRAWS))
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_params_shape_dtype_and_identity_start(family):
+    labels = np.arange(10)
+    constants = FAMILIES[family].constants()
+    params = trajectory_params(labels, video_uniforms(0, "train", labels, FRAMES), FRAMES, constants)
+    assert params.shape == (10, FRAMES, 4) and params.dtype == np.float32
+    for label in (2, 3, 4, 8):  # classes that start at the identity in both families
+        np.testing.assert_allclose(params[label, 0], [1.0, 0.0, 0.0, 0.0])
 
 
 def test_reflect_is_a_triangle_wave_within_limits():
@@ -82,33 +89,32 @@ def test_reflect_is_a_triangle_wave_within_limits():
     np.testing.assert_allclose(reflect(np.array([0.0, 3.0, 6.0, 9.0, 12.0, 18.0, 24.0]), 6.0), [0, 3, 6, 3, 0, -6, 0])
 
 
-def test_class0_moves_horizontally_only():
-    _, frames = render_class(0)
-    c = centroids(frames)
+# ----------------------------------------------------------------------------- the smooth family
+def test_smooth_class0_moves_horizontally_only():
+    c = ink_centroids(render_class(0)[1])
     assert np.ptp(c[:, 0]) > 5.0
     assert np.ptp(c[:, 1]) < 0.5
 
 
-def test_class1_moves_vertically_only():
-    _, frames = render_class(1)
-    c = centroids(frames)
+def test_smooth_class1_moves_vertically_only():
+    c = ink_centroids(render_class(1)[1])
     assert np.ptp(c[:, 1]) > 5.0
     assert np.ptp(c[:, 0]) < 0.5
 
 
 @pytest.mark.parametrize("label", [0, 1, 7])
-def test_direction_and_speed_vary_between_videos(label):
-    params = trajectory_params(np.full(40, label), video_uniforms(0, "train", np.arange(40)), FRAMES)
+def test_smooth_direction_and_speed_vary_between_videos(label):
+    params = smooth_params(np.full(40, label))
     axis = 3 if label == 1 else 2
     first_step = params[:, 1, axis] - params[:, 0, axis]
     assert (first_step > 0).any() and (first_step < 0).any()  # both initial directions occur
     speeds = np.abs(first_step)
-    assert speeds.min() >= DEFAULT_CONSTANTS.speed_min - 1e-5 and speeds.max() <= DEFAULT_CONSTANTS.speed_max + 1e-5
+    assert speeds.min() >= SMOOTH.speed_min - 1e-5 and speeds.max() <= SMOOTH.speed_max + 1e-5
     assert np.ptp(speeds) > 0.5
 
 
-def test_class2_ink_falls_then_rises_and_almost_vanishes():
-    _, frames = render_class(2)
+def test_smooth_class2_ink_falls_then_rises_and_almost_vanishes():
+    frames = render_class(2)[1]
     mass = frames.sum(axis=(1, 2))
     middle = FRAMES // 2
     assert mass[middle] < 0.1 * mass[0] and mass[middle] < 0.1 * mass[-1]
@@ -117,51 +123,49 @@ def test_class2_ink_falls_then_rises_and_almost_vanishes():
     assert np.all(np.diff(mass[: middle - 1]) <= 1e-6 * mass[0] + 1.0)  # shrinking in the first half
 
 
-def test_class3_turns_clockwise_and_class4_counter_clockwise():
-    _, clockwise = render_class(3)
-    _, counter = render_class(4)
-    assert turn(clockwise, 0, 3) == pytest.approx(-np.deg2rad(36), abs=np.deg2rad(8))
-    assert turn(counter, 0, 3) == pytest.approx(np.deg2rad(36), abs=np.deg2rad(8))
+def test_smooth_class3_turns_clockwise_and_class4_counter_clockwise():
+    assert turn(render_class(3)[1], 0, 3) == pytest.approx(-np.deg2rad(36), abs=np.deg2rad(8))
+    assert turn(render_class(4)[1], 0, 3) == pytest.approx(np.deg2rad(36), abs=np.deg2rad(8))
 
 
-def test_class5_centroid_goes_round_a_circle_in_the_drawn_direction():
-    params = trajectory_params(np.full(20, 5), video_uniforms(0, "train", np.arange(20)), FRAMES)
+def test_smooth_class5_centroid_goes_round_a_circle_in_the_drawn_direction():
+    params = smooth_params(np.full(20, 5))
     radius = np.hypot(params[..., 2], params[..., 3])
     assert np.ptp(radius, axis=1).max() < 1e-4  # constant radius per video
     assert np.ptp(radius[:, 0]) > 1.0  # radius varies between videos
-    _, frames = render_class(5)
-    c = centroids(frames) - 13.5
+    c = ink_centroids(render_class(5)[1]) - 13.5
     angles = np.unwrap(np.arctan2(-c[:, 1], c[:, 0]))
     assert abs(angles[-1] - angles[0]) > np.deg2rad(300)  # nearly a full turn
     senses = np.diff(np.unwrap(np.arctan2(-params[..., 3], params[..., 2]), axis=1), axis=1).mean(axis=1)
     assert (senses > 0).any() and (senses < 0).any()  # both directions occur
 
 
-def test_class6_grows_past_the_frame_while_turning_clockwise():
+def test_smooth_class6_grows_past_the_frame_while_turning_clockwise():
     params, frames = render_class(6)
-    assert params[-1, 0] == pytest.approx(DEFAULT_CONSTANTS.grow_scale)
+    assert params[-1, 0] == pytest.approx(SMOOTH.grow_scale)
     assert turn(frames, 0, 3) < -np.deg2rad(20)
-    spread = [np.sqrt(((frames[t] > 64) * ((np.mgrid[0:28, 0:28] - 13.5) ** 2).sum(0)).sum() / (frames[t] > 64).sum()) for t in (0, FRAMES - 1)]
+    rows, cols = np.mgrid[0:28, 0:28]
+    spread = [np.sqrt((((rows - 13.5) ** 2 + (cols - 13.5) ** 2) * (frames[t] > 64)).sum() / (frames[t] > 64).sum())
+              for t in (0, FRAMES - 1)]
     assert spread[1] > 1.5 * spread[0]
 
 
-def test_class7_moves_horizontally_while_turning_counter_clockwise():
-    _, frames = render_class(7)
-    c = centroids(frames)
-    assert np.ptp(c[:, 0]) > 4.0
+def test_smooth_class7_moves_horizontally_while_turning_counter_clockwise():
+    frames = render_class(7)[1]
+    assert np.ptp(ink_centroids(frames)[:, 0]) > 4.0
     assert turn(frames, 0, 3) > np.deg2rad(20)
 
 
-def test_class8_turns_clockwise_then_counter_clockwise():
+def test_smooth_class8_turns_clockwise_then_counter_clockwise():
     params, frames = render_class(8)
     assert turn(frames, 0, 3) < -np.deg2rad(20)
     assert turn(frames, FRAMES - 4, FRAMES - 1) > np.deg2rad(20)
     assert params[0, 1] == pytest.approx(params[-1, 1], abs=1e-6)  # back where it started
 
 
-def test_class9_moves_and_turns_randomly():
-    params = trajectory_params(np.full(30, 9), video_uniforms(0, "train", np.arange(30)), FRAMES)
+def test_smooth_class9_moves_and_turns_randomly():
+    params = smooth_params(np.full(30, 9))
     spins = params[:, 1, 1]
     assert (spins > 0).any() and (spins < 0).any()
     assert np.ptp(params[:, 1, 2]) > 1.0 and np.ptp(params[:, 1, 3]) > 1.0
-    assert np.abs(params[..., 2:]).max() <= DEFAULT_CONSTANTS.bounce_limit + 1e-5
+    assert np.abs(params[..., 2:]).max() <= SMOOTH.bounce_limit + 1e-5

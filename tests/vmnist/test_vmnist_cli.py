@@ -31,7 +31,10 @@ def test_help_lists_every_command():
     assert result.exit_code == 0
     for command in ("generate", "info", "preview", "verify", "fetch-mnist"):
         assert command in result.output
-    assert "--limit" in run("generate", "--help").output
+    generate_help = run("generate", "--help").output
+    for option in ("--limit", "--trajectories", "authors", "smooth", "--shard-size"):
+        assert option in generate_help
+    assert "--compare" in run("preview", "--help").output
 
 
 def test_file_errors_are_one_line(tmp_path):
@@ -50,6 +53,11 @@ def test_generate_option_errors(tmp_path):
     assert_one_line_error(run("generate", "--out", str(tmp_path / "no" / "x.h5")), "does not exist")
     assert_one_line_error(run("generate", "--splits", "train,bogus"), "--splits", "bogus", code=2)
     assert_one_line_error(run("generate", "--frames", "1"), "--frames", code=2)
+    assert_one_line_error(run("generate", "--trajectories", "wobbly"), "--trajectories", "authors", code=2)
+    assert_one_line_error(run("generate", "--shard-size", "0"), "--shard-size", code=2)
+    (tmp_path / "s-train-00000.h5").write_bytes(b"precious too")
+    assert_one_line_error(run("generate", "--out", str(tmp_path / "s.h5"), "--shard-size", "5"),
+                          "s-train-00000.h5", "already exists", "--force")
 
 
 def test_missing_mnist_path_fails_at_once(tmp_path, monkeypatch):
@@ -107,7 +115,7 @@ def test_real_mnist_end_to_end(tmp_path, real_mnist_cache, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "60 videos" in result.output
     info = run("info", str(out))
-    assert MNIST_SHA256 in info.output
+    assert MNIST_SHA256 in info.output and "authors" in info.output
     verify = run("verify", str(out), "--sample", "5")
     assert verify.exit_code == 0, verify.output
     assert "re-render byte-identically" in verify.output
@@ -119,3 +127,26 @@ def test_real_mnist_end_to_end(tmp_path, real_mnist_cache, monkeypatch):
     assert video.shape == (1, 30, 28, 28) and 0.0 <= float(video.min()) and float(video.max()) <= 1.0
     assert video.sum() > 10  # real ink
     assert os.listdir(tmp_path) == ["real.h5"]
+
+
+def test_sharded_file_info_and_a_missing_shard(tmp_path):
+    path = make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=4, shard_size=4)
+    info = run("info", str(path))
+    assert info.exit_code == 0, info.output
+    assert "main file and 9 shards" in info.output and "trajectories       authors" in info.output
+    assert run("verify", str(path), "--structure-only").exit_code == 0
+    (tmp_path / "t-test-00002.h5").unlink()
+    for command in ("info", "verify", "preview"):
+        assert_one_line_error(run(command, str(path)), "t-test-00002.h5", "missing", "--shard-size 4 --force")
+
+
+def test_preview_compares_two_families(tmp_path):
+    pytest.importorskip("matplotlib")
+    authors = make_tiny_dataset(tmp_path / "a.h5", per_split=10, frames=6)
+    smooth = make_tiny_dataset(tmp_path / "s.h5", per_split=10, frames=6, trajectories="smooth")
+    assert "smooth" in run("info", str(smooth)).output
+    png = tmp_path / "compare.png"
+    result = run("preview", str(authors), "--compare", str(smooth), "--out", str(png), "--every", "3")
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_one_line_error(run("preview", str(authors), "--compare", str(smooth), "--gif"), "--compare", code=2)

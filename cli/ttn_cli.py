@@ -9,6 +9,7 @@ from cli.common import LazyGroup
 TTN_COMMANDS = {
     "models": "cli.ttn_models:models_command",
     "show-kernels": "cli.ttn_models:show_kernels_command",
+    "convert": "cli.ttn_convert:convert_command",
     "train": "cli.ttn_train:train_command",
     "evaluate": "cli.ttn_train:evaluate_command",
     "sweep": "cli.ttn_sweep:sweep_command",

@@ -5,6 +5,7 @@ import errno
 import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -38,6 +39,12 @@ def describe_os_error(exc: OSError) -> str:
     return f"{reason}:{name}" + (f" ({hint})" if hint else "")
 
 
+class OptionError(click.ClickException):
+    """A bad command-line option or argument, shown as one line; exit code 2 like Click's own usage errors."""
+
+    exit_code = 2
+
+
 class LazyGroup(click.Group):
     """A Click group whose commands are imported only when used (keeps `--help` fast).
 
@@ -61,6 +68,9 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option of a command: one line too (Click prints usage + hint + error)
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            raise OptionError(exc.format_message() + where) from None
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
@@ -79,3 +89,12 @@ def parse_int_list(value: str, option: str) -> list[int]:
     if not items:
         raise click.BadParameter("expected at least one number", param_hint=option)
     return items
+
+
+def figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Click callback of a picture option: the path if its suffix is one matplotlib writes here, else BadParameter."""
+    from ttn.report.figures import FIGURE_SUFFIXES
+
+    if value is not None and value.suffix.lower() not in FIGURE_SUFFIXES:
+        raise click.BadParameter(f"{value}: the file must end in {', '.join(FIGURE_SUFFIXES)}")
+    return value

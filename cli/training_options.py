@@ -39,11 +39,22 @@ def theta_kind(text: str) -> str:
     return registry.check_theta(text.strip())
 
 
-def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",") -> Callable[..., Any]:
+def whole_number(text: str) -> int:
+    """An int written as one, e.g. "40" (not "40.5" or "4e1")."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
+def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",", grid: bool = False) -> Callable[..., Any]:
     """A click callback: `parse` the value (or each `separator`-separated item when `as_list`), or None."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
+        if grid and not as_list and separator in value:
+            raise click.BadParameter(f"{value!r}: {option} takes one value in a sweep (a results folder holds one "
+                                     "protocol; the options that take a list are the candidate options)", param_hint=option)
         try:
             if not as_list:
                 return parse(value)
@@ -60,16 +71,16 @@ def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",") -> C
 VALUE_OPTIONS: tuple[tuple[str, str, Parse, str, str, str], ...] = (
     ("--lr", "lr", finite_float, ",", "LR", f"Initial learning rate [default: {TrainConfig.lr}; recipe authors: 5e-8]."),
     ("--channels", "channels", channel_pair, "/", "C1,C2", "Conv channels [default: Table 2 for arch and size, else 18,28]."),
-    ("--batch-size", "batch_size", int, ",", "N", "Batch size [default: 20, 10 at 10 videos]."),
+    ("--batch-size", "batch_size", whole_number, ",", "N", "Batch size [default: 20, 10 at 10 videos]."),
     ("--lr-decay", "lr_decay", finite_float, ",", "F",
      f"Factor applied every 10th epoch when val accuracy did not improve; 1 = never [default: {TrainConfig.lr_decay}]."),
     ("--theta", "theta", theta_kind, ",", "KIND", f"3DTT transforms: {', '.join(registry.THETA_KINDS)} [default: {TrainConfig.theta}]."),
     ("--transform-lr-scale", "transform_lr_scale", finite_float, ",", "X",
      "The 3DTT transform parameters learn at lr * X [default: 1]."),
-    ("--temporal-kernel", "temporal_kernel", int, ",", "T", f"Temporal kernel size [default: {TrainConfig.temporal_kernel}]."),
-    ("--epochs", "epochs", int, ",", "N", f"Epochs [default: {TrainConfig.epochs}]."),
-    ("--val-size", "val_size", int, ",", "N", f"Validation subset; 0 = whole val split [default: {TrainConfig.val_size}]."),
-    ("--val-every", "val_every", int, ",", "N",
+    ("--temporal-kernel", "temporal_kernel", whole_number, ",", "T", f"Temporal kernel size [default: {TrainConfig.temporal_kernel}]."),
+    ("--epochs", "epochs", whole_number, ",", "N", f"Epochs [default: {TrainConfig.epochs}]."),
+    ("--val-size", "val_size", whole_number, ",", "N", f"Validation subset; 0 = whole val split [default: {TrainConfig.val_size}]."),
+    ("--val-every", "val_every", whole_number, ",", "N",
      "Validate every N epochs and after the last (the plateau rule and --score last read every 10th) [default: 1]."),
     ("--device", "device", str, ",", "DEVICE", "torch device, e.g. cpu or cuda [default: cpu]."),
 )
@@ -92,7 +103,7 @@ def training_options(*, grid: bool) -> Callable[[Callable[..., Any]], Callable[.
             as_list = grid and field in AXES
             if as_list:
                 help_text += f" A list ({'C1,C2/C1,C2' if separator == '/' else 'A,B,...'}) trains every value as a candidate."
-            options.append(click.option(option, field, callback=_parser(parse, option, as_list, separator), default=None,
+            options.append(click.option(option, field, callback=_parser(parse, option, as_list, separator, grid), default=None,
                                         metavar=f"{metavar}{separator}..." if as_list else metavar, help=help_text))
         for option in reversed(options):
             command = option(command)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.common import err_console, out_console
+from cli.common import err_console, figure_path, out_console
 from ttn.registry import THETA_KINDS
 
 
@@ -50,13 +50,14 @@ def models_command(theta: str) -> None:
 
 @click.command("show-kernels")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("kernels.png"),
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("kernels.png"), callback=figure_path,
               show_default=True, help="Image to write (format from the suffix: .png, .pdf, .svg).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--layer", type=click.IntRange(1, 2), default=1, show_default=True, help="Which convolution.")
 @click.option("--in-channel", type=click.IntRange(min=0), default=0, show_default=True,
               help="Input channel of the kernels to draw (layer 1 has only 0).")
 @click.option("--max-kernels", type=click.IntRange(min=1), default=None, help="Draw at most this many kernels.")
-def show_kernels_command(checkpoint: Path, out: Path, layer: int, in_channel: int, max_kernels: int | None) -> None:
+def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, in_channel: int, max_kernels: int | None) -> None:
     """Draw each K0 of a layer with its T slices and the learned (s, r, tx, ty) of every step.
 
     CHECKPOINT is a model file written by `ttn train --save-model`.
@@ -64,6 +65,8 @@ def show_kernels_command(checkpoint: Path, out: Path, layer: int, in_channel: in
     from ttn.experiment.checkpoint import load_checkpoint
     from ttn.report.kernels import plot_kernels
 
+    if out.exists() and not force:
+        raise click.ClickException(f"--out {out} already exists: pass --force to replace it, or choose another file")
     model, meta = load_checkpoint(checkpoint)
     title = f"{checkpoint.name}: {meta['arch']}, layer {layer}, input channel {in_channel}"
     written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels, title=title)

@@ -1,6 +1,7 @@
 """`ttn sweep` (many runs, resumable, local processes or Dask) and `ttn reproduce` (data -> sweep -> report)."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -57,15 +58,43 @@ def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _outcome(run_id: str, result: dict | None) -> str:
+    """What became of a finished task, in a few words."""
+    if result is None:
+        return f"{run_id} failed"
+    if result.get("elsewhere"):
+        return f"{run_id} is trained by another sweep"
+    if result.get("skipped"):
+        return f"{run_id} was finished by another sweep"
+    return f"{run_id} test {result['test_accuracy']:.3f} in {result['wall_time_s']:.0f} s"
+
+
 @contextmanager
 def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None], None]]:
-    """A rich bar over tasks on stderr (terminal only); failures are printed as they happen."""
+    """A rich bar over tasks on stderr on a terminal; otherwise (a log file, a batch job) one line per finished
+    task with done/total and the time left. Failures are printed as they happen."""
     def report_failure(run_id: str, error: str | None) -> None:
         if error is not None:
             err_console.print(f"[red]failed[/red] {run_id}: {error}", highlight=False, soft_wrap=True)
 
-    if not progress_enabled() or total == 0:
+    if total == 0:
         yield lambda run_id, result, error: report_failure(run_id, error)
+        return
+    if not progress_enabled():
+        from ttn.experiment.cost import format_duration
+
+        started, done = time.perf_counter(), 0
+
+        def log(run_id: str, result: dict | None, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            report_failure(run_id, error)
+            elapsed = time.perf_counter() - started
+            left = format_duration(elapsed / done * (total - done)) if done < total else "0 s"
+            err_console.print(f"[{done}/{total}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}, "
+                              f"~{left} left", highlight=False, soft_wrap=True, markup=False)
+
+        yield log
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -75,8 +104,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
 
         def update(run_id: str, result: dict | None, error: str | None) -> None:
             report_failure(run_id, error)
-            last = f"{run_id} {result['test_accuracy']:.3f}" if result else f"{run_id} failed"
-            bar.update(task, advance=1, last=last)
+            bar.update(task, advance=1, last=_outcome(run_id, result))
 
         yield update
 
@@ -90,11 +118,13 @@ def run_sweep_command(
     import vmnist
 
     from ttn.experiment.cost import estimate_cost, format_duration
-    from ttn.experiment.executors import dask_client, process_pool
+    from ttn.experiment.executors import check_scheduler_address, dask_client, process_pool
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, plan_tasks, run_sweep
 
     if scheduler and dask_local:
         raise click.BadParameter("give either --scheduler or --dask-local, not both", param_hint="--dask-local")
+    if scheduler:
+        check_scheduler_address(scheduler)
     archs = archs or list(preset.archs if preset else DEFAULT_ARCHS)
     tasks = plan_tasks(
         archs,
@@ -177,8 +207,9 @@ def _close(executor: Any, abort: bool = False) -> None:
 def print_summary(summary: Any, out: Path) -> None:
     """The one-line summary on stdout (failures were reported on stderr as they happened)."""
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
+    elsewhere = f", {len(summary.elsewhere)} being trained by another sweep" if summary.elsewhere else ""
     out_console.print(
-        f"sweep: {len(summary.done)} trained, {len(summary.skipped)} already done{failed} "
+        f"sweep: {len(summary.done)} trained, {len(summary.skipped)} already done{elsewhere}{failed} "
         f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True,
     )
 
@@ -210,8 +241,9 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
               help="'quick' (< 30 min on 2 cores) or 'paper' (the full protocol: days on a laptop).")
-@click.option("--mnist", type=click.Path(path_type=Path), default=None,
-              help="Local MNIST file or folder for generating the data (else fetched and cached).")
+@click.option("--mnist", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Local MNIST file or folder for generating the data (else fetched and cached); used only when "
+                   "--data does not exist yet.")
 @sweep_options
 @training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
@@ -220,6 +252,10 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
     """The whole pipeline: generate the data if missing, run the sweep, print the report."""
     if not data.exists():
         generate_data(data, mnist)
+    elif mnist is not None:
+        err_console.print(f"{data} exists, so --mnist {mnist} is not used (the videos were rendered before, from MNIST "
+                          f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
+                          highlight=False, soft_wrap=True)
     summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
                                 scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
     print_summary(summary, out)
@@ -228,6 +264,14 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
     print_report(out)
     if not summary.ok:
         click.get_current_context().exit(1)
+
+
+def _mnist_of(data: Path) -> str:
+    """Where the MNIST digits of an existing data file came from (its provenance attributes)."""
+    import vmnist
+
+    attributes = vmnist.read_attributes(data)
+    return f"{attributes.get('mnist_source', 'unknown source')}, sha256 {str(attributes['mnist_sha256'])[:12]}…"
 
 
 def generate_data(data: Path, mnist: Path | None) -> None:

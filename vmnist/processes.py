@@ -1,21 +1,42 @@
 """Worker process pools that stop cleanly: spawn context, Ctrl-C handled by the parent only, hard stop on error.
 
 With a plain ``ProcessPoolExecutor``, Ctrl-C reaches every worker (each prints a traceback), and a parent that
-stops reading while workers still send results can wait forever at exit. Here workers ignore SIGINT, and
-:func:`stop_pool` terminates them when the parent gives up (interrupt or error).
+stops reading while workers still send results can wait forever at exit. Here workers are started with SIGINT
+ignored (a signal ignored at exec stays ignored: Python then installs no KeyboardInterrupt handler, so a
+Ctrl-C while a worker is still importing prints nothing either), and :func:`stop_pool` terminates them when
+the parent gives up (interrupt or error).
 """
 from __future__ import annotations
 
 import os
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, Callable
 
 
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _DeafProcess(SpawnProcess):
+    """A spawned process that starts with SIGINT ignored (inherited through exec)."""
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return super().start()  # signal handlers can only be changed in the main thread
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _DeafSpawnContext(SpawnContext):
+    Process = _DeafProcess
 
 
 def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
@@ -26,7 +47,8 @@ def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple[Any, 
 
 def spawn_pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """`workers` spawn-context processes (fork is unsafe with torch threads and open HDF5 files)."""
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_setup,
+    get_context("spawn")  # the standard spawn context exists (not on every platform), ours mirrors it
+    return ProcessPoolExecutor(workers, mp_context=_DeafSpawnContext(), initializer=_worker_setup,
                                initargs=(initializer, initargs))
 
 

@@ -48,8 +48,12 @@ def save_checkpoint(
         "extra": _plain(dict(extra or {})),
         "versions": {"ttn": str(ttn.__version__), "torch": str(torch.__version__)},
     }
-    with atomic_open(path, "wb") as stream:
-        torch.save(payload, stream)
+    try:
+        with atomic_open(path, "wb") as stream:
+            torch.save(payload, stream)
+    except RuntimeError as exc:  # torch's zip writer reports a failed write (e.g. a full disk) this way
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TTNError(f"cannot write checkpoint {path}: {reason} (is the disk full?); nothing was left behind") from None
     return path
 
 

@@ -33,12 +33,33 @@ def import_distributed() -> Any:
     return distributed
 
 
+def check_scheduler_address(address: str) -> str:
+    """`address` if it reads as a Dask scheduler address (scheme://host:port); TTNError naming --scheduler otherwise.
+    Checked before any work; whether a scheduler answers there is known only when connecting."""
+    import_distributed()
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme != "inproc":
+            parse_host_port(location)
+    except ValueError as exc:
+        raise TTNError(f"--scheduler {address!r} is not a scheduler address ({exc}): give one like tcp://host:8786") from None
+    return address
+
+
 def dask_client(scheduler: str | None = None, local_workers: int | None = None) -> Any:
     """A Dask Client on `scheduler` (address) or on a new LocalCluster of `local_workers` processes."""
     distributed = import_distributed()
     if scheduler:
         try:
             return distributed.Client(scheduler, timeout="20s")
+        except ValueError as exc:
+            raise TTNError(f"--scheduler {scheduler!r} is not a scheduler address ({exc}): give one like "
+                           "tcp://host:8786") from None
         except OSError as exc:
             raise TTNError(f"--scheduler {scheduler}: cannot connect ({exc}); check the address and that the scheduler runs") from None
     cluster = distributed.LocalCluster(n_workers=local_workers or default_workers(), threads_per_worker=1,

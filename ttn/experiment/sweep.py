@@ -153,22 +153,25 @@ def pending_tasks(tasks: list[Task], out: str | os.PathLike[str]) -> tuple[list[
 
 
 def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
-    """Train one task and write its record; a task whose complete record exists returns it untouched.
+    """Train one task and write its record, under its claim (`ttn.experiment.claims`): a task whose complete
+    record exists returns it untouched, one that another sweep is training returns at once ("elsewhere").
 
-    Returns a small summary (run_id, test_accuracy, wall_time_s, skipped) for the sweep's report.
+    Returns a small summary (run_id, test_accuracy, wall_time_s, skipped, elsewhere) for the sweep's report.
     """
-    from ttn.experiment.records import read_record, record_exists, record_path
     from ttn.cpu.runtime import tune_allocator
+    from ttn.experiment.claims import claim
+    from ttn.experiment.records import read_record, record_exists, record_path
     from ttn.experiment.training import train_run
 
     tune_allocator()  # in every worker, process pool or Dask alike (once per process)
-    if record_exists(out, task.run_id):  # a retried or resumed task never redoes finished work
-        record = read_record(record_path(out, task.run_id))
-        return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": True}
-    result = train_run(data, task.arch, task.videos, task.run, task.config, out_dir=out)
-    record = result.record
-    return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": record["wall_time_s"],
-            "skipped": False}
+    summary = {"run_id": task.run_id, "test_accuracy": None, "wall_time_s": 0.0, "skipped": True, "elsewhere": False}
+    with claim(out, task.run_id) as claimed:
+        if not claimed:
+            return summary | {"elsewhere": True}
+        if record_exists(out, task.run_id):  # a retried, resumed or concurrent task never redoes finished work
+            return summary | {"test_accuracy": read_record(record_path(out, task.run_id))["test_accuracy"]}
+        record = train_run(data, task.arch, task.videos, task.run, task.config, out_dir=out).record
+    return summary | {"test_accuracy": record["test_accuracy"], "wall_time_s": record["wall_time_s"], "skipped": False}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -251,7 +254,12 @@ def _run_once(todo: list[Task], data: str, out: str, executor: Any, task_fn: Tas
                 error += "\n" + "".join(traceback.format_exception(exc))
             _report_failure(summary, task, on_done, error)
             continue
-        summary.done.append(task.run_id)
+        if isinstance(result, dict) and result.get("elsewhere"):
+            summary.elsewhere.append(task.run_id)
+        elif isinstance(result, dict) and result.get("skipped"):
+            summary.skipped.append(task.run_id)  # finished by another sweep between planning and now
+        else:
+            summary.done.append(task.run_id)
         if on_done:
             on_done(task.run_id, result, None)
     return broken

@@ -1,0 +1,163 @@
+"""Hostile and careless inputs to `ttn`: every case gives a non-zero exit, one line naming the problem, no
+traceback, and changes no file; concurrent sweeps share a folder and train each run once."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli.ttn_cli import main
+from ttn.experiment.checkpoint import save_checkpoint
+from ttn.experiment.records import SCHEMA_VERSION, write_record
+from ttn.nn import build_model
+
+TINY = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    from vmnist.testing import make_tiny_dataset
+
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny.h5", per_split=40)
+
+
+@pytest.fixture(scope="module")
+def short_data(tmp_path_factory) -> Path:
+    from vmnist.testing import make_tiny_dataset
+
+    return make_tiny_dataset(tmp_path_factory.mktemp("short") / "short.h5", per_split=20, frames=20)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    kwargs = {"channels": [2, 3]}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "m.pt", build_model("3d", **kwargs), arch="3d",
+                           model_kwargs=kwargs)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_line_failure(result, message: str) -> None:
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+CASES = {
+    "train --device foo": (["train", "--arch", "3d", "--videos", "10", "--device", "foo"], "not a torch device"),
+    "train --device cuda": (["train", "--arch", "3d", "--videos", "10", "--device", "cuda"], "CUDA is not available"),
+    "sweep --device cuda": (["sweep", "--arch", "3d", "--videos", "10", "--runs", "1", "--device", "cuda"], "CUDA is not available"),
+    "train --lr nan": (["train", "--arch", "3d", "--videos", "10", "--lr", "nan"], "not a finite number"),
+    "sweep --lr inf": (["sweep", "--arch", "3d", "--videos", "10", "--runs", "1", "--lr", "0.1,inf"], "not a finite number"),
+    "train --lr-decay nan": (["train", "--arch", "3d", "--videos", "10", "--lr-decay", "nan"], "not a finite number"),
+    "sweep --scheduler": (["sweep", "--arch", "3d", "--videos", "10", "--runs", "1", "--scheduler", "not a url"],
+                          "not a scheduler address"),
+    "sweep --epochs list": (["sweep", "--arch", "3d", "--videos", "10", "--runs", "1", "--epochs", "1,2"],
+                            "takes one value in a sweep"),
+    "reproduce --mnist": (["reproduce", "--mnist", "/nonexistent/mnist"], "does not exist"),
+    "show-kernels suffix": (["show-kernels", "CKPT", "--out", "k.xyz"], "must end in .png"),
+    "report --plot suffix": (["report", "OUT", "--plot", "fig.xyz"], "must end in .png"),
+    "evaluate other frames": (["evaluate", "CKPT", "--data", "SHORT"], "trained on videos of 30 frames"),
+    "report --where": (["report", "OUT", "--where", "lr"], "KEY=VALUE"),
+    "compare --row": (["compare", "--row", "noname"], "NAME=FOLDER"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, checkpoint, tmp_path, monkeypatch) -> None:
+    args, message = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    write_record(out, {"schema": SCHEMA_VERSION, "run_id": "3d-v10-r0", "arch": "3d", "videos": 10, "run": 0,
+                       "params": 10, "test_accuracy": 0.5, "val_accuracy": 0.5, "config": {"lr": 0.02},
+                       "data": {}, "complete": True})
+    swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out)}
+    args = [swap.get(a, a) for a in args]
+    if args[0] in ("train", "sweep"):
+        args += ["--data", str(data), "--out", str(tmp_path / "fresh")]
+        args += [item for name, value in zip(TINY[::2], TINY[1::2]) if name not in args for item in (name, value)]
+    before = snapshot(tmp_path)
+    one_line_failure(CliRunner().invoke(main, args), message)
+    assert snapshot(tmp_path) == before
+
+
+def test_existing_files_are_never_replaced_without_force(data, tmp_path) -> None:
+    out = tmp_path / "res"
+    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out), *TINY]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    record = next(out.glob("*.json"))
+    before = record.read_bytes()
+    one_line_failure(CliRunner().invoke(main, args), "is a finished run: pass --force")
+    assert record.read_bytes() == before
+    victim = tmp_path / "victim.h5"
+    victim.write_bytes(b"precious")
+    one_line_failure(CliRunner().invoke(main, ["report", str(out), "--out", str(victim)]), "already exists: pass --force")
+    assert victim.read_bytes() == b"precious"
+    assert CliRunner().invoke(main, ["report", str(out), "--out", str(victim), "--force"]).exit_code == 0
+    assert victim.read_bytes() != b"precious"
+    assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(data, tmp_path, monkeypatch) -> None:
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file data/0: file write failed")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "res"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out),
+                                       "--save-model", *TINY])
+    one_line_failure(result, "cannot write checkpoint")
+    assert "is the disk full" in result.output and not list(out.glob("*"))  # no record, no temporary file
+
+
+def test_bad_records_are_skipped_with_a_warning(tmp_path) -> None:
+    good = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "val_accuracy": 0.5,
+            "config": {"lr": 0.02}, "data": {}, "complete": True}
+    for run, bad in enumerate([{"test_accuracy": 5.0}, {"test_accuracy": 0.5, "params": -3},
+                               {"test_accuracy": 0.5, "arch": "\x1b[31mevil"}, {"test_accuracy": 0.5}]):
+        (tmp_path / f"3d-v10-r{run}.json").write_text(json.dumps(good | {"run_id": f"3d-v10-r{run}", "run": run} | bad))
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0 and "\x1b[31m" not in result.output
+    assert result.stderr.count("skipped") == 3 and "between 0 and 1" in result.stderr and ">= 1" in result.stderr
+
+
+SWEEP = ["sweep", "--arch", "3d,3dttn", "--videos", "10", "--runs", "3", "--workers", "1", *TINY]
+
+
+def run_ttn(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-c", "from cli.ttn_cli import main; main()", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_two_sweeps_at_once_train_each_run_once(data, tmp_path) -> None:
+    args = SWEEP + ["--data", str(data), "--out", str(tmp_path / "res")]
+    sweeps = [run_ttn(args, Path.cwd()) for _ in range(2)]
+    outputs = [sweep.communicate(timeout=300) for sweep in sweeps]
+    assert all(sweep.returncode == 0 for sweep in sweeps), outputs
+    trained = [int(out.split("sweep: ")[1].split(" trained")[0]) for out, _ in outputs]
+    assert sum(trained) == 6, outputs  # 2 archs x 3 runs, each trained by exactly one of the sweeps
+    assert len(list((tmp_path / "res").glob("*.json"))) == 6
+    assert not list((tmp_path / "res" / ".claims").iterdir())  # every claim released and removed
+
+
+def test_ctrl_c_while_workers_start_prints_no_traceback(data, tmp_path) -> None:
+    args = SWEEP + ["--data", str(data), "--out", str(tmp_path / "res"), "--workers", "2"]
+    sweep = run_ttn(args, Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()  # the pool starts right after this line
+    time.sleep(0.1)  # workers are being spawned now: without the fix, they printed a KeyboardInterrupt traceback
+    os.killpg(sweep.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole process group
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130 and "Traceback" not in stderr + stdout, stderr
+    assert "interrupted" in stderr
+    assert not [p for p in (tmp_path / "res").glob(".*.tmp")]

@@ -4,7 +4,9 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,14 @@ def describe_os_error(exc: OSError) -> str:
     return f"{reason}:{name}" + (f" ({hint})" if hint else "")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (every cleanup that runs on KeyboardInterrupt runs)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 class OptionError(click.ClickException):
     """A bad command-line option or argument, shown as one line; exit code 2 like Click's own usage errors."""
 
@@ -66,6 +76,8 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)  # kill, Slurm's scancel: stop as cleanly as on Ctrl-C
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:  # a bad option of a command: one line too (Click prints usage + hint + error)
@@ -75,6 +87,9 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(describe_os_error(exc)) from None
+        except Terminated:
+            err_console.print("terminated: nothing half-written was kept")
+            sys.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             err_console.print("interrupted: nothing half-written was kept")
             sys.exit(130)

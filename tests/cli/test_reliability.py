@@ -161,3 +161,14 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(data, tmp_path) -> None:
     assert sweep.returncode == 130 and "Traceback" not in stderr + stdout, stderr
     assert "interrupted" in stderr
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
+
+
+def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
+    """kill / Slurm's scancel send SIGTERM: the workers are stopped and nothing half-written is kept."""
+    sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(tmp_path / "res"), "--workers", "2"], Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()
+    time.sleep(1.0)
+    sweep.send_signal(signal.SIGTERM)  # to the parent only, as kill PID does
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 128 + signal.SIGTERM and "terminated" in stderr and "Traceback" not in stderr, stderr
+    assert not [p for p in (tmp_path / "res").glob(".*.tmp")]

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 #: name -> module that defines it (imported on first use).
 _EXPORTS = {"convert_model": "ttn.nn.convert", "ConversionSummary": "ttn.nn.convert"}
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = ["ConversionSummary", "__version__", "convert_model"]  # _EXPORTS and the version
 
 
 def __getattr__(name: str) -> Any:

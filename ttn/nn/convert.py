@@ -187,7 +187,7 @@ def video_model(name: str) -> nn.Module:
     check_choice(name, VIDEO_MODELS, "video model")
     try:
         from torchvision.models import video
-    except Exception as exc:  # ImportError when missing; RuntimeError or OSError when built for another torch
+    except Exception as exc:  # noqa: BLE001 (ImportError if missing; RuntimeError, OSError if built for another torch)
         problem = "is not installed" if isinstance(exc, ModuleNotFoundError) else f"fails to import ({_first_line(exc)})"
         raise TTNError(f"{name} needs torchvision, which {problem}: pip install 'video-mnist-ttn[vision]' "
                        f"({VISION_REQUIREMENT}, built for torch {torch.__version__.split('+')[0]}; "

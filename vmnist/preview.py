@@ -84,10 +84,15 @@ def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "
     for i, (source, _, _) in enumerate(panels):
         centre = (width / 2) + i * (width + separator.shape[1])
         ax.text(centre, -3, f"{Path(source).name}: {_family(source)} trajectories", ha="center", va="bottom", fontsize=8)
-    fig.suptitle(f"Video-MNIST: the first {split} video of each class, every {every}. frame", fontsize=8, y=0.995)
+    fig.suptitle(f"Video-MNIST: the first {split} video of each class, frames 0, {every}, {2 * every}, ...", fontsize=8, y=0.995)
     out = Path(out)
+    kind = out.suffix.lstrip(".").lower() or "png"
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, format=kind)
+        if kind == "png":  # the picture is grey: one channel instead of RGBA makes the file ~3x smaller
+            from PIL import Image
+
+            Image.open(tmp).convert("L").save(tmp, format="PNG", optimize=True)
     plt.close(fig)
     return out
 

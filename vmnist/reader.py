@@ -132,20 +132,25 @@ def _check_indices(indices: Sequence[int] | np.ndarray, size: int, path: Any, sp
     return index
 
 
-def read_videos(videos: h5py.Dataset, index: np.ndarray) -> np.ndarray:
+def chunk_readable(videos: h5py.Dataset) -> bool:
+    """Whether each video of `videos` is one deflate chunk that read_videos can read and inflate directly."""
+    if videos.is_virtual:
+        return False
+    plist = videos.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    return videos.chunks == (1, *videos.shape[1:]) and filters == [h5py.h5z.FILTER_DEFLATE]
+
+
+def read_videos(videos: h5py.Dataset, index: np.ndarray, direct: bool | None = None) -> np.ndarray:
     """Videos at `index` (any order, repeats allowed) of one stored dataset: uint8 (len(index), T, H, W).
 
     Reads each one-video chunk directly and inflates it (ISA-L when installed), ~10x faster than h5py fancy indexing;
     falls back to ordinary reads for files written with other filters or chunking, and for virtual datasets
-    (use :class:`SplitVideos` to read a sharded split fast).
+    (use :class:`SplitVideos` to read a sharded split fast). `direct`: chunk_readable(videos), if already known.
     """
     shape = videos.shape[1:]
     out = np.empty((len(index), *shape), dtype=np.uint8)
-    direct = False
-    if not videos.is_virtual:
-        plist = videos.id.get_create_plist()
-        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-        direct = videos.chunks == (1, *shape) and filters == [h5py.h5z.FILTER_DEFLATE]
+    direct = chunk_readable(videos) if direct is None else direct
     for row, i in enumerate(index):
         if direct:
             mask, chunk = videos.id.read_direct_chunk((int(i), 0, 0, 0))
@@ -173,36 +178,40 @@ class SplitVideos:
         self.dataset_id = str(_plain(f.attrs.get("dataset_id", "")))
         self._hint = regenerate_hint(self.path, records)
         self._own = None if self.records else group["videos"]
-        self._starts = [record.start for record in self.records]
-        self._shards: dict[int, h5py.File] = {}
+        self._own_direct = None if self._own is None else chunk_readable(self._own)
+        self._starts = np.array([record.start for record in self.records], dtype=np.int64)
+        self._shards: dict[int, tuple[h5py.File, h5py.Dataset, bool]] = {}  # shard -> (file, videos, chunk_readable)
 
-    def _shard(self, k: int) -> h5py.Dataset:
-        """The videos of shard k, opened (and checked) on first use."""
+    def _shard(self, k: int) -> tuple[h5py.Dataset, bool]:
+        """The videos of shard k and whether its chunks read directly; opened (and checked) on first use."""
         if k not in self._shards:
-            self._shards[k] = open_shard(self.path, self.records[k], self.dataset_id, self._hint)
-        return self._shards[k]["videos"]
+            file = open_shard(self.path, self.records[k], self.dataset_id, self._hint)
+            self._shards[k] = (file, file["videos"], chunk_readable(file["videos"]))
+        return self._shards[k][1:]
 
     def read(self, index: np.ndarray) -> np.ndarray:
         """Videos at `index` (any order, repeats allowed; checked by the caller): uint8 (len(index), T, H, W)."""
         index = np.asarray(index, dtype=np.int64)
         if self._own is not None:
-            return read_videos(self._own, index)
-        out = np.empty((len(index), *self.shape), dtype=np.uint8)
+            return read_videos(self._own, index, self._own_direct)
         shard_of = np.searchsorted(self._starts, index, side="right") - 1  # (len(index),)
-        for k in np.unique(shard_of):
-            rows = np.flatnonzero(shard_of == k)
-            out[rows] = read_videos(self._shard(int(k)), index[rows] - self.records[k].start)
+        groups = [(int(shard_of[0]), np.arange(1))] if len(index) == 1 else [  # one video: the torch Dataset's case
+            (int(k), np.flatnonzero(shard_of == k)) for k in np.unique(shard_of)]
+        out = np.empty((len(index), *self.shape), dtype=np.uint8)
+        for k, rows in groups:
+            videos, direct = self._shard(k)
+            out[rows] = read_videos(videos, index[rows] - self.records[k].start, direct)
         return out
 
     def stored_datasets(self) -> list[h5py.Dataset]:
         """Every stored dataset of the split's videos (all shards opened)."""
         if self._own is not None:
             return [self._own]
-        return [self._shard(k) for k in range(len(self.records))]
+        return [self._shard(k)[0] for k in range(len(self.records))]
 
     def close(self) -> None:
-        for shard in self._shards.values():
-            shard.close()
+        for file, _, _ in self._shards.values():
+            file.close()
         self._shards.clear()
 
     def __enter__(self) -> "SplitVideos":

@@ -197,10 +197,15 @@ class SplitVideos:
         shard_of = np.searchsorted(self._starts, index, side="right") - 1  # (len(index),)
         groups = [(int(shard_of[0]), np.arange(1))] if len(index) == 1 else [  # one video: the torch Dataset's case
             (int(k), np.flatnonzero(shard_of == k)) for k in np.unique(shard_of)]
-        out = np.empty((len(index), *self.shape), dtype=np.uint8)
+        parts = []
         for k, rows in groups:
             videos, direct = self._shard(k)
-            out[rows] = read_videos(videos, index[rows] - self.records[k].start, direct)
+            parts.append((rows, read_videos(videos, index[rows] - self.records[k].start, direct)))
+        if len(parts) == 1:  # all from one shard: no copy
+            return parts[0][1]
+        out = np.empty((len(index), *self.shape), dtype=np.uint8)
+        for rows, part in parts:
+            out[rows] = part
         return out
 
     def stored_datasets(self) -> list[h5py.Dataset]:

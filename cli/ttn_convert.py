@@ -51,8 +51,9 @@ def convert_command(model_name: str, theta: str, init: str, include: tuple[str, 
     random clip batch is timed for the original and the converted model, interleaved in this run, and their
     ratio is checked against the target of +15%.
 
-    Time on 2 CPU cores at the defaults (r3d_18, batch 4, 16 frames, 112x112): about 5-6 s per step, so
-    2-3 minutes with the warm-up steps; --repeats 0 skips the timing.
+    Time on 2 CPU cores at the defaults (r3d_18, batch 4, 16 frames, 112x112): about 5 s per step on a quiet
+    machine, so about a minute with the warm-up steps (twice that when other jobs share the cores); --compile
+    adds minutes of compilation; --repeats 0 skips the timing.
     """
     import copy
 

@@ -24,6 +24,10 @@ CONVERT_INITS: tuple[str, ...] = ("first_slice", "mean_slice", "fresh")
 #: extra: torchvision 0.28.0 is the one built against torch 2.13.0.
 VIDEO_MODELS: tuple[str, ...] = ("r3d_18", "mc3_18", "r2plus1d_18")
 VISION_REQUIREMENT = "torchvision==0.28.0"
+#: The transform statistics of a 3DTT layer in a record, in this order: mean and max over kernels and steps of
+#: |rotation| (degrees), |shift| (pixels) and |log scale| (`ttn.nn.transform_stats`).
+TRANSFORM_STATS = ("rotation_deg_mean", "rotation_deg_max", "shift_px_mean", "shift_px_max", "log_scale_mean",
+                   "log_scale_max")
 #: Classes of Video-MNIST; a run trains on `videos` videos, videos/10 per class, so sizes are multiples of it.
 NUM_CLASSES = 10
 VIDEOS_MULTIPLE = NUM_CLASSES

@@ -17,9 +17,10 @@ import math
 import torch
 
 from ttn.nn.conv3d_tt import Conv3dTT
+from ttn.registry import TRANSFORM_STATS
 
 #: The statistics `transform_statistics` returns, in this order (mean and max over kernels and steps).
-STAT_NAMES = ("rotation_deg_mean", "rotation_deg_max", "shift_px_mean", "shift_px_max", "log_scale_mean", "log_scale_max")
+STAT_NAMES = TRANSFORM_STATS
 
 
 @torch.no_grad()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 #: Fewest paired runs for the paired test; below it the unpaired Welch test is used.
 MIN_PAIRS = 2
@@ -55,6 +54,8 @@ def summarize(values: Sequence[float]) -> CellStats:
     n = int(array.size)
     if n == 0:
         return CellStats(math.nan, math.nan, 0)
+    from scipy import stats  # here, not at the top: scipy.stats takes ~1 s to import, and `ttn --help` imports this module
+
     sem = float(stats.sem(array, ddof=1)) if n >= 2 else math.nan
     return CellStats(float(array.mean()), sem, n)
 
@@ -75,6 +76,8 @@ def compare(
     pairs; with at least MIN_PAIRS of them the paired t-test is used on those pairs, otherwise Welch's
     t-test on all runs (needs 2 runs per cell). No variance at all gives no p-value.
     """
+    from scipy import stats
+
     common = sorted(set(baseline) & set(other))
     if pairable is not None:
         common = [run for run in common if run in pairable]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ttn.nn.transform_stats import STAT_NAMES
+from ttn.registry import TRANSFORM_STATS as STAT_NAMES
 from ttn.report.tables import Cell, Report
 
 

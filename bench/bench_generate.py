@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from vmnist.format import SPLITS
-from vmnist.generate import GenerateConfig, split_digits, write_dataset
+from vmnist.generator import GenerateConfig, split_digits, write_dataset
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.processes import default_workers
 from vmnist.reader import VideoMNIST, load_split

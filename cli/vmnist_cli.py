@@ -88,7 +88,7 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
       vmnist generate --out smooth.h5 --trajectories smooth
       vmnist generate --out data.h5 --shard-size 10000       # data-train-00000.h5 ... + data.h5
     """
-    from vmnist.generate import GenerateConfig, check_output, generate, plan_output
+    from vmnist.generator import GenerateConfig, check_output, generate, plan_output
 
     config = GenerateConfig(seed=seed, frames=frames, limit=limit, splits=splits, compression_level=compression_level,
                             trajectories=trajectories)

@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "DatasetError": "errors", "MnistError": "errors", "UserError": "errors",
     "FORMAT_VERSION": "format", "GENERATOR_VERSION": "format", "SPLITS": "format",
-    "GenerateConfig": "generate", "GenerateSummary": "generate", "generate": "generate", "write_dataset": "generate",
+    "GenerateConfig": "generator", "GenerateSummary": "generator", "generate": "generator", "write_dataset": "generator",
     "MnistDigits": "mnist", "fetch_mnist": "mnist", "load_mnist_file": "mnist",
     "VideoMNIST": "reader", "dataset_fingerprint": "reader", "load_labels": "reader", "load_split": "reader",
     "open_dataset": "reader", "read_attributes": "reader", "split_sizes": "reader",

@@ -76,7 +76,7 @@ def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0
     Labels cycle 0..9 in every split, so any 10 consecutive videos hold one of each class. `trajectories` names the
     family (default: the generator's default); `shard_size` writes shards beside `path`. Returns the path.
     """
-    from vmnist.generate import GenerateConfig, write_dataset
+    from vmnist.generator import GenerateConfig, write_dataset
 
     digits = tiled_digits(synthetic_digits(n_train=100, n_test=100, seed=seed))
     family = {} if trajectories is None else {"trajectories": trajectories}

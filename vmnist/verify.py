@@ -10,7 +10,7 @@ import numpy as np
 
 from vmnist.errors import DatasetError
 from vmnist.format import FORMAT_VERSION, GENERATOR_VERSION, SPLITS
-from vmnist.generate import GenerateConfig, split_digits
+from vmnist.generator import GenerateConfig, split_digits
 from vmnist.mnist import MnistDigits
 from vmnist.reader import SplitVideos, open_dataset, split_group, trajectories_of
 from vmnist.render import render_videos

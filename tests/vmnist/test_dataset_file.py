@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from vmnist import DatasetError, UserError, VideoMNIST, dataset_fingerprint, load_labels, load_split, split_sizes
 from vmnist.format import FORMAT_NAME, FORMAT_VERSION, GENERATOR_VERSION, REQUIRED_ATTRIBUTES
-from vmnist.generate import GenerateConfig, write_dataset
+from vmnist.generator import GenerateConfig, write_dataset
 from vmnist.info import dataset_info
 from vmnist.testing import make_tiny_dataset, synthetic_digits, tiled_digits
 from vmnist.verify import verify_dataset
@@ -229,3 +229,10 @@ def test_verify_fails_when_a_split_of_the_config_is_missing(tmp_path, tiny, digi
     report = verify_dataset(broken, digits, sample=3)
     assert [c.name for c in report.checks if not c.ok] == ["splits"]
     assert "missing val" in next(c.detail for c in report.checks if c.name == "splits")
+
+
+def test_vmnist_generate_stays_the_function_after_its_module_is_imported():
+    import vmnist
+    import vmnist.generator  # noqa: F401  (a submodule named like a function would replace it on import)
+
+    assert callable(vmnist.generate) and vmnist.generate.__module__ == "vmnist.generator"

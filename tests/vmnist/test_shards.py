@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from vmnist import DatasetError, UserError, VideoMNIST, dataset_fingerprint, load_labels, load_split
-from vmnist.generate import GenerateConfig, write_dataset
+from vmnist.generator import GenerateConfig, write_dataset
 from vmnist.info import dataset_info
 from vmnist.reader import SplitVideos, open_dataset
 from vmnist.shards import decode_shards, plan_shards

@@ -62,12 +62,12 @@ def test_generate_option_errors(tmp_path):
 
 def test_missing_mnist_path_fails_at_once(tmp_path, monkeypatch):
     """--mnist PATH that does not exist: one line naming it, before any fetch or rendering."""
-    import vmnist.generate
+    import vmnist.generator
 
     def fetch(*args, **kwargs):
         raise AssertionError("fetch_mnist was called")
 
-    monkeypatch.setattr(vmnist.generate, "fetch_mnist", fetch)
+    monkeypatch.setattr(vmnist.generator, "fetch_mnist", fetch)
     missing = tmp_path / "nonexistent"
     result = run("generate", "--out", str(tmp_path / "x.h5"), "--mnist", str(missing))
     assert_one_line_error(result, "--mnist", str(missing), "does not exist", code=2)

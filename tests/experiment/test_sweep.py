@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.ttn_cli import main
 from ttn.experiment.config import expand_grid, make_config
-from ttn.experiment.presets import PAPER_LRS, get_preset
+from ttn.experiment.presets import LRS, get_preset
 from ttn.errors import TTNError
 from ttn.paper import paper_table
 from ttn.experiment.records import read_record, record_path
@@ -53,7 +53,7 @@ def test_paper_preset_selects_among_table_2_channels_and_lrs():
     assert len(tasks) == len(preset.videos) * (2 * 3 + 4 * 3)  # 3d: 2 channel pairs x 3 lrs; 3dttn: 4 x 3
     for task in tasks:
         assert tuple(task.resolved_config()["channels"]) in table2[task.arch]
-        assert task.config.epochs == 100 and task.config.lr in PAPER_LRS
+        assert task.config.epochs == 100 and task.config.lr in LRS[task.arch]
     assert len({task.run_id for task in tasks}) == len(tasks)
     assert estimate_cost(tasks) > estimate_cost(plan_tasks(["3d"], [10], 1, TINY))
     with pytest.raises(TTNError, match="unknown --preset"):

@@ -108,14 +108,6 @@ class TrainConfig:
         data["channels"] = list(self.channels) if self.channels is not None else None
         return data
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        """Inverse of `to_dict` (unknown keys ignored; None for a 3DTT-only option means its default)."""
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known and value is not None}
-        if values.get("channels") is not None:
-            values["channels"] = tuple(values["channels"])
-        return cls(**values)
 
 
 #: Recipes: defaults that replace TrainConfig's own unless the user sets the option.

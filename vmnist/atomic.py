@@ -2,30 +2,134 @@
 
 A crash, Ctrl-C or full disk leaves either the old file or the new one, never half a file; the temporary file
 is removed on failure. The one implementation used by every writer of vmnist and ttn.
+
+Temporaries are hidden and name their writer: ``.NAME.<pid>.<host>.<random>.tmp`` beside ``NAME``. A writer
+killed outright (``kill -9``, the OOM killer, a power cut) cannot remove its own, so the next write of the same
+target removes the temporaries of that target left by processes of this host that are no longer alive; those of
+a live process, of another host (a shared folder) or of another target are never touched. An OSError that names a
+temporary (a full disk, a read-only folder) is raised again naming the target, the file the user asked for.
 """
 from __future__ import annotations
 
+import errno as errno_codes
 import os
+import re
+import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 
+def _host() -> str:
+    """This machine's short host name, reduced to letters, digits and '-' (it is a field of temporary names)."""
+    name = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:32]
+    return name or "host"
+
+
+def _temporary_pattern(path: Path) -> re.Pattern[str]:
+    """Names of the temporaries of `path`: groups `pid` and `host` (the random part is tempfile's, never a dot)."""
+    return re.compile(re.escape(f".{path.name}.") + r"(?P<pid>[0-9]+)\.(?P<host>[A-Za-z0-9-]+)\.[a-z0-9_]+\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this host exists (a process of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; a pid this system cannot have: keep it
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries of `path` left by dead writers of this host; return them.
+
+    Only files named like this module's temporaries of exactly `path` are considered, and only when their pid is
+    of this host and no process has it. Errors (a folder that cannot be listed, a file another writer removed
+    first) are ignored: cleaning is a courtesy, never a reason for a write to fail.
+    """
+    path = Path(path)
+    pattern, host, removed = _temporary_pattern(path), _host(), []
+    try:
+        names = os.listdir(path.parent if str(path.parent) else ".")
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or match["host"] != host or int(match["pid"]) == os.getpid() or _alive(int(match["pid"])):
+            continue
+        stale = path.parent / name
+        try:
+            stale.unlink()
+            removed.append(stale)
+        except OSError:
+            pass
+    return removed
+
+
 def _temporary_beside(path: Path) -> Path:
-    """An empty temporary file in `path`'s folder (created if needed), with ordinary permissions."""
+    """An empty temporary file in `path`'s folder (created if needed), with ordinary permissions.
+
+    Stale temporaries of `path` (see :func:`remove_stale_temporaries`) are removed first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path)
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.{_host()}.", suffix=".tmp")
+    except OSError as exc:  # a read-only or full folder: the error names the temporary it tried
+        tried = {Path(os.fsdecode(exc.filename)): path} if exc.filename is not None else {}
+        raise _naming_target(exc, tried) from exc
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; the result is an ordinary file
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; the result is an ordinary file
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
+def _naming_target(exc: OSError, pending: dict[Path, Path]) -> OSError:
+    """`exc` again, naming a target instead of a temporary; `exc` itself when it names none of `pending`.
+
+    `pending` maps temporaries to their targets. An error names a temporary by its `filename` (open, os.replace)
+    or in its message (h5py: "... filename = '/data/.x.h5.123.host.abcd1234.tmp' ..."). The new error has the
+    same errno (so the same OSError subclass), the system's words for it, and `filename` = the target.
+    """
+    text = f"{exc.filename!s} {exc}"
+    target = next((target for tmp, target in pending.items() if tmp.name in text), None)
+    if target is None:
+        return exc
+    if exc.errno in errno_codes.errorcode:
+        reason = os.strerror(exc.errno)
+    else:  # no errno: the message itself, on one line, naming targets
+        reason = " ".join(str(exc).split())
+        for tmp, name in pending.items():
+            reason = reason.replace(str(tmp), str(name)).replace(tmp.name, name.name)
+    return OSError(exc.errno, reason, os.fspath(target))
+
+
+@contextmanager
+def naming_file(path: str | os.PathLike) -> Iterator[None]:
+    """Give `path` as the file of the OSErrors raised in the block that name none.
+
+    A write, close or fsync on a full disk raises ``OSError(ENOSPC)`` without a file name; wrap the code that writes
+    a temporary in it (``with atomic_path(out) as tmp, naming_file(tmp): ...``) and the error names the target.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = os.fspath(path)
+        raise
+
+
 def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
+    with naming_file(path), open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
 
@@ -34,7 +138,8 @@ def atomic_path(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Pa
     """Yield a temporary path beside `path` for a writer that takes a file name (h5py, savefig, ...).
 
     When the block ends normally the temporary file is (fsynced when `durable`, then) renamed onto `path`;
-    on any exception it is deleted and the exception propagates.
+    on any exception it is deleted and the exception propagates (an OSError naming the temporary: renamed to
+    name `path`).
     """
     path = Path(path)
     tmp = _temporary_beside(path)
@@ -43,8 +148,10 @@ def atomic_path(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Pa
         if durable:
             _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (renamed := _naming_target(exc, {tmp: path})) is not exc:
+            raise renamed from exc
         raise
 
 
@@ -54,25 +161,28 @@ def atomic_files(*, durable: bool = True) -> Iterator[Callable[[str | os.PathLik
 
     When the block ends normally, every reserved file is (fsynced, then) renamed onto its target in the order
     reserved, so reserve last the file that makes the set usable (e.g. the index of shard files). On any
-    exception, Ctrl-C included, every temporary file is deleted and no target is touched.
+    exception, Ctrl-C included, every temporary file is deleted and no target is touched; an OSError naming a
+    temporary is raised again naming its target.
     """
-    pending: list[tuple[Path, Path]] = []
+    pending: dict[Path, Path] = {}  # temporary -> target, in the order reserved
 
     def reserve(target: str | os.PathLike) -> Path:
         tmp = _temporary_beside(Path(target))
-        pending.append((tmp, Path(target)))
+        pending[tmp] = Path(target)
         return tmp
 
     try:
         yield reserve
         if durable:
-            for tmp, _ in pending:
+            for tmp in pending:
                 _fsync(tmp)
-        for tmp, target in pending:
+        for tmp, target in pending.items():
             os.replace(tmp, target)
-    except BaseException:
-        for tmp, _ in pending:
+    except BaseException as exc:
+        for tmp in pending:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (renamed := _naming_target(exc, pending)) is not exc:
+            raise renamed from exc
         raise
 
 
@@ -81,7 +191,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, encoding: str | Non
     """Open a temporary file beside `path` for writing (`mode` "w" or "wb"); renamed onto `path` at the end."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes only ('w' or 'wb'), got {mode!r}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, naming_file(tmp):
         with open(tmp, mode, encoding=encoding or ("utf-8" if mode == "w" else None)) as handle:
             yield handle
 

@@ -53,6 +53,9 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
         raise DatasetError(f"{path}: missing attributes {', '.join(missing)}; {REGENERATE}")
     try:
         check_shards_present(path, shard_records(f))  # HDF5 would read a missing shard as zeros
+        for split in SPLITS:
+            if split in f:
+                split_group(f, split)  # every present split whole: no reader meets a damaged one mid-way
     except DatasetError:
         f.close()
         raise
@@ -60,7 +63,7 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
 
 
 def split_group(f: h5py.File, split: str) -> h5py.Group:
-    """The group of `split`, checked for its four datasets."""
+    """The group of `split`, checked for its four datasets, each with one row per label."""
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if split not in f:
@@ -69,8 +72,21 @@ def split_group(f: h5py.File, split: str) -> h5py.Group:
     group = f[split]
     missing = [name for name in SPLIT_DATASETS if name not in group]
     if missing:
-        raise DatasetError(f"{f.filename}: split {split!r} lacks {', '.join(missing)}; {REGENERATE}")
+        raise DatasetError(f"{f.filename}: split {split!r} lacks {', '.join(missing)}; {_regenerate(f)}")
+    rows = {name: len(group[name].shape) and group[name].shape[0] for name in SPLIT_DATASETS}  # a scalar: 0 rows
+    wrong = [f"{rows[name]} {name}" for name in SPLIT_DATASETS if rows[name] != rows["labels"]]
+    if wrong:  # hand-edited or damaged: reading would fail mid-way (IndexError, unallocated chunks)
+        raise DatasetError(f"{f.filename}: split {split!r} is damaged: {', '.join(wrong)} for {rows['labels']} labels; "
+                           f"{_regenerate(f)}")
     return group
+
+
+def _regenerate(f: h5py.File) -> str:
+    """How to render the open file `f` again (with its shard size, if sharded)."""
+    records = shard_records(f)
+    if records:
+        return regenerate_hint(Path(f.filename), records)
+    return f"render it again with `vmnist generate --out {f.filename} --force`"
 
 
 def read_attributes(path: str | os.PathLike) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,15 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
+def require_suffix(value: Path | None, suffixes: Sequence[str], option: str | None = None, note: str = "") -> Path | None:
+    """`value` if it is None or ends in one of `suffixes` (any case), else BadParameter naming them (and `option`)."""
+    if value is not None and value.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{value}: the file must end in {', '.join(suffixes)}{note}", param_hint=option)
+    return value
+
+
 def figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """Click callback of a picture option: the path if its suffix is one matplotlib writes here, else BadParameter."""
     from ttn.report.figures import FIGURE_SUFFIXES
 
-    if value is not None and value.suffix.lower() not in FIGURE_SUFFIXES:
-        raise click.BadParameter(f"{value}: the file must end in {', '.join(FIGURE_SUFFIXES)}")
-    return value
+    return require_suffix(value, FIGURE_SUFFIXES)

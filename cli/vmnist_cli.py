@@ -9,9 +9,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.common import LazyGroup, err_console, out_console, progress_enabled
+from cli.common import LazyGroup, err_console, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, SPLITS
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_SEED, SPLITS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
@@ -22,6 +22,9 @@ def parse_splits(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise click.BadParameter(f"unknown split {', '.join(unknown) or value!r}; choose from {','.join(SPLITS)}")
+    twice = [s for s in SPLITS if splits.count(s) > 1]
+    if twice:
+        raise click.BadParameter(f"{', '.join(twice)} named twice in {value!r}; name each split once")
     return splits
 
 
@@ -59,7 +62,7 @@ def main() -> None:
 
 @main.command("generate")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically).")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
 @click.option("--frames", type=click.IntRange(min=2), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
@@ -148,7 +151,9 @@ def info_command(path: Path) -> None:
 @click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
-def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None,
+                    force: bool) -> None:
     """Draw one example per class, frames across (the paper's Figure 2), or an animated GIF.
 
     \b
@@ -157,11 +162,15 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
       vmnist generate --out smooth.h5 --splits test --limit 100 --trajectories smooth
       vmnist preview authors.h5 --compare smooth.h5 --out compare.png
     """
-    from vmnist.preview import save_figure2, save_gif
+    from vmnist.errors import UserError
+    from vmnist.preview import FIGURE_SUFFIXES, GIF_SUFFIXES, save_figure2, save_gif
 
     if gif and compare is not None:
         raise click.BadParameter("--compare draws a picture; leave out --gif", param_hint="--compare")
-    out = out or Path("preview.gif" if gif else "fig2.png")
+    note = " with --gif" if gif else f" (or {', '.join(GIF_SUFFIXES)} with --gif)"
+    out = require_suffix(out, GIF_SUFFIXES if gif else FIGURE_SUFFIXES, "--out", note) or Path("preview.gif" if gif else "fig2.png")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
     written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare)
     out_console.print(f"wrote {written}")
 

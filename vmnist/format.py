@@ -17,6 +17,8 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 FRAME_SIZE = 28
 DEFAULT_FRAMES = 30
 DEFAULT_SEED = 0
+#: Seeds are stored as an HDF5 integer attribute (at most uint64) and fed to numpy's SeedSequence (no negatives).
+MAX_SEED = 2**64 - 1
 #: Deflate level of each video chunk (see vmnist.deflate): ISA-L level 1 compresses Video-MNIST ~3.6x at
 #: ~600 MB/s, smaller and ~4x faster than zlib's level 1.
 DEFAULT_COMPRESSION_LEVEL = 1

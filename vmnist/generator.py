@@ -12,6 +12,7 @@ import json
 import os
 import time
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -21,7 +22,8 @@ import numpy as np
 from vmnist.atomic import atomic_files
 from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, SPLIT_SOURCES, SPLITS
+from vmnist.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_SEED, SPLIT_SOURCES,
+                           SPLITS)
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.processes import default_workers, spawn_pool, stop_pool
 from vmnist.shards import ShardRecord, plan_shards, referenced_shards
@@ -59,6 +61,11 @@ class GenerateConfig:
         unknown = [s for s in self.splits if s not in SPLIT_SOURCES]
         if unknown or not self.splits:
             raise UserError(f"--splits: unknown split {unknown or self.splits}; choose from {', '.join(SPLITS)}")
+        twice = sorted({s for s in self.splits if self.splits.count(s) > 1})
+        if twice:
+            raise UserError(f"--splits: {', '.join(twice)} named twice; name each split once")
+        if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
+            raise UserError(f"--seed must be a whole number from 0 to 2**64 - 1, got {self.seed!r}")
         if self.frames < 2:
             raise UserError(f"--frames must be at least 2, got {self.frames}")
         if self.limit is not None and self.limit < 1:
@@ -238,8 +245,11 @@ def write_dataset(
                 if progress:
                     progress(block.split, done[block.split], config.split_size(block.split))
             writer.finish()
-        finally:
-            writer.close()
+        except BaseException:
+            with suppress(OSError):  # a full disk fails the close too: report the first error
+                writer.close()
+            raise
+        writer.close()
     for stale in set(old_shards) - set(writer.files):
         stale.unlink(missing_ok=True)
     counts = {split: np.bincount(split_digits(digits, split)[1][: config.split_size(split)], minlength=10)

@@ -11,14 +11,25 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.atomic import atomic_path
+from vmnist.atomic import atomic_path, naming_file
 from vmnist.errors import UserError
 from vmnist.reader import load_labels, load_split, read_attributes, trajectories_of
 from vmnist.trajectories import TRAJECTORY_TABLE
 
 INSTALL_PLOT = "pictures need matplotlib and Pillow: pip install -e '.[plot]' (or pip install matplotlib pillow)"
+#: Picture files save_figure2 writes (matplotlib's formats that need no other program) and save_gif writes.
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+GIF_SUFFIXES = (".gif",)
 #: Grey level of the lines between frames, so that ink leaving a frame shows where the frame ends.
 GAP_GREY = 96
+
+
+def check_suffix(out: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
+    """`out` as a Path if it ends in one of `suffixes` (any case), else UserError naming them."""
+    out = Path(out)
+    if out.suffix.lower() not in suffixes:
+        raise UserError(f"{out}: the picture file must end in {', '.join(suffixes)}")
+    return out
 
 
 def first_of_each_class(path: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +58,11 @@ def _family(path: str | os.PathLike) -> str:
 
 def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "test", every: int = 2,
                  compare: str | os.PathLike | None = None) -> Path:
-    """One row per class, every `every`-th frame across, like the paper's Figure 2; `compare`: a second file beside."""
+    """One row per class, every `every`-th frame across, like the paper's Figure 2; `compare`: a second file beside.
+
+    `out` ends in .png, .svg or .pdf (FIGURE_SUFFIXES).
+    """
+    out = check_suffix(out, FIGURE_SUFFIXES)
     try:
         import matplotlib
 
@@ -85,20 +100,22 @@ def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "
         centre = (width / 2) + i * (width + separator.shape[1])
         ax.text(centre, -3, f"{Path(source).name}: {_family(source)} trajectories", ha="center", va="bottom", fontsize=8)
     fig.suptitle(f"Video-MNIST: the first {split} video of each class, frames 0, {every}, {2 * every}, ...", fontsize=8, y=0.995)
-    out = Path(out)
-    kind = out.suffix.lstrip(".").lower() or "png"
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=kind)
-        if kind == "png":  # the picture is grey: one channel instead of RGBA makes the file ~3x smaller
-            from PIL import Image
+    kind = out.suffix.lstrip(".").lower()
+    try:
+        with atomic_path(out) as tmp, naming_file(tmp):  # a full disk names no file: `out` (not the temporary)
+            fig.savefig(tmp, dpi=dpi, format=kind)
+            if kind == "png":  # the picture is grey: one channel instead of RGBA makes the file ~3x smaller
+                from PIL import Image
 
-            Image.open(tmp).convert("L").save(tmp, format="PNG", optimize=True)
-    plt.close(fig)
+                Image.open(tmp).convert("L").save(tmp, format="PNG", optimize=True)
+    finally:
+        plt.close(fig)
     return out
 
 
 def save_gif(path: str | os.PathLike, out: str | os.PathLike, split: str = "test", zoom: int = 4, fps: int = 10) -> Path:
-    """An animated GIF: the first video of each class side by side (2 rows of 5), scaled up `zoom` times."""
+    """An animated GIF: the first video of each class side by side (2 rows of 5), scaled up `zoom` times; `out`: .gif."""
+    out = check_suffix(out, GIF_SUFFIXES)
     try:
         from PIL import Image
     except ImportError:
@@ -113,6 +130,6 @@ def save_gif(path: str | os.PathLike, out: str | os.PathLike, split: str = "test
         canvas[:, r * (height + 2) + 1 : r * (height + 2) + 1 + height, c * (width + 2) + 1 : c * (width + 2) + 1 + width] = videos[i]
     canvas = canvas.repeat(zoom, axis=1).repeat(zoom, axis=2)
     images = [Image.fromarray(frame) for frame in canvas]
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, naming_file(tmp):
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
-    return Path(out)
+    return out

@@ -117,8 +117,8 @@ def _naming_target(exc: OSError, pending: dict[Path, Path]) -> OSError:
 def naming_file(path: str | os.PathLike) -> Iterator[None]:
     """Give `path` as the file of the OSErrors raised in the block that name none.
 
-    A write, close or fsync on a full disk raises ``OSError(ENOSPC)`` without a file name; wrap the code that writes
-    a temporary in it (``with atomic_path(out) as tmp, naming_file(tmp): ...``) and the error names the target.
+    A write, close or fsync on a full disk raises ``OSError(ENOSPC)`` without a file name; `atomic_path` wraps its
+    block in it, so such an error names the temporary and is then raised again naming the target.
     """
     try:
         yield
@@ -144,7 +144,8 @@ def atomic_path(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Pa
     path = Path(path)
     tmp = _temporary_beside(path)
     try:
-        yield tmp
+        with naming_file(tmp):  # a writer's nameless OSError (a full disk) is about the file: named, then renamed below
+            yield tmp
         if durable:
             _fsync(tmp)
         os.replace(tmp, path)
@@ -191,7 +192,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, encoding: str | Non
     """Open a temporary file beside `path` for writing (`mode` "w" or "wb"); renamed onto `path` at the end."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes only ('w' or 'wb'), got {mode!r}")
-    with atomic_path(path) as tmp, naming_file(tmp):
+    with atomic_path(path) as tmp:
         with open(tmp, mode, encoding=encoding or ("utf-8" if mode == "w" else None)) as handle:
             yield handle
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.atomic import atomic_path, naming_file
+from vmnist.atomic import atomic_path
 from vmnist.errors import UserError
 from vmnist.reader import load_labels, load_split, read_attributes, trajectories_of
 from vmnist.trajectories import TRAJECTORY_TABLE
@@ -102,7 +102,7 @@ def save_figure2(path: str | os.PathLike, out: str | os.PathLike, split: str = "
     fig.suptitle(f"Video-MNIST: the first {split} video of each class, frames 0, {every}, {2 * every}, ...", fontsize=8, y=0.995)
     kind = out.suffix.lstrip(".").lower()
     try:
-        with atomic_path(out) as tmp, naming_file(tmp):  # a full disk names no file: `out` (not the temporary)
+        with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=dpi, format=kind)
             if kind == "png":  # the picture is grey: one channel instead of RGBA makes the file ~3x smaller
                 from PIL import Image
@@ -130,6 +130,6 @@ def save_gif(path: str | os.PathLike, out: str | os.PathLike, split: str = "test
         canvas[:, r * (height + 2) + 1 : r * (height + 2) + 1 + height, c * (width + 2) + 1 : c * (width + 2) + 1 + width] = videos[i]
     canvas = canvas.repeat(zoom, axis=1).repeat(zoom, axis=2)
     images = [Image.fromarray(frame) for frame in canvas]
-    with atomic_path(out) as tmp, naming_file(tmp):
+    with atomic_path(out) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
     return out

@@ -348,3 +348,17 @@ def test_cli_bad_options_exit_2(sweep_dir, args):
 def test_print_report_for_sweep(sweep_dir, capsys):
     report = print_report(sweep_dir, fmt="markdown")
     assert report.rows and "| 10 |" in capsys.readouterr().out
+
+
+def test_a_full_disk_while_drawing_names_the_figure(sweep_dir, tmp_path, monkeypatch):
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # a write names no file
+
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    result = CliRunner().invoke(main, ["report", str(sweep_dir), "--plot", str(tmp_path / "fig.png")])
+    assert result.exit_code == 1 and f"No space left on device: {tmp_path / 'fig.png'}" in result.output
+    assert not list(tmp_path.glob(".*")) and "Traceback" not in result.output

@@ -29,14 +29,15 @@ Coordinate convention (the one of ``F.affine_grid`` / ``F.grid_sample``):
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _triple
 
-from ttn.registry import THETA_KINDS, WARP_KINDS, check_choice
+from ttn.errors import TTNError
+from ttn.registry import CONVERT_INITS, THETA_KINDS, WARP_KINDS, check_choice
 
 ThetaKind = Literal["affine", "similarity", "shared"]
 WarpKind = Literal["sequential", "direct"]
@@ -67,6 +68,31 @@ def compose_matrices(steps: torch.Tensor) -> torch.Tensor:
         total = full if total is None else total @ full
         composed.append(total[:, :2])
     return torch.stack(composed, dim=1)
+
+
+def conv3d_arguments(conv: nn.Conv3d) -> dict[str, Any]:
+    """`Conv3dTT`'s constructor arguments that reproduce `conv`'s hyper-parameters, device and dtype.
+
+    Raises TTNError if `conv` pads its input other than with zeros (Conv3dTT runs ``F.conv3d``, zeros only)."""
+    if conv.padding_mode != "zeros":
+        raise TTNError(f"cannot convert a Conv3d with padding_mode={conv.padding_mode!r}: a 3DTT layer pads its input "
+                       "with zeros only; leave the layer out (exclude=...) or use padding_mode='zeros'")
+    return {
+        "in_channels": conv.in_channels, "out_channels": conv.out_channels, "kernel_size": conv.kernel_size,
+        "stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation, "groups": conv.groups,
+        "bias": conv.bias is not None, "device": conv.weight.device, "dtype": conv.weight.dtype,
+    }
+
+
+def initial_slice(weight: torch.Tensor, init: str) -> torch.Tensor | None:
+    """K0 (O, I/groups, H, W) for `init` from a Conv3d weight (O, I/groups, T, H, W); None for "fresh"."""
+    check_choice(init, CONVERT_INITS, "init")
+    if init == "first_slice":
+        return weight.detach()[:, :, 0]
+    if init == "mean_slice":
+        return weight.detach().mean(dim=2)
+    return None
+
 
 
 class Conv3dTT(nn.Module):
@@ -247,8 +273,6 @@ class Conv3dTT(nn.Module):
         as a new Conv3dTT. `options`: the constructor's (warp, align_corners, padding_mode, k0_std). Raises
         TTNError for a conv that pads its input with anything but zeros (``padding_mode="reflect"`` ...).
         """
-        from ttn.nn.convert import conv3d_arguments, initial_slice
-
         layer = cls(**conv3d_arguments(conv), theta=theta, **options)  # type: ignore[arg-type]
         k0 = initial_slice(conv.weight, init)  # (O, I/groups, H, W); None for "fresh"
         if k0 is not None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -37,30 +37,6 @@ from torch import nn
 from ttn.errors import TTNError
 from ttn.nn.conv3d_tt import Conv3dTT
 from ttn.registry import CONVERT_INITS, VIDEO_MODELS, VISION_REQUIREMENT, check_choice, check_theta
-
-
-def conv3d_arguments(conv: nn.Conv3d) -> dict[str, Any]:
-    """`Conv3dTT`'s constructor arguments that reproduce `conv`'s hyper-parameters, device and dtype.
-
-    Raises TTNError if `conv` pads its input other than with zeros (Conv3dTT runs ``F.conv3d``, zeros only)."""
-    if conv.padding_mode != "zeros":
-        raise TTNError(f"cannot convert a Conv3d with padding_mode={conv.padding_mode!r}: a 3DTT layer pads its input "
-                       "with zeros only; leave the layer out (exclude=...) or use padding_mode='zeros'")
-    return {
-        "in_channels": conv.in_channels, "out_channels": conv.out_channels, "kernel_size": conv.kernel_size,
-        "stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation, "groups": conv.groups,
-        "bias": conv.bias is not None, "device": conv.weight.device, "dtype": conv.weight.dtype,
-    }
-
-
-def initial_slice(weight: torch.Tensor, init: str) -> torch.Tensor | None:
-    """K0 (O, I/groups, H, W) for `init` from a Conv3d weight (O, I/groups, T, H, W); None for "fresh"."""
-    check_choice(init, CONVERT_INITS, "init")
-    if init == "first_slice":
-        return weight.detach()[:, :, 0]
-    if init == "mean_slice":
-        return weight.detach().mean(dim=2)
-    return None
 
 
 def ineligible_reason(conv: nn.Conv3d) -> str:

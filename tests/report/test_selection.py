@@ -149,3 +149,16 @@ def test_report_transforms_table_averages_the_selected_runs(tmp_path) -> None:
     header, rows = transform_table(build_report(records))
     assert rows == [["10", "3dttn", "lr 0.01", "conv1", "1.50", "18.00", "0.75", "3.00", "0.015", "0.150"]]
     assert report_dict(build_report(records))["transforms"][0]["layers"]["conv1"]["rotation_deg_max"] == 18.0
+
+
+def test_learning_curves_follow_the_selected_candidate_only() -> None:
+    from ttn.report.figures import learning_curves, reported_records
+
+    records = []
+    for run in range(2):
+        for lr, val in [(0.01, 0.6), (0.02, 0.4)]:
+            rec = record("3d", 10, run, lr=lr, val=val, test=0.5)
+            rec["history"] = [{"epoch": 1, "val_accuracy": val}]
+            records.append(rec)
+    curves = learning_curves(reported_records(build_report(records)))
+    assert curves[("3d", 10)][1] == [pytest.approx(0.6)] and curves[("3d", 10)][3] == [2]

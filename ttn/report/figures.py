@@ -125,11 +125,17 @@ def learning_curves(
     return curves
 
 
+def reported_records(report: Report) -> list[dict[str, Any]]:
+    """The records behind the report's numbers: the runs of each cell's selected candidate."""
+    return [record for row in report.rows for cell in row.cells.values() if cell.selection is not None
+            for record in cell.selection.chosen.records.values()]
+
+
 def plot_curves(report: Report, path: str | os.PathLike[str]) -> Path:
     """Mean validation accuracy per epoch with a band of one standard error, one panel per training-set
-    size, one line per arch."""
+    size, one line per arch (the runs of each cell's selected candidate)."""
     check_figure_path(path)
-    curves = learning_curves(report.records)
+    curves = learning_curves(reported_records(report))
     if not curves:
         raise TTNError("the records have no training history (val_accuracy per epoch): nothing to draw")
     sizes = sorted({videos for _, videos in curves})

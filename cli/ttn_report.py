@@ -165,8 +165,11 @@ def report_command(results_dir: Path, **options: Any) -> None:
 @click.command("compare")
 @click.option("--row", "rows", multiple=True, required=True, metavar="NAME=FOLDER[?KEY=V&KEY=V]",
               help="One protocol variant: a name, a results folder, and optional --where filters after '?'. Repeatable.")
-@click.option("--treatment", default="3dttn", show_default=True, help="The arch whose gain is measured.")
-@click.option("--baseline", default="3d", show_default=True, help="The arch it is measured against.")
+@click.option("--treatment", default="3dttn", show_default=True, metavar="ARCH[?KEY=V&KEY=V]",
+              help="The arm whose gain is measured: an arch, optionally with filters of its own "
+                   "(e.g. '3dttn?freeze_transforms=true').")
+@click.option("--baseline", default="3d", show_default=True, metavar="ARCH[?KEY=V&KEY=V]",
+              help="The arm it is measured against (e.g. 3d, or '3dttn?freeze_transforms=true').")
 @click.option("--videos", "sizes", default=None, metavar="N,N,...", help="Only these training-set sizes.")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
               help="Multiple-testing correction over every (row, size) of the table.")
@@ -175,16 +178,19 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
                     fmt: str) -> None:
     """Which protocol choice moves the gap: TREATMENT minus BASELINE mean test accuracy, per size and variant.
 
-    Each row is a results folder (optionally filtered); in each, the candidate of each arch and size is
-    selected on validation as by `ttn report`. The gap is the mean of the paired differences over the runs
+    Each row is a results folder (optionally filtered); in each, the candidate of each arm and size is
+    selected on validation as by `ttn report` (among the arm's own candidates: an arm is an arch with
+    optional filters, so '3dttn?freeze_transforms=false' can be compared with '3dttn?freeze_transforms=true'). The gap is the mean of the paired differences over the runs
     both selected candidates have (the same training videos), ± its standard error, with a paired t-test,
     Holm-corrected over the whole table.
 
     \b
-    Example (the ablation of docs/results.md):
-      ttn compare --row "shared lr 0.02=docs/experiments/selected?lr=0.02" \\
-                  --row "lr selected=docs/experiments/selected" \\
-                  --row "authors recipe=docs/experiments/authors" --videos 10,20,50
+    Examples (the tables of docs/results.md):
+      ttn compare --row "shared lr 0.02=docs/experiments/selected-authors?lr=0.02" \\
+                  --row "lr selected=docs/experiments/selected-authors?transform_lr_scale=1&freeze_transforms=false" \\
+                  --row "authors recipe=docs/experiments/authors-recipe"
+      ttn compare --row "learned vs frozen=docs/experiments/selected-authors?transform_lr_scale=1" \\
+                  --treatment "3dttn?freeze_transforms=false" --baseline "3dttn?freeze_transforms=true"
     """
     from cli.common import parse_int_list
     from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_row
@@ -195,7 +201,8 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     if fmt == "json":
         click.echo(json.dumps(gaps_dict(gaps), indent=2))
         return
-    header, lines = gap_table(gaps, treatment, baseline)
+    labels = [arm.partition("?")[0] for arm in (treatment, baseline)]
+    header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]))
     if fmt == "markdown":
         click.echo(markdown_table(header, lines))
         return

@@ -162,3 +162,14 @@ def test_learning_curves_follow_the_selected_candidate_only() -> None:
             records.append(rec)
     curves = learning_curves(reported_records(build_report(records)))
     assert curves[("3d", 10)][1] == [pytest.approx(0.6)] and curves[("3d", 10)][3] == [2]
+
+
+def test_compare_arms_of_one_arch_with_filters(tmp_path) -> None:
+    from ttn.report.compare import compare_rows, parse_row
+
+    for run in range(3):
+        write_record(tmp_path, record("3dttn", 10, run, lr=0.01, val=0.6, test=0.70 + 0.01 * run, freeze_transforms=False))
+        write_record(tmp_path, record("3dttn", 10, run, lr=0.01, val=0.5, test=0.60, freeze_transforms=True))
+    (gap,) = compare_rows([parse_row(f"learned vs frozen={tmp_path}")], treatment="3dttn?freeze_transforms=false",
+                          baseline="3dttn?freeze_transforms=true")
+    assert gap.difference.n == 3 and gap.difference.mean == pytest.approx(0.11)

@@ -51,25 +51,54 @@ class Gap:
     warnings: list[str] = field(default_factory=list)
 
 
-def row_gaps(spec: RowSpec, treatment: str, baseline: str, sizes: Sequence[int] | None) -> list[Gap]:
+@dataclass(frozen=True)
+class Arm:
+    """One side of the comparison: an arch and --where filters of its own (e.g. 3dttn with frozen transforms)."""
+
+    arch: str
+    filters: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.arch + (f" ({', '.join(self.filters)})" if self.filters else "")
+
+
+def parse_arm(text: str) -> Arm:
+    """"ARCH" or "ARCH?KEY=V,V&KEY=V" -> Arm."""
+    arch, _, query = text.partition("?")
+    if not arch.strip():
+        raise TTNError(f"{text!r}: expected ARCH or ARCH?KEY=V&KEY=V, e.g. 3dttn?freeze_transforms=true")
+    return Arm(arch.strip(), tuple(item for item in query.split("&") if item))
+
+
+def _cells_by_size(spec: RowSpec, arm: Arm) -> dict[int, Cell]:
+    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only)."""
+    report = make_report(spec.folder, filters=spec.filters + arm.filters, archs=[arm.arch])
+    return {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}
+
+
+def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None) -> list[Gap]:
     """The gaps of one row, per size present in its records (or in `sizes`)."""
-    report = make_report(spec.folder, baseline=baseline, filters=spec.filters, archs=[treatment, baseline])
+    ours_by_size, theirs_by_size = _cells_by_size(spec, treatment), _cells_by_size(spec, baseline)
     gaps = []
-    for row in report.rows:
-        if sizes is not None and row.videos not in sizes:
+    for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
+        if sizes is not None and videos not in sizes:
             continue
-        ours, theirs = row.cells.get(treatment), row.cells.get(baseline)
+        ours, theirs = ours_by_size.get(videos), theirs_by_size.get(videos)
         paired = sorted(set(ours.accuracies) & set(theirs.accuracies)) if ours and theirs else []
         paired = [run for run in paired if ours.train_indices.get(run) == theirs.train_indices.get(run)]
         differences = [ours.accuracies[run] - theirs.accuracies[run] for run in paired]
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
-        gaps.append(Gap(spec.name, row.videos, ours, theirs, summarize(differences), comparison))
+        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(differences), comparison))
     return gaps
 
 
-def compare_rows(specs: Sequence[RowSpec], *, treatment: str = "3dttn", baseline: str = "3d",
+def compare_rows(specs: Sequence[RowSpec], *, treatment: str | Arm = "3dttn", baseline: str | Arm = "3d",
                  sizes: Sequence[int] | None = None, correction: str = "holm") -> list[Gap]:
-    """The gap table: every row's gaps, p-values Holm-adjusted over the whole table (`correction` "holm")."""
+    """The gap table: every row's gaps, p-values Holm-adjusted over the whole table (`correction` "holm").
+    `treatment` and `baseline` are arms: an arch, optionally with filters of its own ("3dttn?freeze_transforms=true")."""
+    treatment = treatment if isinstance(treatment, Arm) else parse_arm(treatment)
+    baseline = baseline if isinstance(baseline, Arm) else parse_arm(baseline)
     if not specs:
         raise TTNError("give at least one --row NAME=FOLDER")
     if len({spec.name for spec in specs}) < len(specs):

@@ -125,3 +125,10 @@ def test_holm_never_below_raw_and_keeps_order():
     assert all(adj >= p for adj, p in zip(adjusted, raw))
     order = np.argsort(raw)
     assert all(adjusted[order[i]] <= adjusted[order[i + 1]] for i in range(len(raw) - 1))
+
+
+def test_p_values_print_so_a_significant_one_never_reads_as_the_threshold():
+    from ttn.report.formats import format_p
+
+    assert [format_p(p) for p in (0.0497, 0.002, 0.521, 0.1, 0.00099, None)] == \
+        ["0.0497", "0.0020", "0.521", "0.100", "9.9e-04", "—"]

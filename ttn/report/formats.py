@@ -23,10 +23,13 @@ def _fmt(value: float | None, digits: int, dash: str) -> str:
 
 
 def format_p(p: float | None, dash: str = "—") -> str:
-    """A p-value for people: 3 decimals, or scientific notation below 0.001."""
+    """A p-value for people: 3 decimals; 4 below 0.1, so that a p-value just under 0.05 never prints as
+    "0.050" beside a significance mark; scientific notation below 0.001."""
     if p is None:
         return dash
-    return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
+    if p < 0.001:
+        return f"{p:.1e}"
+    return f"{p:.4f}" if p < 0.1 else f"{p:.3f}"
 
 
 def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:

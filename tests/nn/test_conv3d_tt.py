@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ttn.nn import Conv2Plus1d, Conv3dTT, tran_intermediate_channels

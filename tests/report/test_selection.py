@@ -124,7 +124,7 @@ def test_compare_rows_gap_per_size_with_holm(tmp_path) -> None:
         for arch, lr, val, test in [("3d", 0.01, 0.5, 0.50), ("3d", 0.02, 0.6, 0.55),
                                     ("3dttn", 0.01, 0.7, 0.60), ("3dttn", 0.02, 0.4, 0.40)]:
             write_record(tmp_path, record(arch, 10, run, lr=lr, val=val, test=test + 0.01 * run * (arch == "3dttn")))
-    gaps = compare_rows([parse_row(f"shared=" + str(tmp_path) + "?lr=0.02"), parse_row(f"selected={tmp_path}")])
+    gaps = compare_rows([parse_row("shared=" + str(tmp_path) + "?lr=0.02"), parse_row(f"selected={tmp_path}")])
     shared, selected = gaps
     assert (shared.row, selected.row) == ("shared", "selected") and shared.videos == 10
     assert shared.difference.n == 4 and shared.difference.mean == pytest.approx(0.40 + 0.015 - 0.55)

@@ -14,7 +14,7 @@ import click
 
 from ttn import registry
 from ttn.errors import TTNError
-from ttn.experiment.config import AXES, RECIPE_ALIASES, RECIPES, SCORES, TrainConfig
+from ttn.experiment.config import AXES, CONV_INITS, RECIPE_ALIASES, RECIPES, SCORES, TrainConfig
 
 Parse = Callable[[str], Any]
 
@@ -37,6 +37,13 @@ def channel_pair(text: str) -> tuple[int, int]:
 
 def theta_kind(text: str) -> str:
     return registry.check_theta(text.strip())
+
+
+def conv_init_kind(text: str) -> str:
+    text = text.strip()
+    if text not in CONV_INITS:
+        raise ValueError(f"unknown init {text!r}: choose one of {', '.join(CONV_INITS)}")
+    return text
 
 
 def whole_number(text: str) -> int:
@@ -77,6 +84,9 @@ VALUE_OPTIONS: tuple[tuple[str, str, Parse, str, str, str], ...] = (
     ("--theta", "theta", theta_kind, ",", "KIND", f"3DTT transforms: {', '.join(registry.THETA_KINDS)} [default: {TrainConfig.theta}]."),
     ("--transform-lr-scale", "transform_lr_scale", finite_float, ",", "X",
      "The 3DTT transform parameters learn at lr * X [default: 1]."),
+    ("--conv-init", "conv_init", conv_init_kind, ",", "INIT",
+     "Conv weights: 'default' PyTorch's (3D conv weights sqrt(6)x smaller than the 3DTTN's K0), 'he' N(0, 2/fan_in) "
+     "for both, 'normal' the authors' N(0, 1) [default: default; recipe authors: normal]."),
     ("--temporal-kernel", "temporal_kernel", whole_number, ",", "T", f"Temporal kernel size [default: {TrainConfig.temporal_kernel}]."),
     ("--epochs", "epochs", whole_number, ",", "N", f"Epochs [default: {TrainConfig.epochs}]."),
     ("--val-size", "val_size", whole_number, ",", "N", f"Validation subset; 0 = whole val split [default: {TrainConfig.val_size}]."),

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli.ttn_cli import main
 from ttn.errors import TTNError
-from ttn.experiment.config import make_config
+from ttn.experiment.config import candidate_tag, make_config
 from ttn.experiment.evaluation import scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
 from ttn.experiment.sampling import val_indices
@@ -48,6 +48,25 @@ def test_authors_recipe_is_the_authors_code() -> None:
     assert scale_input(videos, config.input_scale).max().item() == 255.0
     assert scale_input(videos, "unit").max().item() == 1.0
     assert list(val_indices(10_000, 1000, "first")) == list(range(1000))
+
+
+def test_he_init_gives_the_3d_conv_the_rule_of_the_3dttn_k0() -> None:
+    kwargs = {"channels": [6, 16]}
+    default_3d, _ = seeded_model("3d", 0, make_config(), kwargs)
+    default_tt, _ = seeded_model("3dttn", 0, make_config(), kwargs)
+    he_3d, _ = seeded_model("3d", 0, make_config(conv_init="he"), kwargs)
+    he_tt, _ = seeded_model("3dttn", 0, make_config(conv_init="he"), kwargs)
+    for name in ("conv1", "conv2"):  # the same std rule, sqrt(2 / fan_in) over the built 5x5x5 kernel
+        fan_in = math.prod(getattr(he_3d, name).weight.shape[1:])
+        assert getattr(he_3d, name).weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.05)
+        assert getattr(default_tt, name).k0.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.05)
+    # PyTorch's default conv init (Kaiming-uniform, a = sqrt(5)) starts sqrt(6) smaller: the asymmetry "he" removes
+    ratio = default_tt.conv2.k0.std().item() / default_3d.conv2.weight.std().item()
+    assert ratio == pytest.approx(math.sqrt(6), rel=0.05)
+    # only the 3D conv weights change: biases, linear layers and the whole 3DTTN are as built
+    assert torch.equal(he_3d.conv2.bias, default_3d.conv2.bias) and torch.equal(he_3d.fc1.weight, default_3d.fc1.weight)
+    assert all(torch.equal(a, b) for a, b in zip(he_tt.state_dict().values(), default_tt.state_dict().values()))
+    assert candidate_tag(make_config(conv_init="he"), "3d") == "lr0.02-inithe"
 
 
 def test_score_last_and_val_every(data) -> None:

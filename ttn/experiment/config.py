@@ -20,9 +20,12 @@ DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 
 #: Input scalings: "unit" divides uint8 pixels by 255 ([0, 1]); "raw" feeds 0-255 floats (authors' code).
 INPUT_SCALES = ("unit", "raw")
-#: Conv initializations: "default" = PyTorch's Kaiming-uniform for nn.Conv3d and linear layers, K0 ~ N(0, 2/fan_in)
-#: for 3DTT; "normal" = the authors' code: 3D conv weights and biases ~ N(0, 1), 3DTT K0 ~ N(0, 1).
-CONV_INITS = ("default", "normal")
+#: Conv initializations: "default" = PyTorch's Kaiming-uniform (a = sqrt(5)) for nn.Conv3d and linear layers,
+#: K0 ~ N(0, 2/fan_in) for 3DTT: the 3D conv's weights then start sqrt(6) ~ 2.45x smaller (std 1/sqrt(3 fan_in))
+#: than the 3DTTN's K0; "he" = the same rule for both: nn.Conv3d weights ~ N(0, 2/fan_in) as K0 (3DTT layers
+#: are left as built, so a 3DTTN is the same model under "default" and "he"); "normal" = the authors' code:
+#: 3D conv weights and biases ~ N(0, 1), 3DTT K0 ~ N(0, 1). Linear layers keep PyTorch's init throughout.
+CONV_INITS = ("default", "he", "normal")
 #: Which model a run reports: "best" = the epoch of highest validation accuracy (section 3.4), "last" = the
 #: last epoch (the authors' code scores a run by its last-epoch validation accuracy).
 SCORES = ("best", "last")
@@ -188,7 +191,7 @@ def identity(resolved: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 #: every record of one results folder shares (what "validation accuracy" and "test accuracy" mean there).
 AXES: dict[str, str] = {
     "lr": "lr", "channels": "c", "batch_size": "b", "lr_decay": "ld", "theta": "", "transform_lr_scale": "tls",
-    "freeze_transforms": "frozen", "temporal_kernel": "k",
+    "freeze_transforms": "frozen", "temporal_kernel": "k", "conv_init": "init",
 }
 PROTOCOL = tuple(f.name for f in fields(TrainConfig) if f.name not in AXES and f.name not in NOT_IDENTITY)
 

@@ -198,6 +198,8 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     wanted = parse_int_list(sizes, "--videos") if sizes else None
     gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
                         correction=correction)
+    for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
     if fmt == "json":
         click.echo(json.dumps(gaps_dict(gaps), indent=2))
         return

@@ -173,3 +173,13 @@ def test_compare_arms_of_one_arch_with_filters(tmp_path) -> None:
     (gap,) = compare_rows([parse_row(f"learned vs frozen={tmp_path}")], treatment="3dttn?freeze_transforms=false",
                           baseline="3dttn?freeze_transforms=true")
     assert gap.difference.n == 3 and gap.difference.mean == pytest.approx(0.11)
+
+
+def test_an_init_asymmetry_is_warned_about_until_the_3d_uses_the_same_rule() -> None:
+    tt = [record("3dttn", 10, run, lr=0.0025, val=0.6, test=0.6, conv_init="default") for run in range(2)]
+    legacy = [record("3d", 10, run, lr=0.02, val=0.5, test=0.5, conv_init="default") for run in range(2)]
+    he = [record("3d", 10, run, lr=0.005, val=0.7, test=0.7, conv_init="he") for run in range(2)]
+    assert any("sqrt(6)" in w and "--conv-init he" in w for w in build_report(tt + legacy).warnings)
+    # once selection (on validation) picks the he candidate, or no 3DTTN is in the table, nothing to say
+    assert not any("sqrt(6)" in w for w in build_report(tt + legacy + he).warnings)
+    assert not any("sqrt(6)" in w for w in build_report(legacy).warnings)

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from ttn.errors import TTNError
 from ttn.report.stats import CellStats, Comparison, compare, holm, summarize
-from ttn.report.tables import Cell, make_report
+from ttn.report.tables import Cell, init_asymmetry_warning, make_report
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def _cells_by_size(spec: RowSpec, arm: Arm) -> dict[int, Cell]:
 def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None) -> list[Gap]:
     """The gaps of one row, per size present in its records (or in `sizes`)."""
     ours_by_size, theirs_by_size = _cells_by_size(spec, treatment), _cells_by_size(spec, baseline)
+    asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
     gaps = []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
         if sizes is not None and videos not in sizes:
@@ -89,7 +90,8 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         paired = [run for run in paired if ours.train_indices.get(run) == theirs.train_indices.get(run)]
         differences = [ours.accuracies[run] - theirs.accuracies[run] for run in paired]
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
-        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(differences), comparison))
+        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(differences), comparison,
+                        warnings=[f"{spec.name}: {asymmetry}"] if asymmetry else []))
     return gaps
 
 

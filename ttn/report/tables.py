@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from ttn.errors import TTNError
 from ttn.experiment.records import Fingerprint, load_records
@@ -195,6 +195,20 @@ def _cells(records: Sequence[dict[str, Any]], rule: str, warnings: list[str]) ->
     return cells
 
 
+def init_asymmetry_warning(cells: Iterable[Cell]) -> str | None:
+    """A warning when 3DTTN cells stand beside cells of other archs whose selected candidate kept
+    conv_init "default" (PyTorch's nn.Conv3d init: weights sqrt(6)x smaller than the 3DTTN's K0), else None."""
+    cells = list(cells)
+    if not any(cell.arch == "3dttn" for cell in cells):
+        return None
+    legacy = sorted({cell.arch for cell in cells if cell.arch != "3dttn" and cell.selection is not None
+                     and cell.selection.chosen.config.get("conv_init") == "default"})
+    if not legacy:
+        return None
+    return (f"{', '.join(legacy)}: conv_init 'default' starts the conv weights sqrt(6)x smaller than the 3DTTN's K0, "
+            "an init asymmetry that favours the 3DTTN; train with --conv-init he for the same rule (docs/results.md)")
+
+
 def _pairable(base: Cell, other: Cell, warnings: list[str]) -> set[int]:
     """Runs of both cells whose training videos match (or are not recorded): the valid pairs."""
     pairable = set()
@@ -266,6 +280,9 @@ def build_report(
     cells = _cells(records, select_rule, warnings)
     sizes = sorted({videos for _, videos in cells})
     warnings.extend(_partial_warnings(cells, archs, sizes))
+    asymmetry = init_asymmetry_warning(cells.values())
+    if asymmetry:
+        warnings.append(asymmetry)
 
     paper = {(row.arch, row.videos): row for row in paper_table()} if compare_paper else {}
     rows = []

@@ -1,5 +1,13 @@
-"""Compact table of how far the 3DTT transforms moved, from `ttn report --transforms --format json`."""
-import json, subprocess, sys
+"""The transform table of docs/results.md: how far the 3DTT transforms moved, per variant and size, from
+`ttn report FOLDER --transforms --format json` of the committed records (the largest value over the selected
+candidate's runs, output channels and time steps, per layer).
+
+    python docs/experiments/transform_stats.py docs/experiments
+"""
+import json
+import subprocess
+import sys
+
 E = sys.argv[1]
 variants = [
     ("learned, lr x1", f"{E}/selected-authors", ["transform_lr_scale=1", "freeze_transforms=false"]),

@@ -40,10 +40,7 @@ def theta_kind(text: str) -> str:
 
 
 def conv_init_kind(text: str) -> str:
-    text = text.strip()
-    if text not in CONV_INITS:
-        raise ValueError(f"unknown init {text!r}: choose one of {', '.join(CONV_INITS)}")
-    return text
+    return registry.check_choice(text.strip(), CONV_INITS, "init")
 
 
 def whole_number(text: str) -> int:

@@ -94,7 +94,6 @@ def initial_slice(weight: torch.Tensor, init: str) -> torch.Tensor | None:
     return None
 
 
-
 class Conv3dTT(nn.Module):
     """A 3D convolution whose kernel is built from a learned 2D slice and per-step spatial transforms.
 

@@ -2,7 +2,7 @@
 
 `ttn train` takes one value per option. In a sweep the options that name a candidate (the axes of
 `ttn.experiment.config.AXES`: --lr, --channels, --batch-size, --lr-decay, --theta, --transform-lr-scale,
---temporal-kernel) take a comma-separated list (channel pairs separated by "/"), and the sweep trains every
+--temporal-kernel, --conv-init, --init-scale) take a comma-separated list (channel pairs separated by "/"), and the sweep trains every
 combination; `ttn report` then selects among them on validation accuracy.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 
 from ttn import registry
 from ttn.errors import TTNError
-from ttn.experiment.config import AXES, CONV_INITS, RECIPE_ALIASES, RECIPES, SCORES, TrainConfig
+from ttn.experiment.config import AXES, RECIPE_ALIASES, RECIPES, SCORES, TrainConfig
 
 Parse = Callable[[str], Any]
 
@@ -40,7 +40,15 @@ def theta_kind(text: str) -> str:
 
 
 def conv_init_kind(text: str) -> str:
-    return registry.check_choice(text.strip(), CONV_INITS, "init")
+    return registry.check_init(text.strip())
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise ValueError(f"{text!r} must be positive")
+    return value
 
 
 def whole_number(text: str) -> int:
@@ -82,8 +90,13 @@ VALUE_OPTIONS: tuple[tuple[str, str, Parse, str, str, str], ...] = (
     ("--transform-lr-scale", "transform_lr_scale", finite_float, ",", "X",
      "The 3DTT transform parameters learn at lr * X [default: 1]."),
     ("--conv-init", "conv_init", conv_init_kind, ",", "INIT",
-     "Conv weights: 'default' PyTorch's (3D conv weights sqrt(6)x smaller than the 3DTTN's K0), 'he' N(0, 2/fan_in) "
-     "for both, 'normal' the authors' N(0, 1) [default: default; recipe authors: normal]."),
+     "How every arch's conv weights start: 'he' N(0, 2/fan_in), the rule of the 3DTTN's K0; 'default' PyTorch's "
+     "(3D conv weights sqrt(6)x smaller than K0); 'normal' the authors' N(0, 1); 'tied' one He slice repeated over "
+     "time (a 3DTTN's start; for a 3DTTN default, he and tied are the same) "
+     f"[default: {TrainConfig.conv_init}; recipe authors: normal]."),
+    ("--init-scale", "init_scale", positive_float, ",", "X",
+     "Multiply the drawn conv weights (3DTT: K0) by X; 0.447214 = 1/sqrt(5) gives a tied kernel the activation "
+     "scale of an independent He kernel [default: 1]."),
     ("--temporal-kernel", "temporal_kernel", whole_number, ",", "T", f"Temporal kernel size [default: {TrainConfig.temporal_kernel}]."),
     ("--epochs", "epochs", whole_number, ",", "N", f"Epochs [default: {TrainConfig.epochs}]."),
     ("--val-size", "val_size", whole_number, ",", "N", f"Validation subset; 0 = whole val split [default: {TrainConfig.val_size}]."),
@@ -124,4 +137,4 @@ TRAINING_KEYS = ("score", "freeze_transforms") + tuple(spec[1] for spec in VALUE
 
 def chosen_options(options: dict[str, Any]) -> dict[str, Any]:
     """The training options the user gave (None and an unset flag mean: the recipe's or preset's value)."""
-    return {key: options[key] for key in TRAINING_KEYS if options.get(key) not in (None, False)}
+    return {key: options[key] for key in TRAINING_KEYS if options.get(key) is not None and options.get(key) is not False}

@@ -28,6 +28,15 @@ VISION_REQUIREMENT = "torchvision==0.28.0"
 #: |rotation| (degrees), |shift| (pixels) and |log scale| (`ttn.nn.transform_stats`).
 TRANSFORM_STATS = ("rotation_deg_mean", "rotation_deg_max", "shift_px_mean", "shift_px_max", "log_scale_mean",
                    "log_scale_max")
+#: How the conv weights of a model start (`ttn.nn.init`), for every arch: "default" = each layer as its constructor
+#: draws it (PyTorch's Kaiming-uniform, a = sqrt(5), for nn.Conv3d; He-normal K0 for a 3DTT layer); "he" =
+#: N(0, 2/fan_in) over the full kernel's fan-in (the 3DTT K0 rule); "normal" = N(0, 1) weights, and biases of
+#: nn.Conv3d (the authors' code); "tied" = one He-normal 2D slice per output kernel repeated over time (a 3DTTN's
+#: start, for any arch). Linear layers always keep PyTorch's init.
+INIT_RULES: tuple[str, ...] = ("default", "he", "normal", "tied")
+#: Rules that draw the same model for an arch: a 3DTT layer's K0 is He-normal and its slices start equal, so
+#: for a 3DTTN "default", "he" and "tied" are one rule, named "he" in records and reports.
+SAME_INIT: dict[str, dict[str, str]] = {"3dttn": {"default": "he", "tied": "he"}}
 #: Classes of Video-MNIST; a run trains on `videos` videos, videos/10 per class, so sizes are multiples of it.
 NUM_CLASSES = 10
 VIDEOS_MULTIPLE = NUM_CLASSES
@@ -48,6 +57,17 @@ def check_arch(arch: str) -> str:
 def check_theta(theta: str) -> str:
     """`theta` if it is a known 3DTT parameterization; TTNError naming the choices otherwise."""
     return check_choice(theta, THETA_KINDS, "theta")
+
+
+def check_init(rule: str) -> str:
+    """`rule` if it is a known init rule (`INIT_RULES`); TTNError naming --conv-init and the choices otherwise."""
+    return check_choice(rule, INIT_RULES, "--conv-init")
+
+
+def canonical_init(arch: str, rule: str) -> str:
+    """The name records and reports give the init `rule` of `arch`: the same for rules that draw the same model
+    (`SAME_INIT`), e.g. ("3dttn", "default") -> "he", ("3d", "default") -> "default"."""
+    return SAME_INIT.get(arch, {}).get(rule, rule)
 
 
 def check_videos(videos: int) -> int:

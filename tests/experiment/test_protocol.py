@@ -42,8 +42,8 @@ def test_authors_recipe_is_the_authors_code() -> None:
     assert model_3d.conv2.weight.mean().item() == pytest.approx(0.0, abs=0.05)
     model_tt, _ = seeded_model("3dttn", 0, config, kwargs)
     assert model_tt.conv2.k0.std().item() == pytest.approx(1.0, abs=0.05)
-    default, _ = seeded_model("3d", 0, make_config(), kwargs)
-    assert default.conv2.weight.std().item() < 0.1  # Kaiming-uniform by default
+    default, _ = seeded_model("3d", 0, make_config(conv_init="default"), kwargs)
+    assert default.conv2.weight.std().item() < 0.1  # PyTorch's Kaiming-uniform
     videos = torch.full((1, 2, 3, 3), 255, dtype=torch.uint8)
     assert scale_input(videos, config.input_scale).max().item() == 255.0
     assert scale_input(videos, "unit").max().item() == 1.0
@@ -52,8 +52,8 @@ def test_authors_recipe_is_the_authors_code() -> None:
 
 def test_he_init_gives_the_3d_conv_the_rule_of_the_3dttn_k0() -> None:
     kwargs = {"channels": [6, 16]}
-    default_3d, _ = seeded_model("3d", 0, make_config(), kwargs)
-    default_tt, _ = seeded_model("3dttn", 0, make_config(), kwargs)
+    default_3d, _ = seeded_model("3d", 0, make_config(conv_init="default"), kwargs)
+    default_tt, _ = seeded_model("3dttn", 0, make_config(conv_init="default"), kwargs)
     he_3d, _ = seeded_model("3d", 0, make_config(conv_init="he"), kwargs)
     he_tt, _ = seeded_model("3dttn", 0, make_config(conv_init="he"), kwargs)
     for name in ("conv1", "conv2"):  # the same std rule, sqrt(2 / fan_in) over the built 5x5x5 kernel

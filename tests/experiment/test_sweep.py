@@ -37,7 +37,7 @@ def fingerprint(path):
 
 def test_plan_tasks():
     tasks = plan_tasks(["3d", "3dttn"], [20, 10], 2, TINY)
-    assert [t.run_id for t in tasks][:4] == ["3d-v10-lr0.02-c2x3-r0", "3dttn-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1", "3dttn-v10-lr0.02-c2x3-r1"]
+    assert [t.run_id for t in tasks][:4] == ["3d-v10-lr0.02-c2x3-inithe-r0", "3dttn-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-inithe-r1", "3dttn-v10-lr0.02-c2x3-r1"]
     assert len(tasks) == 8 and len({t.run_id for t in tasks}) == 8
     with pytest.raises(TTNError, match="unknown architecture"):
         plan_tasks(["4d"], [10], 1, TINY)
@@ -64,16 +64,16 @@ def test_resume_skips_complete_records(data, tmp_path):
     tasks = plan_tasks(["3d"], [10], 2, TINY)
     with ThreadPoolExecutor(1) as pool:
         first = run_sweep(tasks, data, tmp_path, pool)
-        assert sorted(first.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"] and first.ok
+        assert sorted(first.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"] and first.ok
         stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
-        (tmp_path / "3d-v10-lr0.02-c2x3-r1.json").write_text('{"run_id": "3d-v10-lr0.02-c2x3-r1", "complete": fal')  # torn: redo it
+        (tmp_path / "3d-v10-lr0.02-c2x3-inithe-r1.json").write_text('{"run_id": "3d-v10-lr0.02-c2x3-inithe-r1", "complete": fal')  # torn: redo it
         second = run_sweep(tasks, data, tmp_path, pool)
-    assert second.skipped == ["3d-v10-lr0.02-c2x3-r0"] and second.done == ["3d-v10-lr0.02-c2x3-r1"]
-    assert (tmp_path / "3d-v10-lr0.02-c2x3-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-r0.json"]
-    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-r1.json")["complete"] is True
+    assert second.skipped == ["3d-v10-lr0.02-c2x3-inithe-r0"] and second.done == ["3d-v10-lr0.02-c2x3-inithe-r1"]
+    assert (tmp_path / "3d-v10-lr0.02-c2x3-inithe-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-inithe-r0.json"]
+    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-inithe-r1.json")["complete"] is True
     # a retried task finds its complete record and overwrites nothing
     summary = run_task(tasks[0], str(data), str(tmp_path))
-    assert summary["skipped"] and (tmp_path / "3d-v10-lr0.02-c2x3-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-r0.json"]
+    assert summary["skipped"] and (tmp_path / "3d-v10-lr0.02-c2x3-inithe-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-inithe-r0.json"]
 
 
 def _fail_run_1(task, data, out):
@@ -88,17 +88,17 @@ def test_failed_task_reported_others_continue(data, tmp_path):
     with ThreadPoolExecutor(2) as pool:
         summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_fail_run_1,
                             on_done=lambda run_id, result, error: seen.append((run_id, error)))
-    assert summary.failed == {"3d-v10-lr0.02-c2x3-r1": "RuntimeError: boom in run 1"}
-    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r2"] and not summary.ok
+    assert summary.failed == {"3d-v10-lr0.02-c2x3-inithe-r1": "RuntimeError: boom in run 1"}
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r2"] and not summary.ok
     assert len(seen) == 3
-    assert not record_path(tmp_path, "3d-v10-lr0.02-c2x3-r1").exists()
+    assert not record_path(tmp_path, "3d-v10-lr0.02-c2x3-inithe-r1").exists()
 
 
 def _write_record(out, data, **changes):
     tasks = plan_tasks(["3d"], [10], 1, TINY)
     with ThreadPoolExecutor(1) as pool:
         run_sweep(tasks, data, out, pool)
-    path = record_path(out, "3d-v10-lr0.02-c2x3-r0")
+    path = record_path(out, "3d-v10-lr0.02-c2x3-inithe-r0")
     record = json.loads(path.read_text())
     for key, value in changes.items():
         section, name = key.split("__")
@@ -129,6 +129,28 @@ def test_incompatible_config_refused(data, tmp_path):
     assert result.exit_code == 1 and "epochs=1" in result.output
 
 
+def test_a_run_id_of_another_config_is_refused_not_skipped(data, tmp_path):
+    # a record whose id this sweep would plan, trained with another config (e.g. before a default changed)
+    _write_record(tmp_path, data, config__conv_init="tied")
+    with pytest.raises(TTNError, match=r"3d-v10-lr0.02-c2x3-inithe-r0 is already the run id of a record trained with "
+                                       r"conv_init='tied', this sweep's run would have conv_init='he'"):
+        check_out_dir(tmp_path, plan_tasks(["3d"], [10], 1, TINY), fingerprint(data))
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out",
+                                       str(tmp_path), *TINY_OPTIONS, "--force"])
+    assert result.exit_code == 1 and "conv_init='tied'" in result.output
+    # a 3DTTN record from before init rules had names: "default" is read as the He rule its K0 was drawn with
+    tasks = plan_tasks(["3dttn"], [10], 1, TINY)
+    with ThreadPoolExecutor(1) as pool:
+        run_sweep(tasks, data, tmp_path / "tt", pool)
+    path = record_path(tmp_path / "tt", tasks[0].run_id)
+    record = json.loads(path.read_text())
+    del record["config"]["init_scale"]
+    path.write_text(json.dumps(record | {"config": record["config"] | {"conv_init": "default"}}))
+    check_out_dir(tmp_path / "tt", plan_tasks(["3dttn"], [10], 1, make_config(**{**TINY.__dict__, "conv_init": "tied"})),
+                  fingerprint(data))
+    assert read_record(path)["config"]["conv_init"] == "he" and read_record(path)["config"]["init_scale"] == 1.0
+
+
 def test_sweep_cli_process_pool_and_resume(data, tmp_path):
     out = tmp_path / "res"
     args = ["sweep", "--data", str(data), "--arch", "3d,3dttn", "--videos", "10", "--runs", "1", "--out", str(out),
@@ -136,7 +158,7 @@ def test_sweep_cli_process_pool_and_resume(data, tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "2 trained, 0 already done" in result.output
-    assert sorted(p.name for p in out.glob("*.json")) == ["3d-v10-lr0.02-c2x3-r0.json", "3dttn-v10-lr0.02-c2x3-r0.json"]
+    assert sorted(p.name for p in out.glob("*.json")) == ["3d-v10-lr0.02-c2x3-inithe-r0.json", "3dttn-v10-lr0.02-c2x3-r0.json"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "0 trained, 2 already done" in result.output
 
@@ -185,11 +207,11 @@ def test_dask_local_cluster_worker_death(data, tmp_path):
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         summary = run_sweep(tasks, data, tmp_path, client, task_fn=_die_once_then_train)
     assert summary.ok, summary.failed
-    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
-    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-r0").exists()  # the worker really died once
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
+    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-inithe-r0").exists()  # the worker really died once
     writes = (tmp_path / "writes.log").read_text().split()
-    assert sorted(writes) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]  # each record written exactly once
-    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-r0.json")["complete"] is True
+    assert sorted(writes) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]  # each record written exactly once
+    assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-inithe-r0.json")["complete"] is True
 
 
 def test_dask_missing_gives_install_hint(monkeypatch):
@@ -218,9 +240,9 @@ def test_process_pool_worker_death_is_retried_on_a_new_pool(data, tmp_path):
     finally:
         pool.shutdown()
     assert summary.ok, summary.failed
-    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
-    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-r0").exists()
-    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-lr0.02-c2x3-r0", "3d-v10-lr0.02-c2x3-r1"]
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
+    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-inithe-r0").exists()
+    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
 
 
 def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
@@ -230,5 +252,5 @@ def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
         summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train)
     finally:
         pool.shutdown()
-    assert list(summary.failed) == ["3d-v10-lr0.02-c2x3-r0"]
-    assert "worker process died" in summary.failed["3d-v10-lr0.02-c2x3-r0"] and "resume" in summary.failed["3d-v10-lr0.02-c2x3-r0"]
+    assert list(summary.failed) == ["3d-v10-lr0.02-c2x3-inithe-r0"]
+    assert "worker process died" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"] and "resume" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"]

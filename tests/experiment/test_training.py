@@ -100,7 +100,7 @@ def test_record_fields_and_atomic_write(trained, data):
     import vmnist
 
     assert {k: on_disk["data"][k] for k in vmnist.dataset_fingerprint(data)} == vmnist.dataset_fingerprint(data)
-    assert set(on_disk["versions"]) == {"ttn", "torch", "python", "git"}
+    assert set(on_disk["versions"]) == {"ttn", "torch", "python", "git", "cpu"}
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
     assert leftovers == []  # no temporary files
     assert (out / "3dttn-v20-lr0.02-c2x3-r1.pt").is_file()
@@ -144,15 +144,15 @@ def test_train_and_evaluate_cli(data, tmp_path):
             "--val-size", "12", "--out", str(out), "--save-model"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "3d-v10-lr0.02-c2x3-r0: test accuracy" in result.output
-    assert (out / "3d-v10-lr0.02-c2x3-r0.json").is_file()
-    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-r0.pt"), "--data", str(data), "--json"])
+    assert "3d-v10-lr0.02-c2x3-inithe-r0: test accuracy" in result.output
+    assert (out / "3d-v10-lr0.02-c2x3-inithe-r0.json").is_file()
+    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-inithe-r0.pt"), "--data", str(data), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["videos"] == 40 and len(report["per_class_accuracy"]) == 10
     assert np.array(report["confusion_matrix"]).sum() == 40
-    assert report["accuracy"] == pytest.approx(read_record(out / "3d-v10-lr0.02-c2x3-r0.json")["test_accuracy"])
-    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-r0.pt"), "--data", str(data)])
+    assert report["accuracy"] == pytest.approx(read_record(out / "3d-v10-lr0.02-c2x3-inithe-r0.json")["test_accuracy"])
+    result = runner.invoke(main, ["evaluate", str(out / "3d-v10-lr0.02-c2x3-inithe-r0.pt"), "--data", str(data)])
     assert result.exit_code == 0 and "confusion matrix" in result.output
 
 

@@ -87,7 +87,8 @@ def test_write_record_is_atomic_and_round_trips(tmp_path):
     path = write_record(tmp_path / "new" / "folder", record)
     assert path == record_path(tmp_path / "new" / "folder", "3d-v10-r0")
     assert json.loads(path.read_text()) == record
-    assert read_record(path) == record
+    upgraded = read_record(path)  # fields added since the record was written come with the value it ran with
+    assert upgraded == record | {"config": {"init_scale": 1.0} | record["config"]}
     assert [p.name for p in path.parent.iterdir()] == ["3d-v10-r0.json"]  # no temporary left behind
     assert record_exists(path.parent, "3d-v10-r0") and not record_exists(path.parent, "3d-v10-r1")
 

@@ -14,18 +14,13 @@ from typing import Any, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_channels
+from ttn.registry import INIT_RULES, canonical_init
 
 #: Channels of a run when neither the option nor Table 2 gives them (ttn.nn.DEFAULT_CHANNELS: checked in tests).
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 
 #: Input scalings: "unit" divides uint8 pixels by 255 ([0, 1]); "raw" feeds 0-255 floats (authors' code).
 INPUT_SCALES = ("unit", "raw")
-#: Conv initializations: "default" = PyTorch's Kaiming-uniform (a = sqrt(5)) for nn.Conv3d and linear layers,
-#: K0 ~ N(0, 2/fan_in) for 3DTT: the 3D conv's weights then start sqrt(6) ~ 2.45x smaller (std 1/sqrt(3 fan_in))
-#: than the 3DTTN's K0; "he" = the same rule for both: nn.Conv3d weights ~ N(0, 2/fan_in) as K0 (3DTT layers
-#: are left as built, so a 3DTTN is the same model under "default" and "he"); "normal" = the authors' code:
-#: 3D conv weights and biases ~ N(0, 1), 3DTT K0 ~ N(0, 1). Linear layers keep PyTorch's init throughout.
-CONV_INITS = ("default", "he", "normal")
 #: Which model a run reports: "best" = the epoch of highest validation accuracy (section 3.4), "last" = the
 #: last epoch (the authors' code scores a run by its last-epoch validation accuracy).
 SCORES = ("best", "last")
@@ -70,17 +65,22 @@ class TrainConfig:
     freeze_transforms: bool = False
     temporal_kernel: int = 5
     input_scale: str = "unit"
-    conv_init: str = "default"
+    # How every arch's conv weights start (`ttn.nn.init`): "he" gives the 3D model the rule of the 3DTTN's K0;
+    # PyTorch's "default" starts nn.Conv3d weights sqrt(6) smaller, which alone favoured the 3DTTN by 14-18 points.
+    conv_init: str = "he"
+    # Multiplies the drawn conv weights (3DTT: K0); 1/sqrt(T) gives a tied kernel an independent kernel's scale.
+    init_scale: float = 1.0
     loss_reduction: str = "mean"  # both recipes use the mean (the authors' code too)
     eval_batch_size: int = 500  # videos read per step in validation/test (memory bound, not a hyperparameter)
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("lr", "momentum", "lr_decay", "transform_lr_scale"):
+        for name in ("lr", "momentum", "lr_decay", "transform_lr_scale", "init_scale"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise TTNError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
-        positive = {"lr": self.lr, "transform-lr-scale": self.transform_lr_scale, "epochs": self.epochs,
+        positive = {"lr": self.lr, "transform-lr-scale": self.transform_lr_scale, "init-scale": self.init_scale,
+                    "epochs": self.epochs,
                     "decay-every": self.decay_every, "val-every": self.val_every, "eval-batch-size": self.eval_batch_size}
         for name, value in positive.items():
             if value <= 0:
@@ -99,7 +99,7 @@ class TrainConfig:
         if self.channels is not None and (len(self.channels) != 2 or min(self.channels) < 1):
             raise TTNError(f"--channels must be two positive numbers C1,C2, got {self.channels}")
         choices = {"recipe": (self.recipe, tuple(RECIPES)), "input_scale": (self.input_scale, INPUT_SCALES),
-                   "conv_init": (self.conv_init, CONV_INITS), "loss_reduction": (self.loss_reduction, ("mean", "sum")),
+                   "conv_init": (self.conv_init, INIT_RULES), "loss_reduction": (self.loss_reduction, ("mean", "sum")),
                    "score": (self.score, SCORES), "val_pick": (self.val_pick, VAL_PICKS)}
         for name, (value, allowed) in choices.items():
             if value not in allowed:
@@ -125,6 +125,12 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 #: Former recipe names: `--recipe original` is the authors' recipe, now complete.
 RECIPE_ALIASES = {"original": "authors"}
+#: The init rule each recipe's run ids leave unnamed: the rule its runs had when run ids were introduced. Fixed,
+#: so that a committed record's run id keeps its meaning when a recipe's default init changes (3D runs of the
+#: default recipe with PyTorch's init are "3d-v10-lr0.02-r0"; with "he", "3d-v10-lr0.005-inithe-r0").
+UNNAMED_INIT = {"default": "default", "authors": "normal"}
+#: Values that config fields added after schema 2 had before they existed (what an older record ran with).
+ADDED_FIELDS: dict[str, Any] = {"init_scale": 1.0}
 
 
 def make_config(recipe: str = "default", **options: Any) -> TrainConfig:
@@ -165,9 +171,19 @@ def resolved_config(config: TrainConfig, arch: str, videos: int) -> dict[str, An
     3DTT-only options None ("not applicable") for other archs."""
     resolved = config.to_dict() | {"channels": list(channels_for(config, arch, videos)),
                                    "batch_size": batch_size_for(config, videos)}
+    resolved["conv_init"] = canonical_init(arch, config.conv_init)  # one name per model drawn (ttn.registry)
     if arch != "3dttn":
         resolved.update({name: None for name in TTN_ONLY})
     return resolved
+
+
+def upgrade_resolved(arch: str, resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's resolved config as this version writes it: fields added since fill in the value the run had
+    (`ADDED_FIELDS`), and the init rule takes its canonical name (a 3DTTN's "default" is "he": the same draws)."""
+    upgraded = dict(ADDED_FIELDS) | dict(resolved)
+    if isinstance(upgraded.get("conv_init"), str):
+        upgraded["conv_init"] = canonical_init(arch, upgraded["conv_init"])
+    return upgraded
 
 
 def check_applies(config: TrainConfig, archs: Sequence[str]) -> None:
@@ -191,19 +207,25 @@ def identity(resolved: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 #: every record of one results folder shares (what "validation accuracy" and "test accuracy" mean there).
 AXES: dict[str, str] = {
     "lr": "lr", "channels": "c", "batch_size": "b", "lr_decay": "ld", "theta": "", "transform_lr_scale": "tls",
-    "freeze_transforms": "frozen", "temporal_kernel": "k", "conv_init": "init",
+    "freeze_transforms": "frozen", "temporal_kernel": "k", "conv_init": "init", "init_scale": "is",
 }
 PROTOCOL = tuple(f.name for f in fields(TrainConfig) if f.name not in AXES and f.name not in NOT_IDENTITY)
 
 
 def candidate_tag(config: TrainConfig, arch: str) -> str:
     """The run-id part naming `config`'s candidate: the lr always, every other axis where it differs from the
-    recipe's default, e.g. "lr0.005", "lr0.02-c6x16-tls10", "lr0.01-frozen" (3DTT-only axes for 3dttn only)."""
+    recipe's default, e.g. "lr0.005", "lr0.02-c6x16-tls10", "lr0.01-frozen" (3DTT-only axes for 3dttn only).
+    The init rule is named where it draws another model than the recipe's `UNNAMED_INIT`, e.g. "inithe" for a
+    3D model and nothing for a 3DTTN (whose K0 is drawn by the He rule either way)."""
     default = make_config(config.recipe)
     parts = [f"lr{config.lr:g}"]
     for name, prefix in AXES.items():
         value = getattr(config, name)
-        if name == "lr" or value == getattr(default, name) or (name in TTN_ONLY and arch != "3dttn"):
+        if name == "conv_init":
+            value = canonical_init(arch, value)
+            if value == canonical_init(arch, UNNAMED_INIT[config.recipe]):
+                continue
+        elif name == "lr" or value == getattr(default, name) or (name in TTN_ONLY and arch != "3dttn"):
             continue
         if isinstance(value, bool):
             parts.append(prefix)

@@ -43,7 +43,7 @@ LRS = {"3d": [0.005, 0.01, 0.02], "3dttn": [0.00125, 0.0025, 0.005]}
 #: The conv init of each arch in the presets: the 3D model's conv weights get the He-normal rule the 3DTTN's K0
 #: is built with (`--conv-init he`). PyTorch's default would start them sqrt(6) smaller, which alone made the
 #: 3DTTN look better at 10-50 videos (docs/results.md).
-INITS = {"3d": ["he"], "3dttn": ["default"]}
+INITS = {"3d": ["he"], "3dttn": ["he"]}
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(

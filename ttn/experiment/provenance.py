@@ -27,7 +27,22 @@ def git_commit() -> str | None:
     return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+@lru_cache(maxsize=1)
+def cpu_name() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else `platform.processor()` or the machine type.
+
+    Recorded because float rounding, and so a chaotic training run's last digits, differ between CPUs: the
+    same config and commit gave test accuracy 0.6662 on one machine and 0.6673 on another."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()[:80]
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def versions() -> dict[str, str | None]:
-    """ttn, torch and Python versions, and the git commit of the code (see `git_commit`)."""
+    """ttn, torch and Python versions, the git commit of the code (see `git_commit`) and the CPU (`cpu_name`)."""
     return {"ttn": ttn.__version__, "torch": str(torch.__version__), "python": platform.python_version(),
-            "git": git_commit()}
+            "git": git_commit(), "cpu": cpu_name()}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ttn.errors import TTNError
-from ttn.experiment.config import identity
+from ttn.experiment.config import identity, upgrade_resolved
 from vmnist.atomic import atomic_write_text
 
 #: Version of the record layout this code writes and reads (2: candidate run ids, score, val_every, transforms).
@@ -115,7 +115,13 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     reason = check_record(record)
     if reason is not None:
         raise TTNError(f"{path}: {reason}; delete it and run that run again")
-    return record
+    return upgraded(record)
+
+
+def upgraded(record: dict[str, Any]) -> dict[str, Any]:
+    """A valid record with its config as this version writes it (`ttn.experiment.config.upgrade_resolved`: fields
+    added since schema 2 and canonical init names), so that records of every version compare by config."""
+    return record | {"config": upgrade_resolved(record["arch"], record["config"])}
 
 
 def record_exists(out_dir: str | os.PathLike[str], run_id: str) -> bool:
@@ -219,6 +225,7 @@ def load_records(folder: str | os.PathLike[str]) -> LoadedRecords:
             loaded.warnings.append(f"skipped {path.name}: {reason}")
             loaded.skipped.append(path)
             continue
+        record = upgraded(record)
         key = (record["arch"], record["videos"], record["run"], identity(record["config"]))
         if key in seen:
             loaded.warnings.append(

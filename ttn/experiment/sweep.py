@@ -129,17 +129,36 @@ def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: M
         raise TTNError(
             f"--out {out} holds records of another dataset ({theirs}); use another --out for this data file"
         )
+    want = tasks[0].resolved_config() if tasks else {}  # the protocol is the same for every task of one sweep
+    for record in loaded.records:
+        have = record["config"]
+        for name in PROTOCOL:
+            if have.get(name) != want.get(name):
+                raise TTNError(
+                    f"--out {out}: {record['run_id']} was trained with {name}={have.get(name)!r}, this sweep "
+                    f"uses {want.get(name)!r}; use another --out for another protocol, or the same options"
+                )
+    check_run_ids(out, tasks, loaded.records)
+
+
+def check_run_ids(out: Path, tasks: list[Task], records: list[dict[str, Any]]) -> None:
+    """TTNError if a planned run id names a record of `out` trained with another config: a run id means one
+    config forever (e.g. after a change of a default), so a sweep never skips or mixes in a different run."""
+    from ttn.experiment.config import identity
+
+    by_id = {record["run_id"]: record for record in records}
     for task in tasks:
-        want = task.resolved_config()
-        for record in loaded.records:
-            have = record["config"]
-            for name in PROTOCOL:
-                if have.get(name) != want.get(name):
-                    raise TTNError(
-                        f"--out {out}: {record['run_id']} was trained with {name}={have.get(name)!r}, this sweep "
-                        f"uses {want.get(name)!r}; use another --out for another protocol, or the same options"
-                    )
-        return  # the protocol is the same for every task of one sweep: the first one decides
+        record = by_id.get(task.run_id)
+        if record is None:
+            continue
+        have, want = dict(identity(record["config"])), dict(identity(task.resolved_config()))
+        differ = sorted(name for name in have.keys() | want.keys() if have.get(name) != want.get(name))
+        if differ:
+            name = differ[0]
+            raise TTNError(
+                f"--out {out}: {task.run_id} is already the run id of a record trained with {name}={have.get(name)!r}, "
+                f"this sweep's run would have {name}={want.get(name)!r}; use another --out, or the record's options"
+            )
 
 
 def pending_tasks(tasks: list[Task], out: str | os.PathLike[str]) -> tuple[list[Task], list[Task]]:

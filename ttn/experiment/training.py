@@ -63,41 +63,16 @@ class TrainResult:
 
 
 def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[str, Any]) -> tuple[nn.Module, int]:
-    """The model of (arch, run) built with `model_kwargs` (of `build_model`), initialized from
-    `init_seed(arch, run)` (the same for every candidate config of that run); the global RNG state is left
-    untouched. Returns (model, seed)."""
+    """The model of (arch, run) built with `model_kwargs` (of `build_model`) and `config`'s init rule and scale,
+    drawn from `init_seed(arch, run)` (the same for every candidate config of that run); the global RNG state is
+    left untouched. Returns (model, seed)."""
     from ttn.nn import build_model
 
     seed = init_seed(arch, run)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(arch, **model_kwargs)
-        apply_conv_init(model, config.conv_init)
+        model = build_model(arch, **model_kwargs, init=config.conv_init, init_scale=config.init_scale)
     return model, seed
-
-
-def apply_conv_init(model: nn.Module, conv_init: str) -> None:
-    """Re-initialize `model`'s convolutions in place by `conv_init` (`ttn.experiment.config.CONV_INITS`):
-    "default" leaves the model as built; "he": nn.Conv3d weights ~ N(0, 2 / fan_in), fan_in = I/groups * T * H * W,
-    the rule 3DTT's K0 is built with (biases and 3DTT layers unchanged); "normal", the authors' init: 3D conv
-    weights and biases ~ N(0, 1), 3DTT K0 ~ N(0, 1) (linear layers and 3DTT biases keep PyTorch's defaults, as
-    in their code)."""
-    from ttn.nn import Conv3dTT
-
-    if conv_init == "default":
-        return
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, Conv3dTT):
-                if conv_init == "normal":
-                    module.k0.normal_(0.0, 1.0)
-            elif isinstance(module, nn.Conv3d):
-                if conv_init == "he":
-                    nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                else:
-                    module.weight.normal_(0.0, 1.0)
-                    if module.bias is not None:
-                        module.bias.normal_(0.0, 1.0)
 
 
 class Diverged(Exception):

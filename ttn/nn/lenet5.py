@@ -12,6 +12,7 @@ This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, 
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -21,7 +22,8 @@ from torch import nn
 from ttn.errors import TTNError
 from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
-from ttn.registry import ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_choice, check_theta
+from ttn.nn.init import initialize
+from ttn.registry import ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_choice, check_init, check_theta
 
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
@@ -103,6 +105,8 @@ def build_model(
     theta: str = DEFAULT_THETA,
     warp: str = "sequential",
     freeze_transforms: bool = False,
+    init: str = "default",
+    init_scale: float = 1.0,
     frames: int = 30,
     size: int = 28,
     num_classes: int = NUM_CLASSES,
@@ -110,11 +114,15 @@ def build_model(
     """A LeNet-5 of `arch` in ARCHS (plain PyTorch, default memory format).
 
     `theta`, `warp` and `freeze_transforms` (identity transforms, never trained: K0 repeated over time)
-    apply to "3dttn" only (see `ttn.nn.Conv3dTT`). Raises TTNError on bad options.
+    apply to "3dttn" only (see `ttn.nn.Conv3dTT`). `init` and `init_scale` say how every convolution starts
+    (`ttn.nn.init`: "default", "he", "normal", "tied"), for every arch. Raises TTNError on bad options.
     """
     check_arch(arch)
     check_theta(theta)
     check_choice(warp, WARP_KINDS, "warp")
+    check_init(init)
+    if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
+        raise TTNError(f"--init-scale must be a positive finite number, got {init_scale}")
     channels = tuple(int(c) for c in channels)
     if len(channels) != 2 or min(channels) < 1:
         raise TTNError(f"channels must be two positive numbers (C1, C2), got {channels}")
@@ -133,6 +141,7 @@ def build_model(
         size=size,
         num_classes=num_classes,
     )
+    initialize(model, init, init_scale)  # after construction: the draws of the layers as built come first
     if freeze_transforms:
         for conv in (model.conv1, model.conv2):
             conv.freeze_transforms()

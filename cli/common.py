@@ -107,6 +107,26 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
+#: The largest run index a range may name (a sweep's --runs is far below it; it keeps "0-10**9" from allocating).
+MAX_RUN_INDEX = 1_000_000
+
+
+def parse_run_ranges(value: str, option: str) -> frozenset[int]:
+    """Parse run indices "0-9", "10-29" or "0-4,7" into a set; BadParameter naming `option` otherwise."""
+    runs: set[int] = set()
+    for item in (part.strip() for part in value.split(",")):
+        low, dash, high = item.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise click.BadParameter(f"expected run indices like 0-9 or 0-4,7, got {value!r}", param_hint=option) from None
+        if not 0 <= first <= last <= MAX_RUN_INDEX:
+            raise click.BadParameter(f"{item!r}: a range FIRST-LAST needs 0 <= FIRST <= LAST <= {MAX_RUN_INDEX:,}",
+                                     param_hint=option)
+        runs.update(range(first, last + 1))
+    return frozenset(runs)
+
+
 def require_suffix(value: Path | None, suffixes: Sequence[str], option: str | None = None, note: str = "") -> Path | None:
     """`value` if it is None or ends in one of `suffixes` (any case), else BadParameter naming them (and `option`)."""
     if value is not None and value.suffix.lower() not in suffixes:

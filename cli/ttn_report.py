@@ -19,7 +19,7 @@ from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
-from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, make_report
+from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, ReportOptions, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)
 
@@ -56,23 +56,18 @@ def _table_text(report: Report) -> str:
 
 def print_report(
     results_dir: str | Path,
+    options: ReportOptions = ReportOptions(),
     *,
     fmt: str = "table",
     out: str | Path | None = None,
     plot: str | Path | None = None,
     curves: str | Path | None = None,
     force: bool = False,
-    compare_paper: bool = False,
-    correction: str = "none",
-    baseline: str | None = None,
-    alpha: float = DEFAULT_ALPHA,
-    select_rule: str = "val",
-    filters: tuple[str, ...] = (),
     transforms: bool = False,
 ) -> Report:
-    """Build the report of `results_dir` and show it: the table (or `fmt`) on stdout or in `out`, warnings on
-    stderr, figures to `plot` / `curves`. What `ttn sweep` calls after a sweep. Raises TTNError on user errors.
-    """
+    """Build the report of `results_dir` by `options` and show it: the table (or `fmt`) on stdout or in `out`,
+    warnings on stderr, figures to `plot` / `curves`. What `ttn reproduce` calls after a sweep. Raises TTNError
+    on user errors."""
     if fmt not in FORMATS:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     for option, path in (("--out", out), ("--plot", plot), ("--curves", curves)):
@@ -80,8 +75,7 @@ def print_report(
             raise TTNError(f"{option} {path} already exists: pass --force to replace it, or choose another file")
     if plot is not None or curves is not None:
         require_matplotlib()  # fail before printing anything
-    report = make_report(results_dir, baseline=baseline, correction=correction, alpha=alpha,
-                         compare_paper=compare_paper, select_rule=select_rule, filters=filters)
+    report = make_report(results_dir, options)
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
@@ -108,10 +102,31 @@ def print_report(
     return report
 
 
-def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not 0 < value < 1:
-        raise click.BadParameter(f"{value}: choose a level between 0 and 1, e.g. 0.05")
-    return value
+def report_options(**values: Any) -> ReportOptions:
+    """ReportOptions of the command line: their one check, an option error (exit 2) when it fails."""
+    try:
+        return ReportOptions(**values)
+    except TTNError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _runs_option(ctx: click.Context, param: click.Parameter, value: str | None) -> frozenset[int] | None:
+    """--select-runs / --estimate-runs "0-9", "10-29" or "0-4,7" -> run indices."""
+    if value is None:
+        return None
+    from cli.common import parse_run_ranges
+
+    return parse_run_ranges(value, f"--{param.name.replace('_', '-')}")
+
+
+def run_range_options(command: Any) -> Any:
+    """--select-runs and --estimate-runs, shared by `ttn report` and `ttn compare`."""
+    command = click.option("--estimate-runs", callback=_runs_option, default=None, metavar="RUNS",
+                           help="Report the test accuracy of the selected candidate's runs RUNS only, e.g. 10-29: with "
+                                "--select-runs 0-9 an estimate on runs that took no part in the choice.")(command)
+    return click.option("--select-runs", callback=_runs_option, default=None, metavar="RUNS",
+                        help="Select candidates on the validation accuracy of runs RUNS only, e.g. 0-9 "
+                             "[default: all runs].")(command)
 
 
 @click.command("report")
@@ -129,8 +144,8 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Multiple-testing correction of the p-values over all tests of the table.")
 @click.option("--baseline", default=None, metavar="ARCH",
               help="Arch every other arch is tested against  [default: 3d if present]")
-@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True, callback=_alpha_option,
-              help="Significance level of the * marks.")
+@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True,
+              help="Significance level of the * marks (intervals are 95% and MDEs at 80% power whatever it is).")
 @click.option("--select", "select_rule", type=click.Choice(SELECT_RULES), default="val", show_default=True,
               help="val: per arch and size, report the candidate config of highest mean validation accuracy; "
                    "none: every cell must hold one config (an error says so otherwise).")
@@ -141,16 +156,21 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
 @click.option("--transforms", is_flag=True,
               help="Also show how far the 3DTT transforms moved (|rotation| in degrees, |shift| in pixels, "
                    "|log scale|) per arch and size; always in --format json.")
-def report_command(results_dir: Path, **options: Any) -> None:
+@run_range_options
+def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, force: bool,
+                   transforms: bool, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
     Where a sweep trained several candidate configs (e.g. --lr 0.005,0.01,0.02), the one with the highest
     mean validation accuracy is selected per arch and size and only its test accuracy is reported (the
-    "selected" column); test accuracies never take part in the choice. Per other arch a t-test against the
-    baseline: paired over runs with the same index (they share their training videos) where at least 2 pair
-    up, Welch's otherwise; the caption says which. Partial sweeps are reported with a warning; records of
-    different datasets are refused.
+    "selected" column); test accuracies never take part in the choice. Per other arch the gap to the baseline
+    with its 95% confidence interval, the smallest gap the test could detect (mde80: 80% power, alpha 0.05)
+    and a t-test: paired over runs with the same index (they share their training videos) where at least 2
+    pair up, Welch's otherwise; the caption says which. Cells are marked where the reader must know more:
+    [e] selection at the edge of its grid, [r] still rising at the last epoch, [c] runs that collapsed to
+    chance (the warnings say which). Partial sweeps are reported with a warning; records of different
+    datasets are refused.
 
     \b
     Examples:
@@ -158,8 +178,10 @@ def report_command(results_dir: Path, **options: Any) -> None:
       ttn report results/ --compare-paper --correct holm --plot fig3.png
       ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
       ttn report results/ --format json --out results.json
+      ttn report results/ --select-runs 0-9 --estimate-runs 10-29   # an estimate the choice did not see
     """
-    print_report(results_dir, **options)
+    print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, force=force,
+                 transforms=transforms)
 
 
 @click.command("compare")
@@ -174,15 +196,20 @@ def report_command(results_dir: Path, **options: Any) -> None:
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
               help="Multiple-testing correction over every (row, size) of the table.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
+@run_range_options
 def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: str | None, correction: str,
-                    fmt: str) -> None:
+                    fmt: str, select_runs: frozenset[int] | None, estimate_runs: frozenset[int] | None) -> None:
     """Which protocol choice moves the gap: TREATMENT minus BASELINE mean test accuracy, per size and variant.
 
     Each row is a results folder (optionally filtered); in each, the candidate of each arm and size is
     selected on validation as by `ttn report` (among the arm's own candidates: an arm is an arch with
-    optional filters, so '3dttn?freeze_transforms=false' can be compared with '3dttn?freeze_transforms=true'). The gap is the mean of the paired differences over the runs
-    both selected candidates have (the same training videos), ± its standard error, with a paired t-test,
-    Holm-corrected over the whole table.
+    optional filters, so '3dttn?freeze_transforms=false' can be compared with '3dttn?freeze_transforms=true').
+    The gap is the mean of the paired differences over the runs both selected candidates have (the same
+    training videos) with its 95% confidence interval, the smallest gap the test could detect (mde80: 80%
+    power, alpha 0.05) and a paired t-test; each row with several sizes gets a pooled gap (per run, the gap
+    averaged over the sizes; a t-test over runs). p-values are Holm-corrected over the whole table. With
+    --select-runs 0-9 --estimate-runs 10-29 the candidates are chosen on runs 0-9 and the gap is measured on
+    fresh runs 10-29 only (a confirmatory estimate).
 
     \b
     Examples (the tables of docs/results.md):
@@ -193,11 +220,13 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
                   --treatment "3dttn?freeze_transforms=false" --baseline "3dttn?freeze_transforms=true"
     """
     from cli.common import parse_int_list
+    from ttn.report.compare import caption as compare_caption
     from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_row
 
     wanted = parse_int_list(sizes, "--videos") if sizes else None
+    options = report_options(correction=correction, select_runs=select_runs, estimate_runs=estimate_runs)
     gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
-                        correction=correction)
+                        options=options)
     for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
     if fmt == "json":
@@ -206,9 +235,11 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     labels = [arm.partition("?")[0] for arm in (treatment, baseline)]
     header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]))
     if fmt == "markdown":
-        click.echo(markdown_table(header, lines))
+        click.echo(markdown_table(header, lines) + "\n\n*" + compare_caption(gaps, options) + "*")
         return
-    _print_unshrunk(out_console, simple_table(f"{treatment} - {baseline}: mean test accuracy gap", header, lines))
+    table = simple_table(f"{treatment} - {baseline}: mean test accuracy gap", header, lines)
+    table.caption, table.caption_justify = compare_caption(gaps, options), "left"
+    _print_unshrunk(out_console, table)
 
 
 def simple_table(title: str, header: list[str], rows: list[list[str]]) -> Table:

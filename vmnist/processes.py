@@ -23,16 +23,22 @@ def default_workers() -> int:
 
 
 class _DeafProcess(SpawnProcess):
-    """A spawned process that starts with SIGINT ignored (inherited through exec)."""
+    """A spawned process that starts with SIGINT ignored (inherited through exec).
+
+    The parent ignores SIGINT while it starts the child, and blocks it meanwhile: on Linux a blocked signal is
+    never discarded as ignored, so a Ctrl-C in that window (long on a loaded machine) stays pending and reaches
+    the parent's own handler when unblocked, instead of being lost."""
 
     def start(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return super().start()  # signal handlers can only be changed in the main thread
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             super().start()
         finally:
             signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a pending Ctrl-C is delivered here
 
 
 class _DeafSpawnContext(SpawnContext):
@@ -41,6 +47,7 @@ class _DeafSpawnContext(SpawnContext):
 
 def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # inherited blocked from the parent's start
     if initializer is not None:
         initializer(*initargs)
 

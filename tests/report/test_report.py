@@ -24,7 +24,7 @@ from ttn.experiment.records import (
 )
 from ttn.report.figures import plot_accuracy, plot_curves
 from ttn.report.formats import render, to_csv, to_json
-from ttn.report.tables import build_report, make_report
+from ttn.report.tables import ReportOptions, build_report, make_report
 from ttn.report.stats import PAIRED, WELCH, compare, holm, summarize
 
 DATA = {"path": "vmnist.h5", "mnist_sha256": "ab" * 32, "seed": 0, "frames": 30, "height": 28, "width": 28,
@@ -33,12 +33,14 @@ PARAMS = {"3d": 496430, "3dttn": 444966, "2plus1d": 300000}
 
 
 def make_record(arch, videos, run, accuracy, *, data=None, epochs=3, **overrides):
-    """A complete record in the contract's schema, with a short history ending near `accuracy`."""
+    """A complete record in the contract's schema, with a short history that rises to `accuracy` and stays there
+    for its last two epochs (a run that has stopped learning: no "rising" warning)."""
     record = {
         "schema": SCHEMA_VERSION, "run_id": make_run_id(arch, videos, run), "arch": arch, "videos": videos, "run": run,
         "seed": 1000 + run, "channels": [18, 28], "theta": "similarity", "train_indices": list(range(run, run + videos)),
         "params": PARAMS[arch], "test_accuracy": accuracy, "val_accuracy": accuracy, "best_epoch": epochs - 1,
-        "history": [{"epoch": e, "train_loss": 2.0 / (e + 1), "val_accuracy": accuracy * (e + 1) / epochs, "lr": 0.01}
+        "history": [{"epoch": e, "train_loss": 2.0 / (e + 1), "val_accuracy": accuracy * min(e + 1, epochs - 1) / (epochs - 1),
+                     "lr": 0.01}
                     for e in range(epochs)],
         "config": {"lr": 0.01, "epochs": epochs, "batch_size": 20}, "data": dict(data or DATA),
         "versions": {"ttn": "0.1.0"}, "wall_time_s": 1.0, "finished_at": "2026-01-01T00:00:00", "complete": True,
@@ -143,7 +145,7 @@ def test_report_cells_and_tests(sweep_dir):
 
 
 def test_holm_correction_in_report(sweep_dir):
-    report = make_report(sweep_dir, correction="holm")
+    report = make_report(sweep_dir, ReportOptions(correction="holm"))
     raw = [row.significance["3dttn"].p_value for row in report.rows]
     assert [row.significance["3dttn"].p_adjusted for row in report.rows] == holm(raw)
     assert "Holm" in report.caption()
@@ -185,10 +187,10 @@ def test_baseline_choice_and_three_archs(tmp_path):
     report = make_report(folder)
     assert report.archs == ["3d", "2plus1d", "3dttn"]
     assert set(report.rows[0].significance) == {"2plus1d", "3dttn"}
-    other = make_report(folder, baseline="3dttn")
+    other = make_report(folder, ReportOptions(baseline="3dttn"))
     assert other.archs[0] == "3dttn" and set(other.rows[0].significance) == {"2plus1d", "3d"}
     with pytest.raises(TTNError, match="--baseline 4d"):
-        make_report(folder, baseline="4d")
+        make_report(folder, ReportOptions(baseline="4d"))
 
 
 def test_empty_folder_error(tmp_path):
@@ -204,7 +206,7 @@ def test_empty_folder_error(tmp_path):
 
 
 def test_csv_parses_back_at_full_precision(sweep_dir):
-    report = make_report(sweep_dir, compare_paper=True)
+    report = make_report(sweep_dir, ReportOptions(compare_paper=True))
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
     assert [int(row["videos"]) for row in rows] == [10, 100]
     assert float(rows[0]["3dttn_mean"]) == summarize(SWEEP[("3dttn", 10)]).mean
@@ -217,7 +219,7 @@ def test_csv_parses_back_at_full_precision(sweep_dir):
 
 
 def test_json_parses_back_at_full_precision(sweep_dir):
-    report = make_report(sweep_dir, correction="holm")
+    report = make_report(sweep_dir, ReportOptions(correction="holm"))
     data = json.loads(to_json(report))
     assert data["baseline"] == "3d" and data["correction"] == "holm" and data["tests_used"] == ["paired"]
     cell = data["rows"][0]["archs"]["3dttn"]
@@ -235,7 +237,7 @@ def test_json_has_null_for_missing_sem(tmp_path):
 
 
 def test_markdown_rows(sweep_dir):
-    text = render(make_report(sweep_dir, compare_paper=True), "markdown")
+    text = render(make_report(sweep_dir, ReportOptions(compare_paper=True)), "markdown")
     lines = [line for line in text.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header[0] == "videos" and "3dttn acc" in header and "paper 3d acc" in header
@@ -259,7 +261,7 @@ def test_latex_contains_rows(sweep_dir):
 
 
 def test_plots_are_written(sweep_dir, tmp_path):
-    report = make_report(sweep_dir, compare_paper=True)
+    report = make_report(sweep_dir, ReportOptions(compare_paper=True))
     png = plot_accuracy(report, tmp_path / "fig3.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
     svg = plot_accuracy(report, tmp_path / "fig3.svg")

@@ -11,7 +11,7 @@ from ttn.errors import TTNError
 from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
 from ttn.report.formats import report_dict
 from ttn.report.selection import format_value, parse_where, select, where
-from ttn.report.tables import build_report
+from ttn.report.tables import ReportOptions, build_report
 
 DATA = {"mnist_sha256": "ab" * 32, "seed": 0, "frames": 30, "height": 28, "width": 28, "generator_version": "1.0"}
 
@@ -87,10 +87,10 @@ def test_json_cells_and_the_paired_test_use_the_selected_candidates() -> None:
 def test_select_none_refuses_several_candidates_and_where_filters() -> None:
     records = [record("3d", 10, run, lr=lr, val=0.5, test=0.5) for lr in (0.01, 0.02) for run in range(2)]
     with pytest.raises(TTNError, match="2 candidate configs .*differ in lr.*--where"):
-        build_report(records, select_rule="none")
+        build_report(records, ReportOptions(select_rule="none"))
     kept = where(records, parse_where(["lr=2e-2"]))
     assert {r["config"]["lr"] for r in kept} == {0.02}
-    assert build_report(kept, select_rule="none").rows[0].cells["3d"].stats.n == 2
+    assert build_report(kept, ReportOptions(select_rule="none")).rows[0].cells["3d"].stats.n == 2
     # an option that does not apply to an arch (None) passes a filter on it
     frozen = [record("3dttn", 10, 0, lr=0.01, val=0.5, test=0.5, freeze_transforms=True),
               record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, freeze_transforms=None)]

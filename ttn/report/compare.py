@@ -4,19 +4,23 @@
     row "lr selected" = folder selected/            -> report (selection on validation per arch and size)
     row "shared lr"   = folder selected/ ?lr=0.02   -> report of the lr 0.02 candidates only
       -> per size: paired differences over the runs both selected candidates have (same training videos),
-         mean +- SE (ddof=1), paired t-test; Holm-corrected over every (row, size) of the table
+         mean +- SE (ddof=1), its 95% interval and minimum detectable effect, paired t-test
+      -> per row: the pooled gap over its sizes (`ttn.report.stats.pooled`: per run, the gap averaged over the
+         sizes; a t-test over runs), so "ahead at every size" is one tested statement
+      -> p-values Holm-corrected over every test of the table (the pooled rows included)
 
 A row is written ``NAME=FOLDER`` or ``NAME=FOLDER?KEY=V[,V]&KEY=V`` (filters as `ttn report --where`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from ttn.errors import TTNError
-from ttn.report.stats import CellStats, Comparison, compare, holm, summarize
-from ttn.report.tables import Cell, init_asymmetry_warning, make_report
+from ttn.report.diagnostics import footnote
+from ttn.report.stats import CellStats, Comparison, compare, holm, pooled, summarize
+from ttn.report.tables import Cell, ReportOptions, init_asymmetry_warning, make_report, runs_caption
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,22 @@ def parse_row(text: str) -> RowSpec:
 
 @dataclass
 class Gap:
-    """Treatment minus baseline at one size of one row."""
+    """Treatment minus baseline at one size of one row; `videos` None: the row's pooled gap over `pooled`."""
 
     row: str
-    videos: int
+    videos: int | None
     treatment: Cell | None
     baseline: Cell | None
     difference: CellStats  #: of the paired differences (treatment - baseline), per run
     comparison: Comparison | None
     p_adjusted: float | None = None
     warnings: list[str] = field(default_factory=list)
+    pooled: tuple[int, ...] = ()  #: the sizes a pooled gap averages over
+
+    @property
+    def label(self) -> str:
+        """"10" for one size, "pooled 10, 20, 50" for the pooled row."""
+        return str(self.videos) if self.videos is not None else "pooled " + ", ".join(map(str, self.pooled))
 
 
 @dataclass(frozen=True)
@@ -71,53 +81,75 @@ def parse_arm(text: str) -> Arm:
     return Arm(arch.strip(), tuple(item for item in query.split("&") if item))
 
 
-def _cells_by_size(spec: RowSpec, arm: Arm) -> dict[int, Cell]:
-    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only)."""
-    report = make_report(spec.folder, filters=spec.filters + arm.filters, archs=[arm.arch])
-    return {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}
+def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions) -> tuple[dict[int, Cell], list[str]]:
+    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only), and
+    the report's warnings about them."""
+    report = make_report(spec.folder, replace(options, filters=options.filters + spec.filters + arm.filters,
+                                              archs=(arm.arch,)))
+    return {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}, report.warnings
 
 
-def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None) -> list[Gap]:
-    """The gaps of one row, per size present in its records (or in `sizes`)."""
-    ours_by_size, theirs_by_size = _cells_by_size(spec, treatment), _cells_by_size(spec, baseline)
+def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None,
+             options: ReportOptions = ReportOptions()) -> list[Gap]:
+    """The gaps of one row, per size present in its records (or in `sizes`), then its pooled gap when it has
+    more than one size."""
+    (ours_by_size, ours_said), (theirs_by_size, theirs_said) = (_cells_by_size(spec, arm, options)
+                                                                for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
-    gaps = []
+    said = [f"{spec.name}: {w}" for w in dict.fromkeys(ours_said + theirs_said + ([asymmetry] if asymmetry else []))]
+    gaps, differences_by_size = [], []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
         if sizes is not None and videos not in sizes:
             continue
         ours, theirs = ours_by_size.get(videos), theirs_by_size.get(videos)
         paired = sorted(set(ours.accuracies) & set(theirs.accuracies)) if ours and theirs else []
         paired = [run for run in paired if ours.train_indices.get(run) == theirs.train_indices.get(run)]
-        differences = [ours.accuracies[run] - theirs.accuracies[run] for run in paired]
+        differences = {run: ours.accuracies[run] - theirs.accuracies[run] for run in paired}
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
-        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(differences), comparison,
-                        warnings=[f"{spec.name}: {asymmetry}"] if asymmetry else []))
+        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(list(differences.values())), comparison, warnings=said))
+        differences_by_size.append(differences)
+    if len(gaps) > 1:
+        comparison = pooled(differences_by_size)
+        runs = sorted(set.intersection(*(set(d) for d in differences_by_size)))
+        per_run = [sum(d[run] for d in differences_by_size) / len(differences_by_size) for run in runs]
+        gaps.append(Gap(spec.name, None, None, None, summarize(per_run), comparison, warnings=said,
+                        pooled=tuple(gap.videos for gap in gaps if gap.videos is not None)))
     return gaps
 
 
 def compare_rows(specs: Sequence[RowSpec], *, treatment: str | Arm = "3dttn", baseline: str | Arm = "3d",
-                 sizes: Sequence[int] | None = None, correction: str = "holm") -> list[Gap]:
-    """The gap table: every row's gaps, p-values Holm-adjusted over the whole table (`correction` "holm").
-    `treatment` and `baseline` are arms: an arch, optionally with filters of its own ("3dttn?freeze_transforms=true")."""
+                 sizes: Sequence[int] | None = None, options: ReportOptions = ReportOptions(correction="holm")) -> list[Gap]:
+    """The gap table: every row's gaps and pooled gap, p-values Holm-adjusted over every test of the table
+    (`options.correction` "holm"). `treatment` and `baseline` are arms: an arch, optionally with filters of its
+    own ("3dttn?freeze_transforms=true"); `options` say which runs select and which estimate."""
     treatment = treatment if isinstance(treatment, Arm) else parse_arm(treatment)
     baseline = baseline if isinstance(baseline, Arm) else parse_arm(baseline)
     if not specs:
         raise TTNError("give at least one --row NAME=FOLDER")
     if len({spec.name for spec in specs}) < len(specs):
         raise TTNError("two --row have the same NAME: give each protocol variant its own name")
-    gaps = [gap for spec in specs for gap in row_gaps(spec, treatment, baseline, sizes)]
+    gaps = [gap for spec in specs for gap in row_gaps(spec, treatment, baseline, sizes, options)]
     p_values = [gap.comparison.p_value if gap.comparison else None for gap in gaps]
-    adjusted = holm(p_values) if correction == "holm" else p_values
+    adjusted = holm(p_values) if options.correction == "holm" else p_values
     for gap, p in zip(gaps, adjusted):
         gap.p_adjusted = p
     return gaps
 
 
-def _accuracy(cell: Cell | None) -> str:
-    if cell is None:
-        return "—"
-    sem = "" if math.isnan(cell.stats.sem) else f" ± {cell.stats.sem:.3f}"
-    return f"{cell.stats.mean:.3f}{sem}"
+def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
+    """What the gap table's numbers are, the runs used and the meaning of its marks."""
+    tests = sum(1 for gap in gaps if gap.comparison and gap.comparison.p_value is not None)
+    correction = f"Holm-corrected over the {tests} tests of the table" if options.correction == "holm" else "uncorrected"
+    parts = [
+        "Accuracy: mean ± SE over the selected candidate's runs. Gap: mean paired difference (treatment - baseline, "
+        "runs with the same training videos; Welch's difference of means where they do not pair) with its 95% "
+        "confidence interval; mde80: the smallest true gap the test detects with 80% power at alpha 0.05 "
+        "(two-sided) at its n and observed spread. Pooled: per run, the gap averaged over the row's sizes, then a "
+        f"t-test over runs. p {correction}; * p < {options.alpha:g}.",
+        runs_caption(options),
+        footnote(cell.warnings for gap in gaps for cell in (gap.treatment, gap.baseline) if cell is not None),
+    ]
+    return " ".join(part for part in parts if part)
 
 
 def _selected(cell: Cell | None) -> str:
@@ -126,17 +158,18 @@ def _selected(cell: Cell | None) -> str:
 
 def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str) -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings: one line per (row, size)."""
-    from ttn.report.formats import format_p
+    from ttn.report.formats import format_accuracy, format_gap, format_mde, format_p
 
     header = ["protocol", "videos", f"{treatment} acc", "selected", f"{baseline} acc", "selected",
-              f"{treatment} - {baseline}", "pairs", "p", "p_holm"]
+              f"{treatment} - {baseline} [95% CI]", "mde80", "pairs", "p", "p_holm"]
     lines = []
     for gap in gaps:
-        diff = gap.difference
-        text = "—" if diff.n == 0 else f"{diff.mean:+.3f}" + ("" if math.isnan(diff.sem) else f" ± {diff.sem:.3f}")
-        p = gap.comparison.p_value if gap.comparison else None
-        lines.append([gap.row, str(gap.videos), _accuracy(gap.treatment), _selected(gap.treatment),
-                      _accuracy(gap.baseline), _selected(gap.baseline), text, str(diff.n), format_p(p),
+        comparison = gap.comparison
+        p = comparison.p_value if comparison else None
+        pairs = str(comparison.n_pairs if comparison and comparison.test == "paired" else gap.difference.n)
+        lines.append([gap.row, gap.label, format_accuracy(gap.treatment), _selected(gap.treatment),
+                      format_accuracy(gap.baseline), _selected(gap.baseline), format_gap(comparison),
+                      format_mde(comparison), pairs, format_p(p),
                       format_p(gap.p_adjusted) + (" *" if gap.p_adjusted is not None and gap.p_adjusted < 0.05 else "")])
     return header, lines
 
@@ -149,12 +182,17 @@ def gaps_dict(gaps: Sequence[Gap]) -> list[dict[str, Any]]:
     def cell(c: Cell | None) -> dict[str, Any] | None:
         if c is None:
             return None
-        return {"mean": number(c.stats.mean), "sem": number(c.stats.sem), "n": c.stats.n,
-                "selected": c.selection.chosen.options if c.selection else {}}
+        return {"mean": number(c.stats.mean), "sem": number(c.stats.sem), "n": c.stats.n, "runs": list(c.runs),
+                "selected": c.selection.chosen.options if c.selection else {}, "warnings": list(c.warnings)}
 
-    return [{"row": gap.row, "videos": gap.videos, "treatment": cell(gap.treatment), "baseline": cell(gap.baseline),
-             "difference": {"mean": number(gap.difference.mean), "sem": number(gap.difference.sem),
-                            "n_pairs": gap.difference.n},
+    def difference(gap: Gap) -> dict[str, Any]:
+        comparison = gap.comparison
+        return {"mean": number(gap.difference.mean), "sem": number(gap.difference.sem), "n_pairs": gap.difference.n,
+                "ci95": list(comparison.ci95) if comparison and comparison.ci95 else None,
+                "mde80": number(comparison.mde80) if comparison else None}
+
+    return [{"row": gap.row, "videos": gap.videos, "pooled_sizes": list(gap.pooled) or None,
+             "treatment": cell(gap.treatment), "baseline": cell(gap.baseline), "difference": difference(gap),
              "p_value": number(gap.comparison.p_value) if gap.comparison else None,
              "test": gap.comparison.test if gap.comparison else None,
              "p_adjusted": number(gap.p_adjusted)} for gap in gaps]

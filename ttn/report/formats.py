@@ -9,6 +9,8 @@ from typing import Any
 
 from ttn.errors import TTNError
 from ttn.paper import paper_source
+from ttn.report.diagnostics import marks
+from ttn.report.stats import Comparison
 from ttn.report.tables import Cell, Report
 from ttn.report.transforms import transforms_dict
 
@@ -32,11 +34,35 @@ def format_p(p: float | None, dash: str = "—") -> str:
     return f"{p:.4f}" if p < 0.1 else f"{p:.3f}"
 
 
+def format_gap(comparison: Comparison | None, dash: str = "—") -> str:
+    """A gap with its 95% interval, e.g. "+0.012 [-0.020, +0.044]" (the difference alone without an interval)."""
+    if comparison is None or comparison.difference is None:
+        return dash
+    text = f"{comparison.difference:+.3f}"
+    return text if comparison.ci95 is None else text + f" [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}]"
+
+
+def format_mde(comparison: Comparison | None, dash: str = "—") -> str:
+    """The minimum detectable effect at 80% power, e.g. "0.051"."""
+    return dash if comparison is None or comparison.mde80 is None else f"{comparison.mde80:.3f}"
+
+
+def format_accuracy(cell: Cell | None, pm: str = " ± ", dash: str = "—") -> str:
+    """A cell's "mean ± sem" and the marks of its warnings, e.g. "0.491 ± 0.0350 [c]"."""
+    if cell is None:
+        return dash
+    text = _fmt(cell.stats.mean, 3, dash) + ("" if math.isnan(cell.stats.sem) else f"{pm}{cell.stats.sem:.4f}")
+    flags = marks(cell.warnings)
+    return text + (f" [{flags}]" if flags else "")
+
+
 def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings for people (rich table, markdown, LaTeX); one row per training-set size.
 
-    Per arch: accuracy "mean ± sem", runs n, params; with compare_paper the paper's "mean ± sem" and params;
-    per compared arch: p-value (Holm-adjusted when corrected) with "*" if significant, and the test used.
+    Per arch: accuracy "mean ± sem" with the marks of its warnings, runs n, params; with compare_paper the
+    paper's "mean ± sem" and params; per compared arch: the gap to the baseline with its 95% interval, the
+    minimum detectable effect at 80% power, the p-value (Holm-adjusted when corrected) with "*" if
+    significant, and the test used.
     """
     p_label = "p_holm" if report.correction == "holm" else "p"
     header = ["videos"]
@@ -47,19 +73,14 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
         if arch in report.paper_archs:
             header += [f"paper {arch} acc", f"paper {arch} params"]
     for arch in report.compared:
-        header += [f"{p_label} {arch} vs {report.baseline}", "test"]
+        header += [f"{arch} - {report.baseline} [95% CI]", "mde80", f"{p_label} {arch} vs {report.baseline}", "test"]
     table = []
     for row in report.rows:
         line = [str(row.videos)]
         for arch in report.archs:
             cell = row.cells.get(arch)
-            if cell is None:
-                line += [dash, "0", dash]
-            else:
-                acc = _fmt(cell.stats.mean, 3, dash)
-                if not math.isnan(cell.stats.sem):
-                    acc += f"{pm}{cell.stats.sem:.4f}"
-                line += [acc, str(cell.stats.n), dash if cell.params is None else str(cell.params)]
+            line += [format_accuracy(cell, pm, dash), str(cell.stats.n) if cell else "0",
+                     dash if cell is None or cell.params is None else str(cell.params)]
             if arch in report.selecting_archs:
                 line.append(dash if cell is None or cell.selection is None else cell.selection.chosen.label())
             if arch in report.paper_archs:
@@ -70,6 +91,8 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
                     line += [f"{paper.mean_accuracy:.3f}{pm}{paper.standard_error:.4f}", str(paper.params)]
         for arch in report.compared:
             sig = row.significance.get(arch)
+            comparison = sig.comparison if sig is not None else None
+            line += [format_gap(comparison, dash), format_mde(comparison, dash)]
             if sig is None or sig.test is None:
                 line += [dash, dash]
                 continue
@@ -148,6 +171,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "p_adjusted": _number(sig.p_adjusted) if sig else None,
                 "significant": sig.significant if sig else None,
                 "note": comparison.note if comparison else None,
+                "difference": comparison_dict(comparison) if comparison else None,
             }
             if cell is not None:
                 archs[arch]["selected"] = cell.selection.chosen.options if cell.selection else {}
@@ -175,6 +199,12 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def comparison_dict(comparison: Comparison) -> dict[str, Any]:
+    """A comparison's gap (other - baseline), its 95% interval and minimum detectable effect at 80% power."""
+    return {"mean": _number(comparison.difference), "ci95": list(comparison.ci95) if comparison.ci95 else None,
+            "mde80": _number(comparison.mde80), "df": _number(comparison.df)}
+
+
 def cell_dict(cell: Cell) -> dict[str, Any]:
     """One (arch, videos) cell: its test accuracy summary, the candidate selected (the options that vary between
     the cell's candidates) and every candidate with its mean validation accuracy (`val_mean` over its own runs,
@@ -188,7 +218,8 @@ def cell_dict(cell: Cell) -> dict[str, Any]:
     ]
     return {"arch": cell.arch, "videos": cell.videos, "mean": _number(cell.stats.mean), "sem": _number(cell.stats.sem),
             "n": cell.stats.n, "params": cell.params, "runs": list(cell.runs),
-            "selected": selection.chosen.options if selection else {}, "candidates": candidates}
+            "selected": selection.chosen.options if selection else {}, "candidates": candidates,
+            "warnings": list(cell.warnings)}
 
 
 def to_json(report: Report) -> str:

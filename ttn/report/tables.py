@@ -20,7 +20,9 @@ from typing import Any, Iterable, Sequence
 from ttn.errors import TTNError
 from ttn.experiment.records import Fingerprint, load_records
 from ttn.paper import PaperRow, paper_source, paper_table
-from ttn.report.selection import Selection, parse_where, select, where
+from ttn.experiment.config import identity
+from ttn.report.diagnostics import candidate_warnings, footnote
+from ttn.report.selection import SELECT_RULES, Selection, parse_where, select, where
 from ttn.report.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
 
 #: Values of `correction`: none, or Holm-Bonferroni over all tests of the report.
@@ -28,6 +30,39 @@ CORRECTIONS = ("none", "holm")
 #: The baseline when none is given and it is present (the paper's LeNet-5-3D).
 DEFAULT_BASELINE = "3d"
 DEFAULT_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a report selects, tests and shows; checked once, here (`ttn report`, `ttn compare` and the Python
+    API all build one).
+
+    `select_runs` / `estimate_runs`: the run indices model selection reads, and those whose test accuracies are
+    reported (None: all). Disjoint sets give an estimate on runs that took no part in the choice.
+    """
+
+    baseline: str | None = None  #: the arch every other is tested against; None: "3d" if present
+    correction: str = "none"  #: "holm": p-values adjusted over every test of the table
+    alpha: float = DEFAULT_ALPHA  #: significance level of the "*" marks
+    compare_paper: bool = False
+    select_rule: str = "val"  #: "val": highest mean validation accuracy; "none": one candidate per cell
+    filters: tuple[str, ...] = ()  #: --where KEY=V[,V]
+    archs: tuple[str, ...] | None = None  #: only these archs
+    select_runs: frozenset[int] | None = None
+    estimate_runs: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.correction not in CORRECTIONS:
+            raise TTNError(f"--correct {self.correction}: choose one of {', '.join(CORRECTIONS)}")
+        if not 0 < self.alpha < 1:
+            raise TTNError(f"--alpha {self.alpha}: choose a level between 0 and 1, e.g. 0.05")
+        if self.select_rule not in SELECT_RULES:
+            raise TTNError(f"--select {self.select_rule}: choose one of {', '.join(SELECT_RULES)}")
+        parse_where(self.filters)  # malformed KEY=V items fail here, before any file is read
+        for name in ("select_runs", "estimate_runs"):
+            runs = getattr(self, name)
+            if runs is not None and (not runs or min(runs) < 0):
+                raise TTNError(f"--{name.replace('_', '-')}: give run indices >= 0, e.g. 0-9")
 
 
 @dataclass
@@ -41,6 +76,8 @@ class Cell:
     params: int | None  #: parameter count; None if the runs disagree (see Report.warnings)
     train_indices: dict[int, tuple[int, ...] | None] = field(default_factory=dict, repr=False)
     selection: Selection | None = field(default=None, repr=False)  #: the candidates and the one reported
+    #: what a reader must know about the reported runs, each starting with a code (`ttn.report.diagnostics`)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def runs(self) -> tuple[int, ...]:
@@ -90,6 +127,7 @@ class Report:
     records: list[dict[str, Any]] = field(repr=False)
     warnings: list[str] = field(default_factory=list)
     folder: Path | None = None
+    options: ReportOptions = field(default_factory=lambda: ReportOptions())
 
     @property
     def compared(self) -> list[str]:
@@ -138,13 +176,38 @@ class Report:
                 )
                 parts.append(
                     f"p: {', '.join(self.compared)} vs baseline {self.baseline} by {names}{rule}{correction}; "
-                    f"* p < {self.alpha:g}."
+                    f"* p < {self.alpha:g}. Gap: {', '.join(self.compared)} - {self.baseline} with the test's 95% "
+                    "confidence interval; mde80: the smallest true gap this test detects with 80% power at "
+                    "alpha 0.05 (two-sided) at its n and observed spread."
                 )
             else:
                 parts.append(f"No significance test possible against baseline {self.baseline} (too few runs).")
+        parts.append(runs_caption(self.options))
+        parts.append(footnote(cell.warnings for row in self.rows for cell in row.cells.values()))
         if self.compare_paper:
             parts.append(f"Paper: {paper_source()}")
-        return " ".join(parts)
+        return " ".join(part for part in parts if part)
+
+
+def format_runs(runs: frozenset[int]) -> str:
+    """Run indices as ranges, e.g. {0, 1, 2, 5} -> "0-2, 5"."""
+    ordered, spans = sorted(runs), []
+    for run in ordered:
+        if spans and run == spans[-1][1] + 1:
+            spans[-1][1] = run
+        else:
+            spans.append([run, run])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def runs_caption(options: ReportOptions) -> str:
+    """What runs the selection read and the accuracies come from, when not all ("" otherwise)."""
+    parts = []
+    if options.select_runs is not None:
+        parts.append(f"selected on runs {format_runs(options.select_runs)}")
+    if options.estimate_runs is not None:
+        parts.append(f"accuracies of runs {format_runs(options.estimate_runs)}")
+    return ("Candidates " + "; ".join(parts) + ".") if parts else ""
 
 
 def _arch_order(archs: set[str], baseline: str) -> list[str]:
@@ -162,37 +225,54 @@ def _resolve_baseline(archs: set[str], baseline: str | None) -> str:
     return DEFAULT_BASELINE if DEFAULT_BASELINE in archs else sorted(archs)[0]
 
 
-def _cells(records: Sequence[dict[str, Any]], rule: str, warnings: list[str]) -> dict[tuple[str, int], Cell]:
-    """A Cell per (arch, videos) from the runs of its selected candidate (`ttn.report.selection.select`)."""
+def _cells(records: Sequence[dict[str, Any]], options: ReportOptions, warnings: list[str]) -> dict[tuple[str, int], Cell]:
+    """A Cell per (arch, videos) from the runs of its selected candidate (`ttn.report.selection.select`): the
+    selection reads the records of `options.select_runs`, the cell reports those of `options.estimate_runs`."""
     grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in records:
         grouped.setdefault((record["arch"], record["videos"]), []).append(record)
     cells = {}
     for (arch, videos), cell_records in sorted(grouped.items()):
-        selection = select(arch, videos, cell_records, rule)
+        selecting = _in_runs(cell_records, options.select_runs)
+        if not selecting:
+            warnings.append(f"{arch} at {videos} videos: no run in --select-runs: left out")
+            continue
+        selection = select(arch, videos, selecting, options.select_rule)
         warnings.extend(selection.warnings)
-        group = [selection.chosen.records[run] for run in selection.chosen.runs]
-        accuracies = {record["run"]: float(record["test_accuracy"]) for record in group}
-        params = {record["params"] for record in group}
-        if len(params) > 1:
-            warnings.append(
-                f"{arch} at {videos} videos: runs have different parameter counts ({', '.join(map(str, sorted(params)))}),"
-                " e.g. different channels: the params column is left empty"
-            )
-        indices = {
-            record["run"]: tuple(record["train_indices"]) if record.get("train_indices") is not None else None
-            for record in group
-        }
-        cells[(arch, videos)] = Cell(
-            arch=arch,
-            videos=videos,
-            accuracies=accuracies,
-            stats=summarize(list(accuracies.values())),
-            params=params.pop() if len(params) == 1 else None,
-            train_indices=indices,
-            selection=selection,
-        )
+        chosen = identity(selection.chosen.config)
+        group = sorted((record for record in _in_runs(cell_records, options.estimate_runs)
+                        if identity(record["config"]) == chosen), key=lambda record: record["run"])
+        if not group:
+            warnings.append(f"{arch} at {videos} videos: the selected candidate ({selection.chosen.label()}) has no run "
+                            "in --estimate-runs: left out")
+            continue
+        cells[(arch, videos)] = _cell(arch, videos, group, selection, warnings)
     return cells
+
+
+def _in_runs(records: Sequence[dict[str, Any]], runs: frozenset[int] | None) -> list[dict[str, Any]]:
+    return list(records) if runs is None else [record for record in records if record["run"] in runs]
+
+
+def _cell(arch: str, videos: int, group: list[dict[str, Any]], selection: Selection, warnings: list[str]) -> Cell:
+    """The Cell of the records `group` (the selected candidate's reported runs, by run index)."""
+    accuracies = {record["run"]: float(record["test_accuracy"]) for record in group}
+    params = {record["params"] for record in group}
+    if len(params) > 1:
+        warnings.append(
+            f"{arch} at {videos} videos: runs have different parameter counts ({', '.join(map(str, sorted(params)))}),"
+            " e.g. different channels: the params column is left empty"
+        )
+    indices = {
+        record["run"]: tuple(record["train_indices"]) if record.get("train_indices") is not None else None
+        for record in group
+    }
+    flagged = candidate_warnings(selection, group)
+    label = selection.chosen.label()
+    warnings.extend(f"{arch} at {videos} videos{'' if label == '-' else f' ({label})'}: {w}" for w in flagged)
+    return Cell(arch=arch, videos=videos, accuracies=accuracies, stats=summarize(list(accuracies.values())),
+                params=params.pop() if len(params) == 1 else None, train_indices=indices, selection=selection,
+                warnings=flagged)
 
 
 def init_asymmetry_warning(cells: Iterable[Cell]) -> str | None:
@@ -251,40 +331,31 @@ def _partial_warnings(cells: dict[tuple[str, int], Cell], archs: list[str], size
 
 def build_report(
     records: Sequence[dict[str, Any]],
-    *,
-    baseline: str | None = None,
-    correction: str = "none",
-    alpha: float = DEFAULT_ALPHA,
-    compare_paper: bool = False,
+    options: ReportOptions = ReportOptions(),
     fingerprint: Fingerprint | None = None,
-    select_rule: str = "val",
 ) -> Report:
     """The report of `records` (valid records of one dataset, e.g. `load_records(folder).records`).
 
-    Each (arch, videos) reports the test accuracies of one candidate config: the one `select_rule` selects
-    ("val": highest mean validation accuracy; "none": the cell must have one candidate). `baseline` is the
-    arch every other arch is tested against (default: "3d" if present, else the first arch by name);
-    `correction` "holm" adjusts the p-values over all tests of the report; a difference is marked
-    significant when its (adjusted) p-value is below `alpha`.
+    Each (arch, videos) reports the test accuracies of one candidate config: the one `options.select_rule`
+    selects ("val": highest mean validation accuracy; "none": the cell must have one candidate). Every other
+    arch is tested against `options.baseline` (default: "3d" if present, else the first arch by name);
+    correction "holm" adjusts the p-values over all tests of the report; a difference is marked significant
+    when its (adjusted) p-value is below `options.alpha`.
     """
-    if correction not in CORRECTIONS:
-        raise TTNError(f"--correct {correction}: choose one of {', '.join(CORRECTIONS)}")
-    if not 0 < alpha < 1:
-        raise TTNError(f"--alpha {alpha}: choose a level between 0 and 1, e.g. 0.05")
     if not records:
         raise TTNError("no complete result records: run `ttn sweep` (or `ttn train`) first")
     warnings: list[str] = []
     archs_found = {record["arch"] for record in records}
-    base = _resolve_baseline(archs_found, baseline)
+    base = _resolve_baseline(archs_found, options.baseline)
     archs = _arch_order(archs_found, base)
-    cells = _cells(records, select_rule, warnings)
+    cells = _cells(records, options, warnings)
     sizes = sorted({videos for _, videos in cells})
     warnings.extend(_partial_warnings(cells, archs, sizes))
     asymmetry = init_asymmetry_warning(cells.values())
     if asymmetry:
         warnings.append(asymmetry)
 
-    paper = {(row.arch, row.videos): row for row in paper_table()} if compare_paper else {}
+    paper = {(row.arch, row.videos): row for row in paper_table()} if options.compare_paper else {}
     rows = []
     for videos in sizes:
         row_cells = {arch: cells[(arch, videos)] for arch in archs if (arch, videos) in cells}
@@ -300,56 +371,40 @@ def build_report(
         rows.append(ReportRow(videos=videos, cells=row_cells, significance=significance, paper=row_paper))
 
     tests = [sig for row in rows for sig in row.significance.values()]
-    adjusted = holm([sig.p_value for sig in tests]) if correction == "holm" else [sig.p_value for sig in tests]
+    holm_on = options.correction == "holm"
+    adjusted = holm([sig.p_value for sig in tests]) if holm_on else [sig.p_value for sig in tests]
     for sig, p in zip(tests, adjusted):
-        sig.p_adjusted = p if correction == "holm" else None
-        sig.significant = p is not None and p < alpha
+        sig.p_adjusted = p if holm_on else None
+        sig.significant = p is not None and p < options.alpha
     if len(archs) == 1:
         warnings.append(f"only one arch ({base}) in the records: no significance test")
     return Report(
         rows=rows,
         archs=archs,
         baseline=base,
-        alpha=alpha,
-        correction=correction,
-        compare_paper=compare_paper,
+        alpha=options.alpha,
+        correction=options.correction,
+        compare_paper=options.compare_paper,
         fingerprint=fingerprint,
         records=list(records),
         warnings=warnings,
+        options=options,
     )
 
 
-def make_report(
-    folder: str | os.PathLike[str],
-    *,
-    baseline: str | None = None,
-    correction: str = "none",
-    alpha: float = DEFAULT_ALPHA,
-    compare_paper: bool = False,
-    select_rule: str = "val",
-    filters: Sequence[str] = (),
-    archs: Sequence[str] | None = None,
-) -> Report:
+def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportOptions()) -> Report:
     """Load the records of `folder` (skipping torn ones, refusing mixed datasets), keep those that pass the
-    --where `filters` (KEY=V1,V2) and `archs`, and build their report."""
+    --where filters and archs of `options`, and build their report."""
     loaded = load_records(folder)
-    records = where(loaded.records, parse_where(filters))
-    if archs is not None:
-        records = [record for record in records if record["arch"] in archs]
+    records = where(loaded.records, parse_where(options.filters))
+    if options.archs is not None:
+        records = [record for record in records if record["arch"] in options.archs]
     if not records:
         skipped = f" ({len(loaded.skipped)} unusable file(s) skipped)" if loaded.skipped else ""
         kept = f" ({len(loaded.records)} before --where/--arch)" if len(loaded.records) else ""
         raise TTNError(f"no complete result records in {loaded.folder}{skipped}{kept}: run `ttn sweep` (or `ttn train`) "
                        "first, or loosen --where")
-    report = build_report(
-        records,
-        baseline=baseline,
-        correction=correction,
-        alpha=alpha,
-        compare_paper=compare_paper,
-        fingerprint=loaded.fingerprint,
-        select_rule=select_rule,
-    )
+    report = build_report(records, options, fingerprint=loaded.fingerprint)
     report.warnings[:0] = loaded.warnings
     report.folder = loaded.folder
     return report

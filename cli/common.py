@@ -20,7 +20,9 @@ _NO_COLOR = bool(os.environ.get("NO_COLOR")) or None
 #: Progress and messages go to stderr so that results on stdout can be piped.
 err_console = Console(stderr=True, soft_wrap=True, no_color=_NO_COLOR)
 #: Results (tables, summaries) go to stdout; piped into a file they keep full width instead of rich's 80 columns.
-out_console = Console(soft_wrap=True, no_color=_NO_COLOR, width=None if sys.stdout.isatty() else 160)
+#: An explicit COLUMNS always wins (rich reads it when width is None).
+out_console = Console(soft_wrap=True, no_color=_NO_COLOR,
+                      width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
 
 
 def progress_enabled() -> bool:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import err_console, figure_path, out_console
+from cli.fit import print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
@@ -24,33 +28,58 @@ from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, ReportOptions,
 FORMATS = ("table", *TEXT_FORMATS)
 
 
-def rich_table(report: Report) -> Table:
-    """The report as a rich Table, captioned with what the numbers are and the test used."""
-    header, rows = human_table(report, pm="±")
+def _two_lines(name: str) -> str:
+    """A column name on two header lines at most: "3dttn\nacc", "paper 3dttn\nacc", "p\n3dttn vs 3d"."""
+    if " [" in name:
+        first, _, second = name.partition(" [")
+        return f"{first}\n[{second}"
+    first, _, second = name.partition(" ") if name.startswith("p") and " vs " in name else name.rpartition(" ")
+    return f"{first}\n{second}" if first else second
+
+
+def report_table_maker(report: Report) -> Any:
+    """The maker of the report's rich tables (`cli.fit`): the title on the first block."""
     where = f" ({report.folder})" if report.folder else ""
-    table = Table(title=f"Test accuracy on Video-MNIST{where}", caption=report.caption(), caption_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
-    for name in header:
-        # two header lines at most: "3dttn\nacc", "paper 3dttn\nacc", "p\n3dttn vs 3d"; numbers never wrapped
-        first, _, second = name.partition(" ") if name.startswith("p") and " vs " in name else name.rpartition(" ")
-        table.add_column(f"{first}\n{second}" if first else second, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*[f"[bold]{cell}[/bold]" if cell.endswith("*") else cell for cell in row])
-    return table
+
+    def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
+        table = Table(title=f"Test accuracy on Video-MNIST{where}" if first else None,
+                      box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
+        for name in header:
+            table.add_column(_two_lines(name), justify="right", no_wrap=True)  # numbers never wrapped
+        for row in rows:
+            table.add_row(*[f"[bold]{escape(cell)}[/bold]" if cell.endswith("*") else escape(cell) for cell in row])
+        return table
+
+    return make
 
 
-def _print_unshrunk(console: Console, table: Table) -> None:
-    """Print `table` at its natural width even on a narrower terminal: numbers are never cut to "…"."""
-    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    if natural > console.width:  # Console.print caps its width at the console's: print through a wider twin
-        console = Console(file=console.file, width=natural, color_system=console.color_system,
-                          no_color=console.no_color, force_terminal=console.is_terminal)
-    console.print(table)
+def drop_rank(name: str) -> int | None:
+    """Which report columns give way first on a narrow terminal (all are in --format markdown/json/records)."""
+    for rank, matches in enumerate((lambda n: n == "test", lambda n: n.endswith("params"), lambda n: n == "mde80",
+                                    lambda n: n.endswith(" n"))):
+        if matches(name):
+            return rank
+    return None
+
+
+def print_table(console: Console, report: Report) -> None:
+    """The report's table fitted to `console`, and a note of the columns left out."""
+    header, rows = human_table(report, pm="±")
+    dropped = print_fitted(console, report_table_maker(report), header, rows, keys=(0,), drop=drop_rank)
+    console.print(Text(report.caption()), soft_wrap=False)  # prose wraps at the console's width
+    _note_dropped(console, dropped)
+
+
+def _note_dropped(console: Console, dropped: list[str]) -> None:
+    """Say on stderr which columns a narrow terminal left out, and where to find them."""
+    if dropped:
+        err_console.print(f"not shown at {console.width} columns: {', '.join(dropped)} (widen the terminal, or use "
+                          "--format markdown or json)", highlight=False, markup=False)
 
 
 def _table_text(report: Report) -> str:
     buffer = io.StringIO()
-    _print_unshrunk(Console(file=buffer, width=100, color_system=None, force_terminal=False), rich_table(report))
+    print_table(Console(file=buffer, width=100, color_system=None, force_terminal=False), report)
     return buffer.getvalue()
 
 
@@ -64,6 +93,8 @@ def print_report(
     curves: str | Path | None = None,
     force: bool = False,
     transforms: bool = False,
+    runs: bool = False,
+    command: str = "",
 ) -> Report:
     """Build the report of `results_dir` by `options` and show it: the table (or `fmt`) on stdout or in `out`,
     warnings on stderr, figures to `plot` / `curves`. What `ttn reproduce` calls after a sweep. Raises TTNError
@@ -79,12 +110,12 @@ def print_report(
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
-        text = _table_text(report) if fmt == "table" else render(report, fmt)
+        text = _table_text(report) if fmt == "table" else render(report, fmt, runs=runs, command=command)
         err_console.print(f"wrote {atomic_write_text(out, text)}", highlight=False)
     elif fmt == "table":
-        _print_unshrunk(out_console, rich_table(report))
+        print_table(out_console, report)
     else:
-        click.echo(render(report, fmt), nl=False)
+        click.echo(render(report, fmt, runs=runs, command=command), nl=False)
     if transforms and fmt in ("table", "markdown"):
         from ttn.report.transforms import transform_table
 
@@ -94,7 +125,7 @@ def print_report(
         elif fmt == "markdown":
             click.echo(markdown_table(header, rows))
         else:
-            _print_unshrunk(out_console, simple_table("How far the 3DTT transforms moved (mean over runs)", header, rows))
+            print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
     if plot is not None:
         err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
     if curves is not None:
@@ -132,7 +163,10 @@ def run_range_options(command: Any) -> Any:
 @click.command("report")
 @click.argument("results_dir", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: rich table on the terminal; markdown, csv, latex, json (full precision) for files.")
+              help="table: on the terminal; markdown, csv (wide), latex (booktabs), json (full precision); records / "
+                   "records-csv: one tidy row per candidate (per run with --runs) for pandas; html: one "
+                   "self-contained page with the figures.")
+@click.option("--runs", "per_run", is_flag=True, help="records, records-csv: one row per run instead of per candidate.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the table to FILE instead of stdout.")
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
@@ -158,7 +192,7 @@ def run_range_options(command: Any) -> Any:
                    "|log scale|) per arch and size; always in --format json.")
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, force: bool,
-                   transforms: bool, **options: Any) -> None:
+                   transforms: bool, per_run: bool, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -178,10 +212,12 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --compare-paper --correct holm --plot fig3.png
       ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
       ttn report results/ --format json --out results.json
+      ttn report results/ --format records --runs > runs.jsonl   # pandas.read_json(..., lines=True)
+      ttn report results/ --format html --out report.html
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29   # an estimate the choice did not see
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, force=force,
-                 transforms=transforms)
+                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]))
 
 
 @click.command("compare")
@@ -237,16 +273,31 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     if fmt == "markdown":
         click.echo(markdown_table(header, lines) + "\n\n*" + compare_caption(gaps, options) + "*")
         return
-    table = simple_table(f"{treatment} - {baseline}: mean test accuracy gap", header, lines)
-    table.caption, table.caption_justify = compare_caption(gaps, options), "left"
-    _print_unshrunk(out_console, table)
+    print_simple(f"{treatment} - {baseline}: mean test accuracy gap", header, lines, keys=(0, 1),
+                 caption=compare_caption(gaps, options))
 
 
-def simple_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
-    """A rich table of strings: the name columns left-aligned, the numbers right."""
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title)
-    for name in header:
-        table.add_column(name, justify="left" if name in ("protocol", "arch", "selected", "layer") else "right")
-    for row in rows:
-        table.add_row(*row)
-    return table
+NAME_COLUMNS = ("protocol", "arch", "selected", "layer")
+
+
+def simple_table_maker(title: str) -> Any:
+    """The maker of a table of strings (`cli.fit`): name columns left-aligned, numbers right, the title first."""
+    def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title if first else None)
+        for name in header:
+            table.add_column(_two_lines(name) if name not in NAME_COLUMNS else name,
+                             justify="left" if name in NAME_COLUMNS else "right", no_wrap=True)
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        return table
+
+    return make
+
+
+def print_simple(title: str, header: list[str], rows: list[list[str]], keys: tuple[int, ...], caption: str = "") -> None:
+    """A table of strings fitted to stdout, its caption wrapped below it."""
+    dropped = print_fitted(out_console, simple_table_maker(title), header, rows, keys=keys,
+                           drop=lambda name: {"pairs": 0, "p": 1}.get(name))
+    _note_dropped(out_console, dropped)
+    if caption:
+        out_console.print(Text(caption), soft_wrap=False)

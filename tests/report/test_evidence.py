@@ -208,7 +208,7 @@ def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:
             write_record(tmp_path, record("3d", videos, run, lr=0.01, val=0.5, test=A[run]))
             write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run] + shift))
     gaps = compare_rows([parse_row(f"row={tmp_path}")])
-    assert [gap.label for gap in gaps] == ["10", "20", "pooled 10, 20"]
+    assert [gap.label for gap in gaps] == ["10", "20", "pooled"] and gaps[2].pooled == (10, 20)
     per_size = [compare(A, {r: B[r] + shift for r in B}) for shift in (0.05, 0.02)]
     assert gaps[0].comparison.ci95 == pytest.approx(per_size[0].ci95)
     assert gaps[2].comparison.difference == pytest.approx((per_size[0].difference + per_size[1].difference) / 2)

@@ -251,7 +251,7 @@ def test_markdown_rows(sweep_dir):
 
 def test_latex_contains_rows(sweep_dir):
     text = render(make_report(sweep_dir), "latex")
-    assert text.startswith(r"\begin{table}") and r"\end{tabular}" in text
+    assert text.startswith("% needs \\usepackage{booktabs}\n\\begin{table}") and r"\end{tabular}" in text
     assert any(line.startswith("10 & ") for line in text.splitlines())
     assert any(line.startswith("100 & ") for line in text.splitlines())
     assert r"$\pm$" in text and "ttest\\_rel" in text and "±" not in text

@@ -57,8 +57,8 @@ class Gap:
 
     @property
     def label(self) -> str:
-        """"10" for one size, "pooled 10, 20, 50" for the pooled row."""
-        return str(self.videos) if self.videos is not None else "pooled " + ", ".join(map(str, self.pooled))
+        """"10" for one size, "pooled" for the pooled row (over the sizes above it: `pooled`)."""
+        return str(self.videos) if self.videos is not None else "pooled"
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from ttn.report.stats import Comparison
 from ttn.report.tables import Cell, Report
 from ttn.report.transforms import transforms_dict
 
-#: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`).
-TEXT_FORMATS = ("markdown", "csv", "latex", "json")
+#: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`; "html" by
+#: `ttn.report.html`): "records" and "records-csv" are the tidy long table of `ttn.report.tidy`.
+TEXT_FORMATS = ("markdown", "csv", "latex", "json", "records", "records-csv", "html")
 
 
 def _fmt(value: float | None, digits: int, dash: str) -> str:
@@ -124,21 +125,33 @@ def _latex_escape(text: str) -> str:
     return "".join(_LATEX_ESCAPES.get(char, char) for char in text)
 
 
+#: The label of the LaTeX table, for \ref{...}.
+LATEX_LABEL = "tab:ttn-report"
+
+
 def to_latex(report: Report) -> str:
-    """A LaTeX table (plain tabular with \\hline, no extra packages) with the caption."""
+    r"""A LaTeX table with booktabs rules (\usepackage{booktabs}), the caption, a \label, and thousands separators
+    in parameter counts (496{,}430)."""
     header, rows = human_table(report, dash="--")
-    cell = _latex_escape
+    params = {index for index, name in enumerate(header) if name.endswith("params")}
+
+    def cell(value: str, index: int) -> str:
+        text = _latex_escape(value)
+        return f"{int(value):,}".replace(",", "{,}") if index in params and value.isdigit() else text
 
     lines = [
+        "% needs \\usepackage{booktabs}",
         r"\begin{table}[ht]",
         r"\centering",
+        r"\caption{" + _latex_escape(report.caption()) + "}",
+        r"\label{" + LATEX_LABEL + "}",
         r"\begin{tabular}{" + "r" * len(header) + "}",
-        r"\hline",
-        " & ".join(cell(name) for name in header) + r" \\",
-        r"\hline",
+        r"\toprule",
+        " & ".join(_latex_escape(name) for name in header) + r" \\",
+        r"\midrule",
     ]
-    lines += [" & ".join(cell(value) for value in row) + r" \\" for row in rows]
-    lines += [r"\hline", r"\end{tabular}", r"\caption{" + cell(report.caption()) + "}", r"\end{table}"]
+    lines += [" & ".join(cell(value, index) for index, value in enumerate(row)) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -261,9 +274,15 @@ def to_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report as text in `fmt`, one of TEXT_FORMATS."""
-    renderers = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "json": to_json}
+def render(report: Report, fmt: str, *, runs: bool = False, command: str = "") -> str:
+    """The report as text in `fmt`, one of TEXT_FORMATS; `runs`: the tidy formats per run; `command`: what the
+    HTML page says made it."""
+    from ttn.report import html, tidy
+
+    renderers = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "json": to_json,
+                 "records": lambda r: tidy.to_json_lines(r, runs=runs),
+                 "records-csv": lambda r: tidy.to_tidy_csv(r, runs=runs),
+                 "html": lambda r: html.to_html(r, command=command)}
     if fmt not in renderers:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(TEXT_FORMATS)} (or table)")
     return renderers[fmt](report)

@@ -78,6 +78,7 @@ class Cell:
     selection: Selection | None = field(default=None, repr=False)  #: the candidates and the one reported
     #: what a reader must know about the reported runs, each starting with a code (`ttn.report.diagnostics`)
     warnings: list[str] = field(default_factory=list)
+    records: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  #: run index -> reported record
 
     @property
     def runs(self) -> tuple[int, ...]:
@@ -272,7 +273,7 @@ def _cell(arch: str, videos: int, group: list[dict[str, Any]], selection: Select
     warnings.extend(f"{arch} at {videos} videos{'' if label == '-' else f' ({label})'}: {w}" for w in flagged)
     return Cell(arch=arch, videos=videos, accuracies=accuracies, stats=summarize(list(accuracies.values())),
                 params=params.pop() if len(params) == 1 else None, train_indices=indices, selection=selection,
-                warnings=flagged)
+                warnings=flagged, records={record["run"]: record for record in group})
 
 
 def init_asymmetry_warning(cells: Iterable[Cell]) -> str | None:
@@ -376,7 +377,7 @@ def build_report(
     for sig, p in zip(tests, adjusted):
         sig.p_adjusted = p if holm_on else None
         sig.significant = p is not None and p < options.alpha
-    if len(archs) == 1:
+    if len(archs) == 1 and options.archs is None:  # one arch asked for (e.g. an arm of `ttn compare`) is no surprise
         warnings.append(f"only one arch ({base}) in the records: no significance test")
     return Report(
         rows=rows,

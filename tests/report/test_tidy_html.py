@@ -1,0 +1,124 @@
+"""Results any tool reads (issue 20, section 3): the tidy records formats for pandas, LaTeX with booktabs, tables
+that fit 80 columns without cutting a number, and the self-contained HTML page, loaded in a real Chromium."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
+from ttn.report.formats import human_table, render
+from ttn.report.tables import make_report
+from ttn.report.tidy import CANDIDATE_COLUMNS, RUN_COLUMNS, tidy_rows
+
+DATA = {"mnist_sha256": "ab" * 32, "seed": 0, "frames": 30, "height": 28, "width": 28, "generator_version": "2.0"}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def record(arch: str, videos: int, run: int, lr: float, val: float, test: float) -> dict:
+    config = {"lr": lr, "epochs": 4, "channels": [6, 16], "conv_init": "he", "device": "cpu"}
+    history = [{"epoch": e, "train_loss": 1.0 / e, "val_accuracy": val * min(e, 3) / 3, "lr": lr} for e in range(1, 5)]
+    return {"schema": SCHEMA_VERSION, "run_id": make_run_id(arch, videos, run, f"lr{lr:g}"), "arch": arch,
+            "videos": videos, "run": run, "params": 263906 if arch == "3d" else 254058, "test_accuracy": test,
+            "val_accuracy": val, "config": config, "train_indices": list(range(videos)), "history": history,
+            "data": dict(DATA), "complete": True}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    for videos in (10, 20, 50):
+        for run in range(3):
+            for arch in ("3d", "3dttn"):
+                for lr, val in ((0.005, 0.6), (0.01, 0.5)):
+                    test = 0.5 + 0.01 * run + 0.002 * videos + (0.03 * run * run if arch == "3dttn" else 0.0)
+                    write_record(out, record(arch, videos, run, lr, val + 0.001 * videos, test))
+    return out
+
+
+def test_tidy_rows_one_per_candidate_and_per_run_with_test_accuracy_of_the_selected_only(folder) -> None:
+    report = make_report(folder)
+    rows = tidy_rows(report)
+    assert len(rows) == 3 * 2 * 2  # sizes x archs x candidates
+    assert all(list(row)[: len(CANDIDATE_COLUMNS)] == list(CANDIDATE_COLUMNS) for row in rows)
+    assert {tuple(row) for row in rows} == {tuple(rows[0])}  # every row has the same columns
+    selected = [row for row in rows if row["selected"]]
+    assert len(selected) == 6 and all(row["lr"] == 0.005 and row["test_mean"] is not None for row in selected)
+    assert all(row["test_mean"] is None for row in rows if not row["selected"])
+    assert rows[0]["channels"] == "6x16" and "device" not in rows[0]
+    per_run = tidy_rows(report, runs=True)
+    assert len(per_run) == 3 * 2 * 2 * 3 and list(per_run[0])[: len(RUN_COLUMNS)] == list(RUN_COLUMNS)
+    assert {row["test_accuracy"] is None for row in per_run if not row["selected"]} == {True}
+
+
+def test_pandas_reads_the_records_formats_as_they_are(folder) -> None:
+    pd = pytest.importorskip("pandas")
+    report = make_report(folder)
+    lines = pd.read_json(io.StringIO(render(report, "records")), lines=True)
+    table = pd.read_csv(io.StringIO(render(report, "records-csv")))
+    assert lines.shape == table.shape == (12, len(CANDIDATE_COLUMNS) + 5)  # + options: channels, conv_init, epochs, lr
+    assert list(lines.columns) == list(table.columns)
+    chosen = table[table["selected"]].set_index(["arch", "videos"])["test_mean"]
+    assert chosen[("3d", 10)] == pytest.approx(report.rows[0].cells["3d"].stats.mean)
+    runs = pd.read_json(io.StringIO(render(report, "records", runs=True)), lines=True)
+    assert len(runs) == 36 and runs["run"].max() == 2
+
+
+def test_latex_has_booktabs_a_label_and_thousands_separators(folder) -> None:
+    text = render(make_report(folder), "latex")
+    for needle in (r"\toprule", r"\midrule", r"\bottomrule", r"\label{tab:ttn-report}", "263{,}906", "254{,}058"):
+        assert needle in text
+    assert r"\hline" not in text
+
+
+def _ttn(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from cli.ttn_cli import main; main()", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_tables_fit_80_columns_and_keep_every_number(folder) -> None:
+    result = _ttn("report", str(folder), env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header, rows = human_table(make_report(folder), pm="±")
+    kept = [i for i, name in enumerate(header) if not name.endswith(("params", " n")) and name not in ("test", "mde80")]
+    for row in rows:  # what was not dropped by priority (and said so on stderr) is printed whole
+        for index in kept:
+            assert row[index] in result.stdout, (header[index], row[index])
+    assert "not shown at 80 columns" in result.stderr
+    compare = _ttn("compare", "--row", f"q={folder}", env={"COLUMNS": "80"})
+    assert compare.returncode == 0, compare.stderr
+    assert max(len(line) for line in compare.stdout.splitlines()) <= 80 and "pooled" in compare.stdout
+    wide = _ttn("report", str(folder), env={"COLUMNS": "250"})
+    assert "not shown" not in wide.stderr and max(len(line) for line in wide.stdout.splitlines()) > 80
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: Debian's chromium package runs this test")
+def test_the_html_page_renders_in_chromium_with_every_image(folder, tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    page = tmp_path / "report.html"
+    result = _ttn("report", str(folder), "--format", "html", "--out", str(page))
+    assert result.returncode == 0, result.stderr
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text and text.count("data:image/png;base64,") == 2
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert 'data-images="2/2"' in dom.stdout  # both figures decoded and shown (the page's own check)
+    assert dom.stdout.count("<tr>") >= 1 + 3  # the header and one row per size were laid out
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    import numpy as np
+    from PIL import Image
+
+    image = np.asarray(Image.open(shot).convert("L"))
+    assert image.shape == (1600, 1200)
+    assert (image < 200).mean() > 0.02  # text, tables and figures, not a blank page

@@ -95,6 +95,7 @@ def print_report(
     transforms: bool = False,
     runs: bool = False,
     command: str = "",
+    tensorboard: str | Path | None = None,
 ) -> Report:
     """Build the report of `results_dir` by `options` and show it: the table (or `fmt`) on stdout or in `out`,
     warnings on stderr, figures to `plot` / `curves`. What `ttn reproduce` calls after a sweep. Raises TTNError
@@ -106,6 +107,12 @@ def print_report(
             raise TTNError(f"{option} {path} already exists: pass --force to replace it, or choose another file")
     if plot is not None or curves is not None:
         require_matplotlib()  # fail before printing anything
+    if tensorboard is not None:
+        from ttn.report.tensorboard import require_tensorboard
+
+        require_tensorboard()
+        if Path(tensorboard).exists() and not force:
+            raise TTNError(f"--tensorboard {tensorboard} already exists: pass --force to replace it, or choose another folder")
     report = make_report(results_dir, options)
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
@@ -130,6 +137,12 @@ def print_report(
         err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
     if curves is not None:
         err_console.print(f"wrote {plot_curves(report, curves)}", highlight=False)
+    if tensorboard is not None:
+        from ttn.report.tensorboard import export
+
+        folder = export(report.records, tensorboard, force=force)
+        err_console.print(f"wrote {len(report.records)} TensorBoard runs to {folder} (tensorboard --logdir {folder})",
+                          highlight=False, markup=False)
     return report
 
 
@@ -186,13 +199,16 @@ def run_range_options(command: Any) -> Any:
 @click.option("--where", "filters", multiple=True, metavar="KEY=V[,V]",
               help="Keep records whose config option KEY is one of the values, e.g. lr=0.02, channels=6x16, "
                    "freeze_transforms=true (options that do not apply to an arch pass). Repeatable.")
-@click.option("--force", is_flag=True, help="Replace existing --out, --plot or --curves files.")
+@click.option("--tensorboard", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
+              help="Also write every run's per-epoch loss, val accuracy and lr as TensorBoard runs into DIR (needs the "
+                   "[tensorboard] extra); view with `tensorboard --logdir DIR`.")
+@click.option("--force", is_flag=True, help="Replace existing --out, --plot, --curves or --tensorboard outputs.")
 @click.option("--transforms", is_flag=True,
               help="Also show how far the 3DTT transforms moved (|rotation| in degrees, |shift| in pixels, "
                    "|log scale|) per arch and size; always in --format json.")
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, force: bool,
-                   transforms: bool, per_run: bool, **options: Any) -> None:
+                   transforms: bool, per_run: bool, tensorboard: Path | None, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -217,7 +233,7 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29   # an estimate the choice did not see
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, force=force,
-                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]))
+                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard)
 
 
 @click.command("compare")

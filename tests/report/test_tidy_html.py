@@ -122,3 +122,21 @@ def test_the_html_page_renders_in_chromium_with_every_image(folder, tmp_path) ->
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1600, 1200)
     assert (image < 200).mean() > 0.02  # text, tables and figures, not a blank page
+
+
+def test_tensorboard_export_has_every_runs_history(folder, tmp_path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "tb"
+    result = _ttn("report", str(folder), "--tensorboard", str(out))
+    assert result.returncode == 0, result.stderr
+    runs = sorted(path.name for path in out.iterdir())
+    assert len(runs) == 36 and runs[0] == "3d-v10-lr0.005-r0"
+    events = EventAccumulator(str(out / "3d-v10-lr0.005-r0"))
+    events.Reload()
+    assert [(e.step, round(e.value, 6)) for e in events.Scalars("accuracy/val")] == \
+        [(1, round(0.61 / 3, 6)), (2, round(0.61 * 2 / 3, 6)), (3, 0.61), (4, 0.61)]
+    assert [e.step for e in events.Scalars("loss/train")] == [1, 2, 3, 4]
+    again = _ttn("report", str(folder), "--tensorboard", str(out))
+    assert again.returncode == 1 and "--force" in again.stderr and "Traceback" not in again.stderr

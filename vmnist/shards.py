@@ -189,13 +189,32 @@ def _shard_videos(videos: Any, rows: int, frames: int | None) -> bool:
         videos.ndim == 4 and videos.shape == (rows, frames or videos.shape[1], FRAME_SIZE, FRAME_SIZE)
 
 
-def referenced_shards(main: Path) -> list[Path]:
-    """Shard files an existing main file lists ([] if it is not a readable sharded Video-MNIST file)."""
+def own_shards(main: Path) -> list[Path]:
+    """The shard files that `vmnist generate --force` may delete with the existing main file `main`.
+
+    The `shards` attribute of an old file is input, not an order: a shard is only deleted if it is listed there, is
+    named as `main`'s own k-th shard of its split (`shard_file_name`, so it lies in `main`'s folder) and opens as the
+    shard of that file (`open_shard`: format, dataset id, split, rows). [] if `main` is not a readable sharded file.
+    """
+    if not_regular(main) is not None:
+        return []
     try:
         with h5py.File(main, "r") as f:
-            return [record.path(main) for records in shard_records(f).values() for record in records]
+            records = shard_records(f)
+            dataset_id = plain(f.attrs.get("dataset_id"))
     except (OSError, DatasetError):
         return []
+    named = [record for rs in records.values() for k, record in enumerate(rs)
+             if record.file == shard_file_name(main, record.split, k)]
+    return [record.path(main) for record in named if isinstance(dataset_id, str) and _checks_out(main, record, dataset_id)]
+
+
+def _checks_out(main: Path, record: ShardRecord, dataset_id: str) -> bool:
+    try:
+        open_shard(main, record, dataset_id, hint="").close()
+    except DatasetError:
+        return False
+    return True
 
 
 def plain(value: Any) -> Any:

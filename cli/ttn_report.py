@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from cli.common import err_console, figure_path, out_console
+from cli.common import UserPath, err_console, figure_path, out_console
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
@@ -54,6 +54,23 @@ def _table_text(report: Report) -> str:
     return buffer.getvalue()
 
 
+def check_outputs(results_dir: str | Path, outputs: dict[str, str | Path | None]) -> None:
+    """TTNError if two options name one file, or one names a record of `results_dir` (any *.json there, which the
+    next report would read as a record, or an existing file named by a run id, such as a checkpoint): an output
+    never replaces another, nor what it is made from, --force or not."""
+    from ttn.experiment.records import parse_run_id
+
+    folder, named = Path(results_dir).resolve(), {}
+    for option, given in ((option, given) for option, given in outputs.items() if given is not None):
+        path = Path(given).resolve()
+        if path in named:
+            raise TTNError(f"{named[path]} and {option} both name {given}: give each its own file")
+        named[path] = option
+        if path.parent == folder and (path.suffix == ".json" or path.exists() and parse_run_id(path.stem)):
+            raise TTNError(f"{option} {given} is in the results folder, where it would replace or add a record: "
+                           "write it outside the results folder")
+
+
 def print_report(
     results_dir: str | Path,
     *,
@@ -75,6 +92,7 @@ def print_report(
     """
     if fmt not in FORMATS:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    check_outputs(results_dir, {"--out": out, "--plot": plot, "--curves": curves})
     for option, path in (("--out", out), ("--plot", plot), ("--curves", curves)):
         if path is not None and Path(path).exists() and not force:
             raise TTNError(f"{option} {path} already exists: pass --force to replace it, or choose another file")
@@ -118,11 +136,11 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
 @click.argument("results_dir", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table: rich table on the terminal; markdown, csv, latex, json (full precision) for files.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--out", type=UserPath(path_type=Path, dir_okay=False), default=None,
               help="Write the table to FILE instead of stdout.")
-@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
+@click.option("--plot", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Figure 3: accuracy vs training videos, to FILE.png|svg|pdf (needs the [plot] extra).")
-@click.option("--curves", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
+@click.option("--curves", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,

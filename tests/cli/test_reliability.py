@@ -44,6 +44,13 @@ def checkpoint(tmp_path_factory) -> Path:
                            model_kwargs=kwargs)
 
 
+@pytest.fixture(scope="module")
+def odd_scale_checkpoint(tmp_path_factory) -> Path:
+    kwargs = {"channels": [2, 3]}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "scale.pt", build_model("3d", **kwargs), arch="3d",
+                           model_kwargs=kwargs, extra={"config": {"input_scale": "zero-one"}})
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -77,11 +84,20 @@ CASES = {
     "evaluate labels 12": (["evaluate", "CKPT", "--data", "EDITED-labels 12"], "labels 0..12, expected the digits 0..9"),
     "evaluate float labels": (["evaluate", "CKPT", "--data", "EDITED-float labels"], "labels are float32"),
     "train on a FIFO": (["train", "--arch", "3d", "--videos", "10", "--data", "f.h5"], "f.h5 is a FIFO (named pipe)"),
+    "evaluate unknown input_scale": (["evaluate", "SCALE"], "trained on input scale 'zero-one', which this ttn does not know"),
+    # outputs never replace each other nor the records they are made from, --force or not
+    "report --plot q.png --curves q.png": (["report", "OUT", "--plot", "q.png", "--curves", "q.png"],
+                                           "--plot and --curves both name q.png"),
+    "report --out q.md --plot q.md": (["report", "OUT", "--out", "q.png", "--plot", "q.png"], "--out and --plot both name"),
+    "report --out RECORD --force": (["report", "OUT", "--out", "RECORD", "--force"], "is in the results folder"),
+    "report --out OUT/t.json": (["report", "OUT", "--format", "json", "--out", "OUT-JSON"], "is in the results folder"),
+    "report --out --force": (["report", "OUT", "--out", "--force"], "'--force' looks like an option"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, checkpoint, tmp_path, monkeypatch) -> None:
+def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, checkpoint, odd_scale_checkpoint, tmp_path,
+                                                   monkeypatch) -> None:
     args, message = CASES[case]
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
@@ -89,7 +105,8 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, check
                        "params": 10, "test_accuracy": 0.5, "val_accuracy": 0.5, "config": {"lr": 0.02},
                        "data": {}, "complete": True})
     os.mkfifo(tmp_path / "f.h5")
-    swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out)}
+    swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out), "SCALE": str(odd_scale_checkpoint),
+            "RECORD": str(out / "3d-v10-r0.json"), "OUT-JSON": str(out / "t.json")}
     swap |= {arg: str(edited_copy(data, tmp_path, arg.removeprefix("EDITED-"))) for arg in args if arg.startswith("EDITED-")}
     args = [swap.get(a, a) for a in args]
     if args[0] in ("train", "sweep"):
@@ -129,15 +146,47 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(data, tmp_path, monke
     assert "is the disk full" in result.output and not list(out.glob("*"))  # no record, no temporary file
 
 
-def test_bad_records_are_skipped_with_a_warning(tmp_path) -> None:
-    good = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "val_accuracy": 0.5,
-            "config": {"lr": 0.02}, "data": {}, "complete": True}
-    for run, bad in enumerate([{"test_accuracy": 5.0}, {"test_accuracy": 0.5, "params": -3},
-                               {"test_accuracy": 0.5, "arch": "\x1b[31mevil"}, {"test_accuracy": 0.5}]):
-        (tmp_path / f"3d-v10-r{run}.json").write_text(json.dumps(good | {"run_id": f"3d-v10-r{run}", "run": run} | bad))
-    result = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert result.exit_code == 0 and "\x1b[31m" not in result.output
-    assert result.stderr.count("skipped") == 3 and "between 0 and 1" in result.stderr and ">= 1" in result.stderr
+GOOD_RECORD = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "test_accuracy": 0.5,
+               "val_accuracy": 0.5, "config": {"lr": 0.02}, "data": {}, "complete": True,
+               "history": [{"epoch": 1, "val_accuracy": 0.5}]}
+#: A damaged record (its fields over a good one's, or the text of the file) -> what the warning that skips it says.
+BAD_RECORDS: dict[str, tuple[dict | str, str]] = {
+    "accuracy 5": ({"test_accuracy": 5.0}, "between 0 and 1"),
+    "params -3": ({"params": -3}, ">= 1"),
+    "escape in arch": ({"arch": "\x1b[31mevil"}, "not an architecture name"),
+    "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "5001-digit integer": ('{"videos": ' + "9" * 5001 + "}", "not JSON this ttn reads"),
+    "transforms a list": ({"arch": "3dttn", "transforms": [1, 2]}, "'transforms' is not an object of layers"),
+    "transforms of text": ({"arch": "3dttn", "transforms": {"conv1": "far"}}, "'transforms' is not an object of layers"),
+    "videos 10**400": ({"videos": 10**400}, "'videos' is not a multiple of 10 from 10 to 50,000"),
+    "videos 15": ({"videos": 15}, "'videos' is not a multiple of 10"),
+    "arch 4d": ({"arch": "4d"}, "unknown architecture '4d'"),
+    "config of objects": ({"config": {"lr": {"a": 1}}}, "'config' is not an object of numbers"),
+    "history of text": ({"history": "long"}, "'history' is not a list of epochs"),
+}
+
+
+@pytest.mark.parametrize("args", [["report"], ["report", "--transforms", "--format", "json"], ["report", "--curves", "c.png"],
+                                  ["compare", "--row"]])
+def test_bad_records_are_skipped_with_a_warning(args, tmp_path, monkeypatch) -> None:
+    """One damaged record never stops a report or a comparison: it is skipped with a warning saying why."""
+    if "--curves" in args:
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "res"
+    results.mkdir()
+    for run, arch in enumerate(["3d", "3dttn"] * 2):  # two good runs per arch, so that compare has gaps to show
+        write_record(results, GOOD_RECORD | {"run_id": f"{arch}-v10-r{run // 2}", "arch": arch, "run": run // 2})
+    for run, (bad, _) in enumerate(BAD_RECORDS.values(), start=10):
+        text = bad if isinstance(bad, str) else json.dumps(GOOD_RECORD | {"run_id": f"3d-v10-r{run}", "run": run} | bad)
+        (results / f"3d-v10-r{run}.json").write_text(text)
+    target = [f"x={results}"] if args[0] == "compare" else [str(results)]
+    result = CliRunner().invoke(main, args + target + (["--out", str(tmp_path / "r.json")] if "json" in args else []),
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "\x1b[31m" not in result.output and "Traceback" not in result.output, result.output
+    assert result.stderr.count("skipped 3d-v10-r") == len(BAD_RECORDS), result.stderr
+    for _, warning in BAD_RECORDS.values():
+        assert warning in result.stderr, warning
 
 
 SWEEP = ["sweep", "--arch", "3d,3dttn", "--videos", "10", "--runs", "3", "--workers", "1", *TINY]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ttn.errors import TTNError
+from ttn.experiment.records import load_records
 from ttn.report.stats import CellStats, Comparison, compare, holm, summarize
 from ttn.report.tables import Cell, init_asymmetry_warning, make_report
 
@@ -81,6 +82,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
     """The gaps of one row, per size present in its records (or in `sizes`)."""
     ours_by_size, theirs_by_size = _cells_by_size(spec, treatment), _cells_by_size(spec, baseline)
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
+    skipped = [f"{spec.name}: {warning}" for warning in load_records(spec.folder).warnings]  # damaged records
     gaps = []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
         if sizes is not None and videos not in sizes:
@@ -91,7 +93,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         differences = [ours.accuracies[run] - theirs.accuracies[run] for run in paired]
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
         gaps.append(Gap(spec.name, videos, ours, theirs, summarize(differences), comparison,
-                        warnings=[f"{spec.name}: {asymmetry}"] if asymmetry else []))
+                        warnings=skipped + ([f"{spec.name}: {asymmetry}"] if asymmetry else [])))
     return gaps
 
 

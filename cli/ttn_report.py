@@ -12,8 +12,9 @@ from rich import box
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
-from cli.common import UserPath, err_console, figure_path, out_console
+from cli.common import UserPath, echo, err_console, escape, figure_path, out_console
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
@@ -28,14 +29,14 @@ def rich_table(report: Report) -> Table:
     """The report as a rich Table, captioned with what the numbers are and the test used."""
     header, rows = human_table(report, pm="±")
     where = f" ({report.folder})" if report.folder else ""
-    table = Table(title=f"Test accuracy on Video-MNIST{where}", caption=report.caption(), caption_justify="left",
+    table = Table(title=escape(f"Test accuracy on Video-MNIST{where}"), caption=escape(report.caption()), caption_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
     for name in header:
         # two header lines at most: "3dttn\nacc", "paper 3dttn\nacc", "p\n3dttn vs 3d"; numbers never wrapped
         first, _, second = name.partition(" ") if name.startswith("p") and " vs " in name else name.rpartition(" ")
         table.add_column(f"{first}\n{second}" if first else second, justify="right", no_wrap=True)
     for row in rows:
-        table.add_row(*[f"[bold]{cell}[/bold]" if cell.endswith("*") else cell for cell in row])
+        table.add_row(*[Text(cell, style="bold" if cell.endswith("*") else "") for cell in row])
     return table
 
 
@@ -101,14 +102,14 @@ def print_report(
     report = make_report(results_dir, baseline=baseline, correction=correction, alpha=alpha,
                          compare_paper=compare_paper, select_rule=select_rule, filters=filters)
     for warning in report.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
         text = _table_text(report) if fmt == "table" else render(report, fmt)
-        err_console.print(f"wrote {atomic_write_text(out, text)}", highlight=False)
+        err_console.print(f"wrote {atomic_write_text(out, text)}", markup=False, highlight=False)
     elif fmt == "table":
         _print_unshrunk(out_console, rich_table(report))
     else:
-        click.echo(render(report, fmt), nl=False)
+        echo(render(report, fmt), nl=False)
     if transforms and fmt in ("table", "markdown"):
         from ttn.report.transforms import transform_table
 
@@ -116,13 +117,13 @@ def print_report(
         if not rows:
             err_console.print("no 3DTT transforms in these records (--transforms needs 3dttn runs)", highlight=False)
         elif fmt == "markdown":
-            click.echo(markdown_table(header, rows))
+            echo(markdown_table(header, rows))
         else:
             _print_unshrunk(out_console, simple_table("How far the 3DTT transforms moved (mean over runs)", header, rows))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot)}", markup=False, highlight=False)
     if curves is not None:
-        err_console.print(f"wrote {plot_curves(report, curves)}", highlight=False)
+        err_console.print(f"wrote {plot_curves(report, curves)}", markup=False, highlight=False)
     return report
 
 
@@ -217,23 +218,23 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
                         correction=correction)
     for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
     if fmt == "json":
-        click.echo(json.dumps(gaps_dict(gaps), indent=2))
+        echo(json.dumps(gaps_dict(gaps), indent=2))
         return
     labels = [arm.partition("?")[0] for arm in (treatment, baseline)]
     header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]))
     if fmt == "markdown":
-        click.echo(markdown_table(header, lines))
+        echo(markdown_table(header, lines))
         return
     _print_unshrunk(out_console, simple_table(f"{treatment} - {baseline}: mean test accuracy gap", header, lines))
 
 
 def simple_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
     """A rich table of strings: the name columns left-aligned, the numbers right."""
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=escape(title))  # names and folders are text, not markup
     for name in header:
         table.add_column(name, justify="left" if name in ("protocol", "arch", "selected", "layer") else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))
     return table

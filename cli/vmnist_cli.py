@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.common import LazyGroup, UserPath, err_console, out_console, progress_enabled, require_suffix
+from cli.common import LazyGroup, UserPath, err_console, escape, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
 from vmnist.processes import MAX_WORKERS
@@ -99,10 +99,11 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
     check_output(out, force, plan_output(out, config, shard_size))
     with split_progress({s: config.split_size(s) for s in splits}) as progress:
         summary = generate(out, config, mnist=mnist_path, workers=workers, force=force, progress=progress,
-                           status=lambda line: err_console.print(line, highlight=False), shard_size=shard_size)
+                           status=lambda line: err_console.print(line, markup=False, highlight=False),
+                           shard_size=shard_size)
     shards = f" in {len(summary.files) - 1} shards" if len(summary.files) > 1 else ""
-    table = Table(title=f"{summary.path}: {summary.videos:,} videos{shards}, {frames} frames of 28x28, "
-                        f"{trajectories} trajectories", title_justify="left")
+    table = Table(title=escape(f"{summary.path}: {summary.videos:,} videos{shards}, {frames} frames of 28x28, "
+                               f"{trajectories} trajectories"), title_justify="left")
     table.add_column("split")
     for digit in range(10):
         table.add_column(str(digit), justify="right")
@@ -113,7 +114,7 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
     out_console.print(
         f"file {summary.file_bytes / 2**20:.1f} MiB (compression {summary.raw_bytes / summary.file_bytes:.2f}x), "
         f"{summary.seconds:.1f} s, {summary.videos / summary.seconds:,.0f} videos/s, MNIST from {summary.mnist_source}",
-        highlight=False,
+        markup=False, highlight=False,
     )
 
 
@@ -129,11 +130,11 @@ def info_command(path: Path) -> None:
     info = dataset_info(path)
     attrs = info.attributes
     shards = f" (main file and {info.shards} shards)" if info.shards else ""
-    out_console.print(f"[bold]{info.path}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
-    out_console.print(f"  {'trajectories':<18} {info.trajectories}", highlight=False)
+    out_console.print(f"[bold]{escape(str(info.path))}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
+    out_console.print(f"  {'trajectories':<18} {info.trajectories}", markup=False, highlight=False)
     for key in ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256", "mnist_source"):
         if key in attrs:
-            out_console.print(f"  {key:<18} {attrs[key]}", highlight=False)
+            out_console.print(f"  {key:<18} {attrs[key]}", markup=False, highlight=False)
     table = Table(title="videos per class", title_justify="left")
     for column in ("split", "videos", *map(str, range(10)), "ratio", "shards"):
         table.add_column(column, justify="left" if column in ("split", "videos") else "right")
@@ -141,7 +142,7 @@ def info_command(path: Path) -> None:
         table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts),
                       f"{split.compression_ratio:.2f}x", str(split.shards or "-"))
     out_console.print(table)
-    out_console.print(f"  config {attrs['config']}", highlight=False, soft_wrap=True)
+    out_console.print(f"  config {attrs['config']}", markup=False, highlight=False, soft_wrap=True)
 
 
 @main.command("preview")
@@ -173,7 +174,7 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
     written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare)
-    out_console.print(f"wrote {written}")
+    out_console.print(f"wrote {written}", markup=False)
 
 
 @main.command("verify")
@@ -188,11 +189,11 @@ def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_o
     from vmnist.verify import verify_dataset
 
     open_dataset(path).close()  # a foreign or truncated file fails here, before any MNIST download
-    digits = None if structure_only else fetch_mnist(local=mnist_path, progress=lambda line: err_console.print(line, highlight=False))
+    digits = None if structure_only else fetch_mnist(local=mnist_path, progress=lambda line: err_console.print(line, markup=False, highlight=False))
     report = verify_dataset(path, digits, sample=sample)
     for check in report.checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        out_console.print(f"{mark} {check.name:<22} {check.detail}", highlight=False)
+        out_console.print(f"{mark} {check.name:<22} {escape(check.detail)}", highlight=False)
     if not report.ok:
         raise click.ClickException(f"{path}: {sum(not c.ok for c in report.checks)} check(s) failed; regenerate it with `vmnist generate --force`")
-    out_console.print(f"{path}: all {len(report.checks)} checks passed")
+    out_console.print(f"{path}: all {len(report.checks)} checks passed", markup=False)

@@ -92,6 +92,7 @@ CASES = {
     "report --out RECORD --force": (["report", "OUT", "--out", "RECORD", "--force"], "is in the results folder"),
     "report --out OUT/t.json": (["report", "OUT", "--format", "json", "--out", "OUT-JSON"], "is in the results folder"),
     "report --out --force": (["report", "OUT", "--out", "--force"], "'--force' looks like an option"),
+    "show-kernels --out --force": (["show-kernels", "CKPT", "--out", "--force"], "'--force' looks like an option"),
 }
 
 
@@ -230,3 +231,51 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 128 + signal.SIGTERM and "terminated" in stderr and "Traceback" not in stderr, stderr
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
+
+
+def good_results(folder: Path) -> Path:
+    """Two runs of 3d and 3dttn: enough for a report and a comparison."""
+    for run, arch in enumerate(["3d", "3dttn"] * 2):
+        write_record(folder, GOOD_RECORD | {"run_id": f"{arch}-v10-r{run // 2}", "arch": arch, "run": run // 2})
+    return folder
+
+
+def test_names_are_text_not_markup(tmp_path, monkeypatch) -> None:
+    """Paths and row names are printed as they are: 'r[/]' is not rich markup (a MarkupError before)."""
+    monkeypatch.chdir(tmp_path)
+    good_results(tmp_path / "r[" / "]")
+    report = CliRunner().invoke(main, ["report", "r[/]"])
+    assert report.exit_code == 0 and "(r[/])" in report.output, report.output
+    compare = CliRunner().invoke(main, ["compare", "--row", "a[/]b=r[/]"])
+    assert compare.exit_code == 0 and "a[/]b" in compare.output, compare.output
+    (tmp_path / "zero.pkl.gz").symlink_to("/dev/zero")
+    reproduce = CliRunner().invoke(main, ["reproduce", "--data", "d[/]d.h5", "--mnist", "zero.pkl.gz"])
+    assert reproduce.exit_code == 1 and "Traceback" not in reproduce.output, reproduce.output
+    assert "d[/]d.h5 not found" in reproduce.output and "zero.pkl.gz: a character device" in reproduce.output
+    assert sorted(os.listdir(tmp_path)) == ["r[", "zero.pkl.gz"]
+
+
+def run_ttn_to_end(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} | kwargs
+    return subprocess.run([sys.executable, "-c", "from cli.ttn_cli import main; main()", *args], text=True, timeout=300,
+                          **streams)
+
+
+def test_an_ascii_output_gets_ascii(tmp_path) -> None:
+    results = good_results(tmp_path / "res")
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    for args, spelt in ((["report", str(results)], "+/-"), (["compare", "--row", f"x={results}"], "3dttn - 3d")):
+        done = run_ttn_to_end(args, env=env)
+        assert done.returncode == 0 and spelt in done.stdout and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_closed_or_full_stdout_is_one_line_naming_it(tmp_path) -> None:
+    """`ttn models >&-` (stdout None: an AttributeError at import before), `ttn models > /dev/full`; shown with
+    `ttn report`, lighter than `ttn models`, which prints through the same console."""
+    results = str(good_results(tmp_path / "res"))
+    closed = run_ttn_to_end(["report", results], preexec_fn=lambda: os.close(1))  # as `>&-`
+    with open("/dev/full", "w") as full:
+        filled = [run_ttn_to_end(["report", results, *fmt], stdout=full) for fmt in ([], ["--format", "json"])]
+    for done, reason in ((closed, "Bad file descriptor: stdout"), *((f, "No space left on device: stdout") for f in filled)):
+        assert done.returncode == 1 and reason in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -361,6 +361,15 @@ def test_a_missing_output_folder_is_created_and_removed_again_on_failure(digits,
     assert sorted(os.listdir(tmp_path)) == ["new"]  # the folders made for the failed write are gone
 
 
+def test_names_are_text_not_markup(data, tmp_path) -> None:
+    for name in ("in[/]fo.h5", "a[bold]b.h5"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        shutil.copy(data, path)
+        result = CliRunner().invoke(main, ["info", str(path)])
+        assert result.exit_code == 0 and f"{path}:" in result.output, result.output
+
+
 def no_hard_links(src, dst) -> None:
     raise OSError(errno.EPERM, "Operation not permitted", str(src), str(dst))  # as on FAT or some network file systems
 

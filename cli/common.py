@@ -1,28 +1,117 @@
-"""Shared Click plumbing: lazy command groups, consoles, and turning errors into one-line messages."""
+"""Shared Click plumbing: lazy command groups, consoles, and turning errors into one-line messages.
+
+What is printed is user text too: a path such as 'r[/]' is not rich markup (`TextConsole`), a terminal that
+only takes ASCII gets "+/-" for "±" (`tolerant_streams`), and a full or closed stdout is named in one line.
+"""
 from __future__ import annotations
 
+import codecs
 import errno
 import importlib
 import os
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.errors import MarkupError
+from rich.markup import escape  # noqa: F401  (for the commands: user text inside a print that uses markup)
 
+from vmnist.atomic import naming_file
 from vmnist.errors import UserError
+
+#: Names of the streams in error messages.
+STDOUT, STDERR = "stdout", "stderr"
+
+
+class ClosedStream:
+    """Stands for a stdout that was closed when the program started (`ttn models >&-`): writing to it is an OSError
+    (EBADF), named like any other write error, instead of results silently lost. (A closed stderr only loses
+    messages, as Python's own print does.)"""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+#: Control characters (C0 but tab and newline, DEL, C1), shown as escapes: text read from files never drives the
+#: terminal.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
+
+
+class TextConsole(Console):
+    """A rich Console for text that holds user input: markup that does not parse (a path such as 'r[/]d.h5') is
+    printed as it is instead of raising MarkupError, control characters are shown as escapes, and an OSError of
+    its stream (a full disk, a closed stdout) names the stream. Print user text with markup=False, or escape() it
+    inside markup, so that text which does parse ('a[b]c') is not taken as markup either."""
+
+    def __init__(self, stream_name: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.stream_name = stream_name
+
+    def render_str(self, text: str, **kwargs: Any) -> RenderableType:  # type: ignore[override]
+        text = text.translate(_CONTROLS)
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return super().render_str(text, **(kwargs | {"markup": False}))
+
+    def __exit__(self, *exc: Any) -> None:
+        with naming_file(self.stream_name):
+            super().__exit__(*exc)
+
 
 _NO_COLOR = bool(os.environ.get("NO_COLOR")) or None
 #: Progress and messages go to stderr so that results on stdout can be piped.
-err_console = Console(stderr=True, soft_wrap=True, no_color=_NO_COLOR)
+err_console = TextConsole(STDERR, stderr=True, soft_wrap=True, no_color=_NO_COLOR)
 #: Results (tables, summaries) go to stdout; piped into a file they keep full width instead of rich's 80 columns.
 #: An explicit COLUMNS always wins (rich reads it when width is None).
-out_console = Console(soft_wrap=True, no_color=_NO_COLOR,
-                      width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
+COLUMNS_SET = os.environ.get("COLUMNS", "").isdigit()
+out_console = TextConsole(STDOUT, soft_wrap=True, no_color=_NO_COLOR, file=ClosedStream() if sys.stdout is None else None,
+                          width=None if sys.stdout is not None and (sys.stdout.isatty() or COLUMNS_SET) else 160)
+
+#: How characters an output encoding lacks are written (`tolerant_streams`): the common ones of our tables spelt
+#: in ASCII, the others without their accents (NFKD), else "?".
+_ASCII = {"±": "+/-", "…": "...", "—": "-", "–": "-", "−": "-", "×": "x", "≥": ">=", "≤": "<=", "≈": "~", "°": " deg",
+          "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"', "µ": "u", "\u00a0": " "}
+TRANSLITERATE = "vmnist-transliterate"
+
+
+def _transliterate(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    spelt = [_ASCII.get(c) or unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() or "?"
+             for c in error.object[error.start : error.end]]
+    return "".join(spelt), error.end
+
+
+codecs.register_error(TRANSLITERATE, _transliterate)
+
+
+def tolerant_streams() -> None:
+    """Let stdout and stderr write any text: what their encoding lacks (PYTHONIOENCODING=ascii, a C locale) is
+    spelt in ASCII ("±" as "+/-") instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=TRANSLITERATE)
+
+
+def echo(text: str, nl: bool = True) -> None:
+    """Plain text (JSON, CSV, markdown) on stdout; a failed write (a full disk, a closed stdout) names stdout."""
+    with naming_file(STDOUT):
+        click.echo(text, nl=nl)
 
 
 def progress_enabled() -> bool:
@@ -39,6 +128,7 @@ def describe_os_error(exc: OSError) -> str:
         errno.EACCES: "choose a folder you can write to",
         errno.EROFS: "choose a writable folder",
         errno.ENOENT: "check the path",
+        errno.EBADF: "it was closed: send it to a file instead, e.g. > out.txt",
     }
     hint = hints.get(exc.errno or 0)
     return f"{reason}:{name}" + (f" ({hint})" if hint else "")
@@ -81,8 +171,13 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _terminate)  # kill, Slurm's scancel: stop as cleanly as on Ctrl-C
+        tolerant_streams()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if sys.stdout is not None:
+                with naming_file(STDOUT):
+                    sys.stdout.flush()  # a full stdout fails here, named, not at exit
+            return result
         except click.UsageError as exc:  # a bad option of a command: one line too (Click prints usage + hint + error)
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             raise OptionError(exc.format_message() + where) from None
@@ -127,6 +222,17 @@ def parse_run_ranges(value: str, option: str) -> frozenset[int]:
                                      param_hint=option)
         runs.update(range(first, last + 1))
     return frozenset(runs)
+
+
+class UserPath(click.Path):
+    """A click.Path that refuses a value looking like an option: in `vmnist generate --out --help` the value of --out
+    was forgotten; it is not a file named "--help" (a file whose name starts with '-' is given as ./-name)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("-") and value != "-":
+            self.fail(f"{value!r} looks like an option, not a file name: give the value (a file starting with '-' "
+                      f"is written ./{value})", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def require_suffix(value: Path | None, suffixes: Sequence[str], option: str | None = None, note: str = "") -> Path | None:

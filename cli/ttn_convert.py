@@ -103,7 +103,7 @@ def time_steps(original: nn.Module, converted: nn.Module, device: str, shape: tu
         original_c, problem = compiled(original, x, y)
         converted_c, problem = (converted, problem) if problem else compiled(converted, x, y)
         if problem:
-            err_console.print(f"torch.compile failed ({problem}); timing both models without it")
+            err_console.print(f"torch.compile failed ({problem}); timing both models without it", markup=False)
         else:
             original, converted = original_c, converted_c
     err_console.print(f"timing forward + backward, batch {batch} x {frames} frames x {size}x{size} on {device}: "

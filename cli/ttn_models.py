@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.common import err_console, figure_path, out_console
+from cli.common import UserPath, err_console, figure_path, out_console
 from ttn.registry import THETA_KINDS
 
 
@@ -50,7 +50,7 @@ def models_command(theta: str) -> None:
 
 @click.command("show-kernels")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("kernels.png"), callback=figure_path,
+@click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=Path("kernels.png"), callback=figure_path,
               show_default=True, help="Image to write (format from the suffix: .png, .pdf, .svg).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--layer", type=click.IntRange(1, 2), default=1, show_default=True, help="Which convolution.")
@@ -70,4 +70,4 @@ def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, i
     model, meta = load_checkpoint(checkpoint)
     title = f"{checkpoint.name}: {meta['arch']}, layer {layer}, input channel {in_channel}"
     written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels, title=title)
-    err_console.print(f"wrote {written}")
+    err_console.print(f"wrote {written}", markup=False)

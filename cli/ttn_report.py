@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import err_console, figure_path, out_console
+from cli.common import UserPath, echo, err_console, figure_path, out_console
 from cli.fit import print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
@@ -42,12 +42,12 @@ def report_table_maker(report: Report) -> Any:
     where = f" ({report.folder})" if report.folder else ""
 
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
-        table = Table(title=f"Test accuracy on Video-MNIST{where}" if first else None,
+        table = Table(title=escape(f"Test accuracy on Video-MNIST{where}") if first else None,
                       box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
         for name in header:
             table.add_column(_two_lines(name), justify="right", no_wrap=True)  # numbers never wrapped
         for row in rows:
-            table.add_row(*[f"[bold]{escape(cell)}[/bold]" if cell.endswith("*") else escape(cell) for cell in row])
+            table.add_row(*[Text(cell, style="bold" if cell.endswith("*") else "") for cell in row])
         return table
 
     return make
@@ -83,6 +83,23 @@ def _table_text(report: Report) -> str:
     return buffer.getvalue()
 
 
+def check_outputs(results_dir: str | Path, outputs: dict[str, str | Path | None]) -> None:
+    """TTNError if two options name one file, or one names a record of `results_dir` (any *.json there, which the
+    next report would read as a record, or an existing file named by a run id, such as a checkpoint): an output
+    never replaces another, nor what it is made from, --force or not."""
+    from ttn.experiment.records import parse_run_id
+
+    folder, named = Path(results_dir).resolve(), {}
+    for option, given in ((option, given) for option, given in outputs.items() if given is not None):
+        path = Path(given).resolve()
+        if path in named:
+            raise TTNError(f"{named[path]} and {option} both name {given}: give each its own file")
+        named[path] = option
+        if path.parent == folder and (path.suffix == ".json" or path.exists() and parse_run_id(path.stem)):
+            raise TTNError(f"{option} {given} is in the results folder, where it would replace or add a record: "
+                           "write it outside the results folder")
+
+
 def print_report(
     results_dir: str | Path,
     options: ReportOptions = ReportOptions(),
@@ -102,6 +119,7 @@ def print_report(
     on user errors."""
     if fmt not in FORMATS:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    check_outputs(results_dir, {"--out": out, "--plot": plot, "--curves": curves})
     for option, path in (("--out", out), ("--plot", plot), ("--curves", curves)):
         if path is not None and Path(path).exists() and not force:
             raise TTNError(f"{option} {path} already exists: pass --force to replace it, or choose another file")
@@ -115,14 +133,14 @@ def print_report(
             raise TTNError(f"--tensorboard {tensorboard} already exists: pass --force to replace it, or choose another folder")
     report = make_report(results_dir, options)
     for warning in report.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
         text = _table_text(report) if fmt == "table" else render(report, fmt, runs=runs, command=command)
-        err_console.print(f"wrote {atomic_write_text(out, text)}", highlight=False)
+        err_console.print(f"wrote {atomic_write_text(out, text)}", markup=False, highlight=False)
     elif fmt == "table":
         print_table(out_console, report)
     else:
-        click.echo(render(report, fmt, runs=runs, command=command), nl=False)
+        echo(render(report, fmt, runs=runs, command=command), nl=False)
     if transforms and fmt in ("table", "markdown"):
         from ttn.report.transforms import transform_table
 
@@ -130,13 +148,13 @@ def print_report(
         if not rows:
             err_console.print("no 3DTT transforms in these records (--transforms needs 3dttn runs)", highlight=False)
         elif fmt == "markdown":
-            click.echo(markdown_table(header, rows))
+            echo(markdown_table(header, rows))
         else:
             print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot)}", markup=False, highlight=False)
     if curves is not None:
-        err_console.print(f"wrote {plot_curves(report, curves)}", highlight=False)
+        err_console.print(f"wrote {plot_curves(report, curves)}", markup=False, highlight=False)
     if tensorboard is not None:
         from ttn.report.tensorboard import export
 
@@ -180,11 +198,11 @@ def run_range_options(command: Any) -> Any:
                    "records-csv: one tidy row per candidate (per run with --runs) for pandas; html: one "
                    "self-contained page with the figures.")
 @click.option("--runs", "per_run", is_flag=True, help="records, records-csv: one row per run instead of per candidate.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--out", type=UserPath(path_type=Path, dir_okay=False), default=None,
               help="Write the table to FILE instead of stdout.")
-@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
+@click.option("--plot", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Figure 3: accuracy vs training videos, to FILE.png|svg|pdf (needs the [plot] extra).")
-@click.option("--curves", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
+@click.option("--curves", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
@@ -280,14 +298,14 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
                         options=options)
     for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
     if fmt == "json":
-        click.echo(json.dumps(gaps_dict(gaps), indent=2))
+        echo(json.dumps(gaps_dict(gaps), indent=2))
         return
     labels = [arm.partition("?")[0] for arm in (treatment, baseline)]
     header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]))
     if fmt == "markdown":
-        click.echo(markdown_table(header, lines) + "\n\n*" + compare_caption(gaps, options) + "*")
+        echo(markdown_table(header, lines) + "\n\n*" + compare_caption(gaps, options) + "*")
         return
     print_simple(f"{treatment} - {baseline}: mean test accuracy gap", header, lines, keys=(0, 1),
                  caption=compare_caption(gaps, options))
@@ -299,12 +317,12 @@ NAME_COLUMNS = ("protocol", "arch", "selected", "layer")
 def simple_table_maker(title: str) -> Any:
     """The maker of a table of strings (`cli.fit`): name columns left-aligned, numbers right, the title first."""
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title if first else None)
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=escape(title) if first else None)  # text, not markup
         for name in header:
             table.add_column(_two_lines(name) if name not in NAME_COLUMNS else name,
                              justify="left" if name in NAME_COLUMNS else "right", no_wrap=True)
         for row in rows:
-            table.add_row(*(escape(cell) for cell in row))
+            table.add_row(*map(Text, row))
         return table
 
     return make

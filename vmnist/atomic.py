@@ -8,6 +8,10 @@ killed outright (``kill -9``, the OOM killer, a power cut) cannot remove its own
 target removes the temporaries of that target left by processes of this host that are no longer alive; those of
 a live process, of another host (a shared folder) or of another target are never touched. An OSError that names a
 temporary (a full disk, a read-only folder) is raised again naming the target, the file the user asked for.
+
+A writer that must not replace a file (no --force) passes ``replace=False``: the target is then claimed by a hard
+link, which fails if a file of that name appeared meanwhile (another writer of the same name), so the check and the
+rename are one step. Folders missing for a target are created, and removed again if the write fails.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import os
 import re
 import socket
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -69,12 +73,33 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _temporary_beside(path: Path) -> Path:
-    """An empty temporary file in `path`'s folder (created if needed), with ordinary permissions.
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
-    Stale temporaries of `path` (see :func:`remove_stale_temporaries`) are removed first.
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove `folders` (deepest first) that are still empty: the ones a failed write created."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _temporary_beside(path: Path, created: list[Path]) -> Path:
+    """An empty temporary file in `path`'s folder, with ordinary permissions.
+
+    The folder is created if needed (its new folders are added to `created`, so that a failed write removes them);
+    stale temporaries of `path` (see :func:`remove_stale_temporaries`) are removed first.
     """
+    missing = _missing_folders(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
+    created[:0] = missing
     remove_stale_temporaries(path)
     try:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.{_host()}.", suffix=".tmp")
@@ -133,42 +158,77 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+#: errnos of os.link on a file system without hard links (FAT, some network and FUSE file systems).
+_NO_LINKS = {errno_codes.EPERM, errno_codes.EOPNOTSUPP, errno_codes.ENOTSUP, errno_codes.EMLINK, errno_codes.ENOSYS}
+
+
+def _link_new(tmp: Path, target: Path) -> None:
+    """Give `tmp`'s file the name `target` too, unless `target` exists (FileExistsError naming it): the check and
+    the naming are one step (a hard link), so a file that appeared since any earlier check is never replaced."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise FileExistsError(errno_codes.EEXIST, os.strerror(errno_codes.EEXIST), os.fspath(target)) from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        claim = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # no hard links here: claim the name
+        os.close(claim)
+        os.replace(tmp, target)
+
+
+def _place(pending: dict[Path, Path], replace: bool) -> None:
+    """Rename each temporary onto its target, in order. Unless `replace`, no target that exists is touched: every
+    target is claimed first (`_link_new`), and if one exists, the ones already claimed are given up again."""
+    if replace:
+        for tmp, target in pending.items():
+            os.replace(tmp, target)
+        return
+    claimed: list[tuple[Path, int]] = []
+    try:
+        for tmp, target in pending.items():
+            _link_new(tmp, target)
+            claimed.append((target, target.stat().st_ino))
+    except BaseException:
+        for target, inode in claimed:  # ours (a hard link of our temporary), unless another writer replaced it
+            with suppress(OSError):
+                if target.stat().st_ino == inode:
+                    target.unlink()
+        raise
+    for tmp in pending:
+        tmp.unlink(missing_ok=True)
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, durable: bool = True, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `path` for a writer that takes a file name (h5py, savefig, ...).
 
-    When the block ends normally the temporary file is (fsynced when `durable`, then) renamed onto `path`;
-    on any exception it is deleted and the exception propagates (an OSError naming the temporary: renamed to
+    When the block ends normally the temporary file is (fsynced when `durable`, then) renamed onto `path`
+    (never over a file that exists by then unless `replace`: FileExistsError); on any exception it is deleted,
+    with the folders made for it, and the exception propagates (an OSError naming the temporary: renamed to
     name `path`).
     """
-    path = Path(path)
-    tmp = _temporary_beside(path)
-    try:
-        with naming_file(tmp):  # a writer's nameless OSError (a full disk) is about the file: named, then renamed below
+    with atomic_files(durable=durable, replace=replace) as reserve:
+        tmp = reserve(path)
+        with naming_file(tmp):  # a writer's nameless OSError (a full disk) is about the file: named, then renamed
             yield tmp
-        if durable:
-            _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and (renamed := _naming_target(exc, {tmp: path})) is not exc:
-            raise renamed from exc
-        raise
 
 
 @contextmanager
-def atomic_files(*, durable: bool = True) -> Iterator[Callable[[str | os.PathLike], Path]]:
+def atomic_files(*, durable: bool = True, replace: bool = True) -> Iterator[Callable[[str | os.PathLike], Path]]:
     """Write a set of files that belong together: ``reserve(target)`` returns a temporary path beside `target`.
 
     When the block ends normally, every reserved file is (fsynced, then) renamed onto its target in the order
-    reserved, so reserve last the file that makes the set usable (e.g. the index of shard files). On any
-    exception, Ctrl-C included, every temporary file is deleted and no target is touched; an OSError naming a
-    temporary is raised again naming its target.
+    reserved, so reserve last the file that makes the set usable (e.g. the index of shard files); unless `replace`,
+    only if no target exists by then (else FileExistsError naming it, and no target is touched). On any exception,
+    Ctrl-C included, every temporary file is deleted, with the folders made for them, and no target is touched; an
+    OSError naming a temporary is raised again naming its target.
     """
     pending: dict[Path, Path] = {}  # temporary -> target, in the order reserved
+    created: list[Path] = []  # folders made for the targets, deepest first
 
     def reserve(target: str | os.PathLike) -> Path:
-        tmp = _temporary_beside(Path(target))
+        tmp = _temporary_beside(Path(target), created)
         pending[tmp] = Path(target)
         return tmp
 
@@ -177,11 +237,11 @@ def atomic_files(*, durable: bool = True) -> Iterator[Callable[[str | os.PathLik
         if durable:
             for tmp in pending:
                 _fsync(tmp)
-        for tmp, target in pending.items():
-            os.replace(tmp, target)
+        _place(pending, replace)
     except BaseException as exc:
         for tmp in pending:
             tmp.unlink(missing_ok=True)
+        _remove_folders(created)
         if isinstance(exc, OSError) and (renamed := _naming_target(exc, pending)) is not exc:
             raise renamed from exc
         raise

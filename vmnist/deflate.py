@@ -11,11 +11,13 @@ try:
 
     BACKEND = "isal"
     MAX_LEVEL = 3
+    DeflateError: type[Exception] = _backend.error
 except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps odd platforms working
     import zlib as _backend
 
     BACKEND = "zlib"
     MAX_LEVEL = 9
+    DeflateError = _backend.error
 
 
 def compress(data: bytes, level: int) -> bytes:

@@ -16,6 +16,8 @@ GENERATOR_VERSION = "2.0"
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 FRAME_SIZE = 28
 DEFAULT_FRAMES = 30
+#: Most frames per video vmnist renders or reads (a video of 1,000 frames is 784 kB; the paper's have 30).
+MAX_FRAMES = 1000
 DEFAULT_SEED = 0
 #: Seeds are stored as an HDF5 integer attribute (at most uint64) and fed to numpy's SeedSequence (no negatives).
 MAX_SEED = 2**64 - 1

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from concurrent.futures import Future
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -22,11 +22,11 @@ import numpy as np
 from vmnist.atomic import atomic_files
 from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
-from vmnist.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_SEED, SPLIT_SOURCES,
-                           SPLITS)
+from vmnist.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_FRAMES, MAX_SEED,
+                           SPLIT_SOURCES, SPLITS)
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.processes import default_workers, spawn_pool, stop_pool
-from vmnist.shards import ShardRecord, plan_shards, referenced_shards
+from vmnist.shards import ShardRecord, own_shards, plan_shards
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES, Constants, default_constants, trajectory_params, video_uniforms
 from vmnist.writer import ShardedWriter, SingleFileWriter, split_digits
 
@@ -66,8 +66,8 @@ class GenerateConfig:
             raise UserError(f"--splits: {', '.join(twice)} named twice; name each split once")
         if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
             raise UserError(f"--seed must be a whole number from 0 to 2**64 - 1, got {self.seed!r}")
-        if self.frames < 2:
-            raise UserError(f"--frames must be at least 2, got {self.frames}")
+        if not 2 <= self.frames <= MAX_FRAMES:
+            raise UserError(f"--frames must be 2-{MAX_FRAMES}, got {self.frames}")
         if self.limit is not None and self.limit < 1:
             raise UserError(f"--limit must be a positive number of videos, got {self.limit}")
         if not 0 <= self.compression_level <= MAX_LEVEL:
@@ -195,7 +195,8 @@ def plan_output(out: Path, config: GenerateConfig, shard_size: int | None) -> li
 
 
 def check_output(out: Path, force: bool, shards: Sequence[ShardRecord] = ()) -> None:
-    """Refuse to overwrite without `force` and fail early on an unwritable folder."""
+    """Refuse to overwrite without `force` and fail early on an unwritable folder (a missing one is created when the
+    files are written)."""
     if out.is_dir():
         raise UserError(f"{out} is a folder; give a file name such as {out / 'data.h5'}")
     if out.exists() and not force:
@@ -203,11 +204,21 @@ def check_output(out: Path, force: bool, shards: Sequence[ShardRecord] = ()) -> 
     existing = [record.path(out) for record in shards if record.path(out).exists()]
     if existing and not force:
         raise UserError(f"shard {existing[0]} already exists; pass --force to overwrite it, or choose another --out")
-    folder = out.parent if str(out.parent) else Path(".")
+    folder = next(parent for parent in Path(os.path.abspath(out)).parents if parent.exists())
     if not folder.is_dir():
-        raise UserError(f"output folder {folder} does not exist; create it first or choose another --out")
-    if not os.access(folder, os.W_OK):
+        raise UserError(f"{folder} is a file, so {out.parent} cannot be a folder; choose another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"output folder {folder} is not writable; choose another --out")
+
+
+@contextmanager
+def appeared_meanwhile() -> Iterator[None]:
+    """A UserError for a file that another writer made while this one rendered (the write replaced nothing)."""
+    try:
+        yield
+    except FileExistsError as exc:
+        raise UserError(f"{exc.filename} appeared while this file was rendered (another vmnist generate?) and was "
+                        "left as it is; pass --force to overwrite it, or choose another --out") from None
 
 
 def write_dataset(
@@ -223,23 +234,27 @@ def write_dataset(
     """Render `digits` into a Video-MNIST file at `out`, or into shards of at most `shard_size` videos and `out`.
 
     Atomic: every file is written under a temporary name and renamed into place when all are complete; on an
-    error or Ctrl-C nothing is left behind and existing files are untouched. With `force`, the shards an old
-    `out` listed and the new one does not are deleted after success. The videos are byte-identical for the same
-    digits and config whatever `workers` and `shard_size` are.
+    error or Ctrl-C nothing is left behind and existing files are untouched; without `force`, a file of the same name
+    that another writer made meanwhile is never replaced (UserError). With `force`, the old `out`'s own shards that the
+    new one does not have are deleted after success (`vmnist.shards.own_shards`: nothing its `shards` attribute names
+    outside its folder or of another file). A missing folder of `out` is created. The videos are byte-identical for
+    the same digits and config whatever `workers` and `shard_size` are.
     """
     out = Path(out)
     shards = plan_output(out, config, shard_size)
     check_output(out, force, shards)
-    old_shards = referenced_shards(out) if force and out.exists() else []
+    old_shards = own_shards(out) if force and out.exists() else []
     total = sum(config.split_size(split) for split in config.splits)
+    blocks = plan_blocks(config)
     if workers is None:  # automatic: every core, but no process for a handful of videos
         workers = max(1, min(default_workers(), total // MIN_VIDEOS_PER_WORKER))
+    workers = min(workers, len(blocks))  # a process without a block would only cost its start
     started = time.perf_counter()
     done = {split: 0 for split in config.splits}
-    with atomic_files() as reserve:
+    with appeared_meanwhile(), atomic_files(replace=force) as reserve:
         writer = ShardedWriter(out, reserve, config, digits, shards) if shards else SingleFileWriter(out, reserve, config, digits)
         try:
-            for block, params, chunks in _run_blocks(digits, config, plan_blocks(config), workers):
+            for block, params, chunks in _run_blocks(digits, config, blocks, workers):
                 writer.write(block.split, block.start, params, chunks)
                 done[block.split] += block.stop - block.start
                 if progress:

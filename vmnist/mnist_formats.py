@@ -19,6 +19,7 @@ import numpy as np
 from vmnist.atomic import atomic_open
 from vmnist.digits import FIELDS, MnistDigits, digits_from_arrays
 from vmnist.errors import MnistError
+from vmnist.files import TooLarge, not_regular, read_limited
 from vmnist.idx import MAX_UNPACKED_BYTES, maybe_gunzip, parse_idx
 from vmnist.safe_pickle import load_numpy_pickle
 
@@ -60,7 +61,7 @@ def read_idx_folder(folder: Path, label: str) -> MnistDigits:
         if path is None:
             raise MnistError(f"{folder}: no {stem} or {stem}.gz in this folder; it needs the 4 MNIST IDX files "
                              f"({', '.join(IDX_FILES.values())})")
-        arrays[field] = parse_idx(path.read_bytes(), str(path))
+        arrays[field] = parse_idx(read_file(path), str(path))
     return digits_from_arrays(arrays, f"IDX files in {label}", str(folder))
 
 
@@ -73,9 +74,11 @@ def read_npz(path: Path, label: str) -> MnistDigits:
             if missing:
                 raise MnistError(f"{path}: missing {', '.join(missing)}; an MNIST .npz needs "
                                  f"{', '.join(NPZ_KEYS.values())}")
+            if sum(member.file_size for member in npz.zip.infolist()) > MAX_UNPACKED_BYTES:
+                raise MnistError(f"{path}: unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; not an MNIST .npz")
             arrays = {field: npz[key] for field, key in NPZ_KEYS.items()}
             origin = str(npz["source"]) if "source" in npz.files else None
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (ValueError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error) as exc:  # MemoryError: a huge shape
         raise MnistError(f"{path}: not a readable .npz ({exc}); give a valid MNIST .npz or IDX folder") from None
     return digits_from_arrays(arrays, f"{label} (from {origin})" if origin else label, str(path))
 
@@ -135,6 +138,23 @@ def read_wheel(data: bytes, name: str, label: str) -> MnistDigits:
 
 
 # ----------------------------------------------------------------------------- any local copy
+def check_regular(path: Path) -> None:
+    """MnistError unless `path` is a regular file (a FIFO would block the read forever, a device never end)."""
+    why = not_regular(path)
+    if why is not None:
+        raise MnistError(f"{path}: {why}, not an MNIST file; give {LOCAL_FORMATS}")
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a local MNIST file: a regular file of at most MAX_UNPACKED_BYTES (the largest MNIST file,
+    mnist.pkl, is 210 MiB), as downloads are bounded; MnistError naming it otherwise."""
+    check_regular(path)
+    try:
+        return read_limited(path, MAX_UNPACKED_BYTES)
+    except TooLarge:
+        raise MnistError(f"{path}: larger than {MAX_UNPACKED_BYTES >> 20} MiB; not an MNIST file") from None
+
+
 def read_local(path: Path, label: str | None = None) -> MnistDigits:
     """Decode a local MNIST copy (see `LOCAL_FORMATS`), by its kind; `label` (default: the path) names the source."""
     label = label or str(path)
@@ -145,12 +165,13 @@ def read_local(path: Path, label: str | None = None) -> MnistDigits:
     try:
         if path.is_dir():
             return read_idx_folder(path, label)
+        check_regular(path)
         if suffix.endswith(".npz"):
             return read_npz(path, label)
         if suffix.endswith(".whl"):
-            return read_wheel(path.read_bytes(), str(path), label)
+            return read_wheel(read_file(path), str(path), label)
         if suffix.endswith((".pkl", ".pkl.gz")):
-            return read_pickle(path.read_bytes(), str(path), label)
+            return read_pickle(read_file(path), str(path), label)
     except OSError as exc:
         raise MnistError(f"{exc.filename or path}: cannot read ({exc.strerror or exc})") from None
     raise MnistError(f"{path}: unknown MNIST format; give {LOCAL_FORMATS}")

@@ -17,6 +17,10 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, Callable
 
 
+#: Most worker processes a command starts (each imports torch: ~200 MB), whatever it is asked.
+MAX_WORKERS = 256
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -17,86 +17,50 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vmnist.deflate import decompress
+from vmnist.contents import check_attributes, check_split, how_to_render, regenerate
+from vmnist.deflate import DeflateError, decompress
 from vmnist.errors import DatasetError
-from vmnist.format import FORMAT_NAME, FORMAT_VERSION, REQUIRED_ATTRIBUTES, SPLIT_DATASETS, SPLITS
-from vmnist.shards import SHARDS_ATTRIBUTE, check_shards_present, open_shard, regenerate_hint, shard_records
-
-REGENERATE = "render it again with `vmnist generate --out FILE --force`"
+from vmnist.files import not_regular
+from vmnist.format import SPLITS
+from vmnist.shards import check_shards_present, open_shard, plain, regenerate_hint, shard_records
 
 
 def open_dataset(path: str | os.PathLike) -> h5py.File:
-    """Open a Video-MNIST file read-only after checking that it is one, complete, of a known version."""
+    """Open a Video-MNIST file read-only after checking that it is one, complete, of a known version, and that its
+    attributes and splits are what the contract says (`vmnist.contents`)."""
     path = Path(path)
-    if not path.exists():
+    why = not_regular(path)
+    if why == "no such file":
         raise DatasetError(f"{path}: no such file; create it with `vmnist generate --out {path}`")
-    if path.is_dir():
-        raise DatasetError(f"{path} is a folder, not a Video-MNIST file; give the .h5 file made by `vmnist generate`")
+    if why is not None:
+        raise DatasetError(f"{path} is {why}, not a Video-MNIST file; give the .h5 file made by `vmnist generate`")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise DatasetError(f"{path}: not a readable HDF5 file (truncated or foreign: {exc.__class__.__name__}); {REGENERATE}") from None
-    attrs = f.attrs
-    if attrs.get("format") != FORMAT_NAME:
-        f.close()
-        raise DatasetError(f"{path}: an HDF5 file but not a Video-MNIST file (no format='{FORMAT_NAME}'); {REGENERATE}")
-    if not bool(attrs.get("complete", False)):
-        f.close()
-        raise DatasetError(f"{path}: incomplete (generation was interrupted); {REGENERATE}")
-    version = int(attrs.get("format_version", -1))
-    if version > FORMAT_VERSION:
-        f.close()
-        raise DatasetError(f"{path}: format version {version} is newer than this vmnist reads ({FORMAT_VERSION}); upgrade vmnist")
-    missing = [name for name in REQUIRED_ATTRIBUTES if name not in attrs]
-    if missing:
-        f.close()
-        raise DatasetError(f"{path}: missing attributes {', '.join(missing)}; {REGENERATE}")
+        raise DatasetError(f"{path}: not a readable HDF5 file (truncated or foreign: {exc.__class__.__name__}); "
+                           f"{how_to_render(path)}") from None
     try:
+        check_attributes(f)
         check_shards_present(path, shard_records(f))  # HDF5 would read a missing shard as zeros
         for split in SPLITS:
             if split in f:
                 split_group(f, split)  # every present split whole: no reader meets a damaged one mid-way
-    except DatasetError:
+    except BaseException:
         f.close()
         raise
     return f
 
 
 def split_group(f: h5py.File, split: str) -> h5py.Group:
-    """The group of `split`, checked for its four datasets, each with one row per label."""
-    if split not in SPLITS:
-        raise DatasetError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    if split not in f:
-        present = ", ".join(s for s in SPLITS if s in f) or "none"
-        raise DatasetError(f"{f.filename}: has no {split!r} split (has: {present}); generate it with `--splits {split}`")
-    group = f[split]
-    missing = [name for name in SPLIT_DATASETS if name not in group]
-    if missing:
-        raise DatasetError(f"{f.filename}: split {split!r} lacks {', '.join(missing)}; {_regenerate(f)}")
-    rows = {name: len(group[name].shape) and group[name].shape[0] for name in SPLIT_DATASETS}  # a scalar: 0 rows
-    wrong = [f"{rows[name]} {name}" for name in SPLIT_DATASETS if rows[name] != rows["labels"]]
-    if wrong:  # hand-edited or damaged: reading would fail mid-way (IndexError, unallocated chunks)
-        raise DatasetError(f"{f.filename}: split {split!r} is damaged: {', '.join(wrong)} for {rows['labels']} labels; "
-                           f"{_regenerate(f)}")
-    return group
-
-
-def _regenerate(f: h5py.File) -> str:
-    """How to render the open file `f` again (with its shard size, if sharded)."""
-    records = shard_records(f)
-    if records:
-        return regenerate_hint(Path(f.filename), records)
-    return f"render it again with `vmnist generate --out {f.filename} --force`"
+    """The group of `split`, checked for its four datasets of the contract's dtypes and shapes, one row per label,
+    labels 0-9 (`vmnist.contents.check_split`)."""
+    return check_split(f, split)
 
 
 def read_attributes(path: str | os.PathLike) -> dict[str, Any]:
     """Root attributes as plain Python values (`config` and `shards` decoded from JSON)."""
     with open_dataset(path) as f:
-        attrs = {key: _plain(value) for key, value in f.attrs.items()}
-    attrs["config"] = json.loads(attrs["config"])
-    if SHARDS_ATTRIBUTE in attrs:
-        attrs[SHARDS_ATTRIBUTE] = json.loads(attrs[SHARDS_ATTRIBUTE])
-    return attrs
+        return check_attributes(f)
 
 
 def trajectories_of(config: dict[str, Any]) -> str:
@@ -167,13 +131,17 @@ def read_videos(videos: h5py.Dataset, index: np.ndarray, direct: bool | None = N
     shape = videos.shape[1:]
     out = np.empty((len(index), *shape), dtype=np.uint8)
     direct = chunk_readable(videos) if direct is None else direct
-    for row, i in enumerate(index):
-        if direct:
-            mask, chunk = videos.id.read_direct_chunk((int(i), 0, 0, 0))
-            if mask == 0:
-                out[row] = np.frombuffer(decompress(chunk), dtype=np.uint8).reshape(shape)
-                continue
-        out[row] = videos[int(i)]
+    try:
+        for row, i in enumerate(index):
+            if direct:
+                mask, chunk = videos.id.read_direct_chunk((int(i), 0, 0, 0))
+                if mask == 0:
+                    out[row] = np.frombuffer(decompress(chunk), dtype=np.uint8).reshape(shape)
+                    continue
+            out[row] = videos[int(i)]
+    except (OSError, ValueError, DeflateError) as exc:  # a damaged chunk: h5py, the inflater or the reshape says so
+        raise DatasetError(f"{videos.file.filename}: a video of {videos.name} cannot be read ({type(exc).__name__}); "
+                           f"the file is damaged: {regenerate(videos.file)}") from None
     return out
 
 
@@ -191,7 +159,7 @@ class SplitVideos:
         self.shape = tuple(group["videos"].shape[1:])  # (T, H, W)
         records = shard_records(f)
         self.records = records.get(split, [])
-        self.dataset_id = str(_plain(f.attrs.get("dataset_id", "")))
+        self.dataset_id = str(plain(f.attrs.get("dataset_id", "")))
         self._hint = regenerate_hint(self.path, records)
         self._own = None if self.records else group["videos"]
         self._own_direct = None if self._own is None else chunk_readable(self._own)
@@ -201,7 +169,7 @@ class SplitVideos:
     def _shard(self, k: int) -> tuple[h5py.Dataset, bool]:
         """The videos of shard k and whether its chunks read directly; opened (and checked) on first use."""
         if k not in self._shards:
-            file = open_shard(self.path, self.records[k], self.dataset_id, self._hint)
+            file = open_shard(self.path, self.records[k], self.dataset_id, self._hint, frames=self.shape[0])
             self._shards[k] = (file, file["videos"], chunk_readable(file["videos"]))
         return self._shards[k][1:]
 
@@ -302,12 +270,3 @@ class VideoMNIST(Dataset):
         state = self.__dict__.copy()
         state["_file"], state["_store"], state["_pid"] = None, None, None  # never pickle an open handle
         return state
-
-
-def _plain(value: Any) -> Any:
-    """HDF5 attribute -> plain Python value."""
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

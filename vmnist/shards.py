@@ -15,13 +15,17 @@ the main file's ``dataset_id``, its split and rows, which are checked when it is
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 
 from vmnist.errors import DatasetError
+from vmnist.files import not_regular
+from vmnist.format import FRAME_SIZE, SPLITS
 
 SHARD_FORMAT = "video-mnist-shard"
 #: Root attribute of a sharded main file listing its shards.
@@ -50,6 +54,10 @@ class ShardRecord:
         return self.stop - self.start
 
 
+#: The fields of an entry of the `shards` attribute.
+_ENTRY_FIELDS = tuple(f.name for f in fields(ShardRecord) if f.name != "split")
+
+
 def shard_file_name(out: Path, split: str, index: int) -> str:
     """``<stem>-<split>-<index>.h5`` of the main file `out`."""
     return f"{out.stem}-{split}-{index:0{INDEX_DIGITS}d}{out.suffix or '.h5'}"
@@ -76,19 +84,57 @@ def encode_shards(records: list[ShardRecord]) -> str:
     return json.dumps(table, sort_keys=True)
 
 
-def decode_shards(raw: str | bytes) -> dict[str, list[ShardRecord]]:
-    """The shards listed in a main file, per split, in row order."""
-    table = json.loads(raw)
-    return {
-        split: sorted((ShardRecord(split=split, **entry) for entry in entries), key=lambda r: r.start)
-        for split, entries in table.items()
-    }
+def decode_shards(raw: Any, main: str | Path = "main file") -> dict[str, list[ShardRecord]]:
+    """The shards listed in a main file, per split, in row order.
+
+    The attribute is input like any other content: anything but a JSON table {split: [{file, start, stop, bytes}]}
+    of plain file names (no folder: a shard lives beside its main file) and whole numbers is a DatasetError naming
+    `main`.
+    """
+    try:
+        table = json.loads(raw)
+        if not isinstance(table, dict) or not set(table) <= set(SPLITS):
+            raise ValueError(f"expected an object keyed by {', '.join(SPLITS)}")
+        return {split: sorted(map(partial(_shard_record, split), _listed(entries)), key=lambda r: r.start)
+                for split, entries in table.items()}
+    except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise DatasetError(f"{main}: its 'shards' attribute is damaged ({_short(exc)}); "
+                           f"render it again with `vmnist generate --out {main} --force`") from None
+
+
+def _listed(entries: Any) -> list[Any]:
+    if not isinstance(entries, list):
+        raise ValueError("a split's shards must be a list")
+    return entries
+
+
+def _shard_record(split: str, entry: Any) -> ShardRecord:
+    """One entry of the `shards` attribute, checked (ValueError saying what is wrong)."""
+    if not isinstance(entry, dict) or not {"file", "start", "stop"} <= set(entry) <= set(_ENTRY_FIELDS):
+        raise ValueError(f"a shard entry must hold {', '.join(_ENTRY_FIELDS)}")
+    record = ShardRecord(split=split, **entry)
+    if not is_plain_name(record.file):
+        raise ValueError(f"shard file {record.file!r} is not a file name beside the main file")
+    numbers = (record.start, record.stop, record.bytes)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers) or not 0 <= record.start < record.stop \
+            or record.bytes < 0:
+        raise ValueError(f"shard {record.file} has rows {record.start!r}..{record.stop!r} and {record.bytes!r} bytes")
+    return record
+
+
+def is_plain_name(name: Any) -> bool:
+    """Whether `name` is a file name without any folder part (so it names a file beside the main file)."""
+    return isinstance(name, str) and name.isprintable() and name not in ("", ".", "..") and not any(c in name for c in "/\\")
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def shard_records(f: h5py.File) -> dict[str, list[ShardRecord]]:
-    """The shards of an open main file per split ({} for an unsharded file)."""
+    """The shards of an open main file per split ({} for an unsharded file); DatasetError if the list is damaged."""
     raw = f.attrs.get(SHARDS_ATTRIBUTE)
-    return {} if raw is None else decode_shards(raw)
+    return {} if raw is None else decode_shards(raw, f.filename)
 
 
 def regenerate_hint(main: Path, records: dict[str, list[ShardRecord]]) -> str:
@@ -111,18 +157,25 @@ def check_shards_present(main: Path, records: dict[str, list[ShardRecord]]) -> N
                 )
 
 
-def open_shard(main: Path, record: ShardRecord, dataset_id: str, hint: str) -> h5py.File:
-    """Open a shard read-only after checking that it is the one the main file lists."""
+def open_shard(main: Path, record: ShardRecord, dataset_id: str, hint: str, frames: int | None = None) -> h5py.File:
+    """Open a shard read-only after checking that it is the one the main file lists, with uint8 videos of its rows
+    (of `frames` frames, if given)."""
     path = record.path(main)
+    why = not_regular(path)
+    if why is not None:
+        raise DatasetError(f"{path}: shard of {main} is {why}; {hint}")
     try:
         f = h5py.File(path, "r")
-    except (OSError, FileNotFoundError) as exc:
+    except OSError as exc:
         raise DatasetError(f"{path}: shard of {main} is unreadable ({exc.__class__.__name__}); {hint}") from None
-    attrs = f.attrs
     expected = {"format": SHARD_FORMAT, "dataset_id": dataset_id, "split": record.split, "start": record.start,
                 "stop": record.stop, "complete": True}
-    wrong = [key for key, value in expected.items() if _plain(attrs.get(key)) != value]
-    if not wrong and f["videos"].shape[0] != record.size:
+    try:
+        actual = {key: plain(f.attrs.get(key)) for key in expected}
+        wrong = [key for key, value in expected.items() if type(actual[key]) is not type(value) or actual[key] != value]
+    except (OSError, TypeError):  # an attribute h5py cannot read
+        wrong = ["attributes"]
+    if not wrong and not _shard_videos(f.get("videos"), record.size, frames):
         wrong = ["videos"]
     if wrong:
         f.close()
@@ -130,18 +183,44 @@ def open_shard(main: Path, record: ShardRecord, dataset_id: str, hint: str) -> h
     return f
 
 
-def referenced_shards(main: Path) -> list[Path]:
-    """Shard files an existing main file lists ([] if it is not a readable sharded Video-MNIST file)."""
+def _shard_videos(videos: Any, rows: int, frames: int | None) -> bool:
+    """Whether `videos` is a shard's videos dataset: uint8 (rows, T, 28, 28), T = `frames` if given."""
+    return isinstance(videos, h5py.Dataset) and not videos.is_virtual and videos.dtype == np.uint8 and \
+        videos.ndim == 4 and videos.shape == (rows, frames or videos.shape[1], FRAME_SIZE, FRAME_SIZE)
+
+
+def own_shards(main: Path) -> list[Path]:
+    """The shard files that `vmnist generate --force` may delete with the existing main file `main`.
+
+    The `shards` attribute of an old file is input, not an order: a shard is only deleted if it is listed there, is
+    named as `main`'s own k-th shard of its split (`shard_file_name`, so it lies in `main`'s folder) and opens as the
+    shard of that file (`open_shard`: format, dataset id, split, rows). [] if `main` is not a readable sharded file.
+    """
+    if not_regular(main) is not None:
+        return []
     try:
         with h5py.File(main, "r") as f:
-            return [record.path(main) for records in shard_records(f).values() for record in records]
-    except (OSError, ValueError, KeyError, TypeError):
+            records = shard_records(f)
+            dataset_id = plain(f.attrs.get("dataset_id"))
+    except (OSError, DatasetError):
         return []
+    named = [record for rs in records.values() for k, record in enumerate(rs)
+             if record.file == shard_file_name(main, record.split, k)]
+    return [record.path(main) for record in named if isinstance(dataset_id, str) and _checks_out(main, record, dataset_id)]
 
 
-def _plain(value: Any) -> Any:
+def _checks_out(main: Path, record: ShardRecord, dataset_id: str) -> bool:
+    try:
+        open_shard(main, record, dataset_id, hint="").close()
+    except DatasetError:
+        return False
+    return True
+
+
+def plain(value: Any) -> Any:
+    """HDF5 attribute -> plain Python value (bytes decoded, numpy scalars as Python numbers; arrays stay arrays)."""
     if isinstance(value, bytes):
-        return value.decode()
-    if hasattr(value, "item"):
+        return value.decode(errors="replace")
+    if isinstance(value, np.generic):
         return value.item()
     return value

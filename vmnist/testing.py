@@ -1,6 +1,11 @@
 """Helpers for unit tests: small synthetic data in the real formats. Never use these for experiments."""
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
 import numpy as np
 
 from vmnist.mnist import IMAGE_SIZE, NUM_CLASSES, MnistDigits
@@ -82,6 +87,71 @@ def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0
     family = {} if trajectories is None else {"trajectories": trajectories}
     config = GenerateConfig(seed=seed, frames=frames, limit=per_split, **family)
     return write_dataset(path, digits, config, workers=workers, force=True, shard_size=shard_size).path
+
+
+# ----------------------------------------------------------------------------- hostile edits of a file
+def _replace(split: str, name: str, make: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], None]:
+    """An edit that replaces dataset `name` of `split` by `make(its values)`."""
+    def edit(f: Any) -> None:
+        data = make(f[split][name][:])
+        del f[split][name]
+        f[split].create_dataset(name, data=data)
+    return edit
+
+
+def _elsewhere(split: str, name: str, virtual: bool) -> Callable[[Any], None]:
+    """An edit that makes dataset `name` of `split` a link to another file, or a virtual dataset over one (HDF5 would
+    open that file, whatever it is, when the dataset is read)."""
+    def edit(f: Any) -> None:
+        import h5py
+
+        shape, dtype = f[split][name].shape, f[split][name].dtype
+        del f[split][name]
+        if not virtual:
+            f[split][name] = h5py.ExternalLink("elsewhere.h5", f"/{split}/{name}")
+            return
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+        layout[:] = h5py.VirtualSource("elsewhere.h5", name, shape=shape)
+        f[split].create_virtual_dataset(name, layout, fillvalue=0)
+    return edit
+
+
+def _set(name: str, value: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """An edit that sets root attribute `name` to `value(f)`."""
+    return lambda f: f.attrs.__setitem__(name, value(f))
+
+
+#: Edits of a Video-MNIST file's contents that every reader must refuse with a DatasetError naming the file (the
+#: reliability tests of vmnist and ttn): each takes the file open for writing with h5py, and says what the error says.
+FILE_EDITS: dict[str, tuple[Callable[[Any], None], str]] = {
+    "format_version abc": (_set("format_version", lambda f: "abc"), "format_version 'abc' is not a version number"),
+    "config not JSON": (_set("config", lambda f: "{not json"), "its 'config' attribute is not a JSON object"),
+    "shards not JSON": (_set("shards", lambda f: "[[["), "its 'shards' attribute is damaged"),
+    "mnist_sha256 array": (_set("mnist_sha256", lambda f: np.frombuffer(bytes.fromhex(f.attrs["mnist_sha256"]), np.uint8)),
+                           "damaged attributes (mnist_sha256 is an array uint8 (32,), not 64 hexadecimal digits)"),
+    "float videos": (_replace("test", "videos", lambda v: v.astype(np.float32)),
+                     "split 'test' is damaged: videos are float32"),
+    "videos 14x14": (_replace("test", "videos", lambda v: v[:, :, ::2, ::2]), "14, 14), expected uint8 ("),
+    "float labels": (_replace("test", "labels", lambda v: v.astype(np.float32) + 0.5),
+                     "split 'test' is damaged: labels are float32"),
+    "labels 12": (_replace("test", "labels", lambda v: np.where(np.arange(len(v)) == 3, 12, v).astype(np.uint8)),
+                  "split 'test' is damaged: labels 0..12, expected the digits 0..9"),
+    "videos in another file": (_elsewhere("test", "videos", virtual=False), "videos not a dataset of this file"),
+    "videos read from another file": (_elsewhere("test", "videos", virtual=True),
+                                      "videos read from 'elsewhere.h5', not one of its shards"),
+}
+
+
+def edited_copy(source: str | os.PathLike, folder: str | os.PathLike, edit: str) -> Path:
+    """A copy of the Video-MNIST file `source` (with its shards) in `folder`, changed by the edit `FILE_EDITS[edit]`."""
+    import h5py
+
+    source, folder = Path(source), Path(folder)
+    for path in source.parent.glob(f"{source.stem}*"):
+        shutil.copy(path, folder / path.name)
+    with h5py.File(folder / source.name, "a") as f:
+        FILE_EDITS[edit][0](f)
+    return folder / source.name
 
 
 # ----------------------------------------------------------------------------- measuring rendered frames

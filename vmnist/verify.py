@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.errors import DatasetError
+from vmnist.contents import how_to_render
+from vmnist.errors import DatasetError, UserError
 from vmnist.format import FORMAT_VERSION, GENERATOR_VERSION, SPLITS
 from vmnist.generator import GenerateConfig, split_digits
 from vmnist.mnist import MnistDigits
@@ -40,13 +41,18 @@ class VerifyReport:
         self.checks.append(Check(name, bool(ok), detail))
 
 
-def config_from_attributes(raw: str) -> GenerateConfig:
-    """The GenerateConfig stored in a file's `config` attribute (files of generator 1.0: `smooth` trajectories)."""
-    values = json.loads(raw)
-    values["splits"] = tuple(values["splits"])
-    values["trajectories"] = values.get("trajectories", "smooth")
-    values["constants"] = constants_from_dict(values["trajectories"], values["constants"])
-    return GenerateConfig(**values)
+def config_from_attributes(raw: str, path: str | os.PathLike = "file") -> GenerateConfig:
+    """The GenerateConfig stored in a file's `config` attribute (files of generator 1.0: `smooth` trajectories);
+    DatasetError naming `path` if it is not one."""
+    try:
+        values = json.loads(raw)
+        values["splits"] = tuple(values["splits"])
+        values["trajectories"] = values.get("trajectories", "smooth")
+        values["constants"] = constants_from_dict(values["trajectories"], values["constants"])
+        return GenerateConfig(**values)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, UserError) as exc:
+        raise DatasetError(f"{path}: its 'config' attribute is not a generation config of this vmnist "
+                           f"({type(exc).__name__}: {exc}); {how_to_render(path)}") from None
 
 
 def verify_dataset(
@@ -62,7 +68,7 @@ def verify_dataset(
         attrs = f.attrs
         report.add("complete marker", True, "complete = True")
         report.add("format version", int(attrs["format_version"]) == FORMAT_VERSION, f"format_version {attrs['format_version']}")
-        config = config_from_attributes(attrs["config"])
+        config = config_from_attributes(attrs["config"], path)
         report.add("trajectories", True, trajectories_of(json.loads(attrs["config"])))
         same_generator = str(attrs["generator_version"]) == GENERATOR_VERSION
         report.add("generator version", True, f"{attrs['generator_version']}" + ("" if same_generator else f" (this vmnist renders {GENERATOR_VERSION}: pixel checks skipped)"))

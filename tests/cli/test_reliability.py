@@ -18,6 +18,7 @@ from cli.ttn_cli import main
 from ttn.experiment.checkpoint import save_checkpoint
 from ttn.experiment.records import SCHEMA_VERSION, write_record
 from ttn.nn import build_model
+from vmnist.testing import FILE_EDITS, edited_copy
 
 TINY = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
 
@@ -41,6 +42,13 @@ def checkpoint(tmp_path_factory) -> Path:
     kwargs = {"channels": [2, 3]}
     return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "m.pt", build_model("3d", **kwargs), arch="3d",
                            model_kwargs=kwargs)
+
+
+@pytest.fixture(scope="module")
+def odd_scale_checkpoint(tmp_path_factory) -> Path:
+    kwargs = {"channels": [2, 3]}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "scale.pt", build_model("3d", **kwargs), arch="3d",
+                           model_kwargs=kwargs, extra={"config": {"input_scale": "zero-one"}})
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -70,21 +78,40 @@ CASES = {
     "evaluate other frames": (["evaluate", "CKPT", "--data", "SHORT"], "trained on videos of 30 frames"),
     "report --where": (["report", "OUT", "--where", "lr"], "KEY=VALUE"),
     "compare --row": (["compare", "--row", "noname"], "NAME=FOLDER"),
+    # a data file's contents are input: refused before any training, naming the file and the fix
+    **{f"train on {edit}": (["train", "--arch", "3d", "--videos", "10", "--data", f"EDITED-{edit}"], message)
+       for edit, (_, message) in FILE_EDITS.items() if "shards" not in edit},
+    "evaluate labels 12": (["evaluate", "CKPT", "--data", "EDITED-labels 12"], "labels 0..12, expected the digits 0..9"),
+    "evaluate float labels": (["evaluate", "CKPT", "--data", "EDITED-float labels"], "labels are float32"),
+    "train on a FIFO": (["train", "--arch", "3d", "--videos", "10", "--data", "f.h5"], "f.h5 is a FIFO (named pipe)"),
+    "evaluate unknown input_scale": (["evaluate", "SCALE"], "trained on input scale 'zero-one', which this ttn does not know"),
+    # outputs never replace each other nor the records they are made from, --force or not
+    "report --plot q.png --curves q.png": (["report", "OUT", "--plot", "q.png", "--curves", "q.png"],
+                                           "--plot and --curves both name q.png"),
+    "report --out q.md --plot q.md": (["report", "OUT", "--out", "q.png", "--plot", "q.png"], "--out and --plot both name"),
+    "report --out RECORD --force": (["report", "OUT", "--out", "RECORD", "--force"], "is in the results folder"),
+    "report --out OUT/t.json": (["report", "OUT", "--format", "json", "--out", "OUT-JSON"], "is in the results folder"),
+    "report --out --force": (["report", "OUT", "--out", "--force"], "'--force' looks like an option"),
+    "show-kernels --out --force": (["show-kernels", "CKPT", "--out", "--force"], "'--force' looks like an option"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, checkpoint, tmp_path, monkeypatch) -> None:
+def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, checkpoint, odd_scale_checkpoint, tmp_path,
+                                                   monkeypatch) -> None:
     args, message = CASES[case]
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     write_record(out, {"schema": SCHEMA_VERSION, "run_id": "3d-v10-r0", "arch": "3d", "videos": 10, "run": 0,
                        "params": 10, "test_accuracy": 0.5, "val_accuracy": 0.5, "config": {"lr": 0.02},
                        "data": {}, "complete": True})
-    swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out)}
+    os.mkfifo(tmp_path / "f.h5")
+    swap = {"CKPT": str(checkpoint), "SHORT": str(short_data), "OUT": str(out), "SCALE": str(odd_scale_checkpoint),
+            "RECORD": str(out / "3d-v10-r0.json"), "OUT-JSON": str(out / "t.json")}
+    swap |= {arg: str(edited_copy(data, tmp_path, arg.removeprefix("EDITED-"))) for arg in args if arg.startswith("EDITED-")}
     args = [swap.get(a, a) for a in args]
     if args[0] in ("train", "sweep"):
-        args += ["--data", str(data), "--out", str(tmp_path / "fresh")]
+        args += ([] if "--data" in args else ["--data", str(data)]) + ["--out", str(tmp_path / "fresh")]
         args += [item for name, value in zip(TINY[::2], TINY[1::2]) if name not in args for item in (name, value)]
     before = snapshot(tmp_path)
     one_line_failure(CliRunner().invoke(main, args), message)
@@ -120,15 +147,47 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(data, tmp_path, monke
     assert "is the disk full" in result.output and not list(out.glob("*"))  # no record, no temporary file
 
 
-def test_bad_records_are_skipped_with_a_warning(tmp_path) -> None:
-    good = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "val_accuracy": 0.5,
-            "config": {"lr": 0.02}, "data": {}, "complete": True}
-    for run, bad in enumerate([{"test_accuracy": 5.0}, {"test_accuracy": 0.5, "params": -3},
-                               {"test_accuracy": 0.5, "arch": "\x1b[31mevil"}, {"test_accuracy": 0.5}]):
-        (tmp_path / f"3d-v10-r{run}.json").write_text(json.dumps(good | {"run_id": f"3d-v10-r{run}", "run": run} | bad))
-    result = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert result.exit_code == 0 and "\x1b[31m" not in result.output
-    assert result.stderr.count("skipped") == 3 and "between 0 and 1" in result.stderr and ">= 1" in result.stderr
+GOOD_RECORD = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "test_accuracy": 0.5,
+               "val_accuracy": 0.5, "config": {"lr": 0.02}, "data": {}, "complete": True,
+               "history": [{"epoch": 1, "val_accuracy": 0.5}]}
+#: A damaged record (its fields over a good one's, or the text of the file) -> what the warning that skips it says.
+BAD_RECORDS: dict[str, tuple[dict | str, str]] = {
+    "accuracy 5": ({"test_accuracy": 5.0}, "between 0 and 1"),
+    "params -3": ({"params": -3}, ">= 1"),
+    "escape in arch": ({"arch": "\x1b[31mevil"}, "not an architecture name"),
+    "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "5001-digit integer": ('{"videos": ' + "9" * 5001 + "}", "not JSON this ttn reads"),
+    "transforms a list": ({"arch": "3dttn", "transforms": [1, 2]}, "'transforms' is not an object of layers"),
+    "transforms of text": ({"arch": "3dttn", "transforms": {"conv1": "far"}}, "'transforms' is not an object of layers"),
+    "videos 10**400": ({"videos": 10**400}, "'videos' is not a multiple of 10 from 10 to 50,000"),
+    "videos 15": ({"videos": 15}, "'videos' is not a multiple of 10"),
+    "arch 4d": ({"arch": "4d"}, "unknown architecture '4d'"),
+    "config of objects": ({"config": {"lr": {"a": 1}}}, "'config' is not an object of numbers"),
+    "history of text": ({"history": "long"}, "'history' is not a list of epochs"),
+}
+
+
+@pytest.mark.parametrize("args", [["report"], ["report", "--transforms", "--format", "json"], ["report", "--curves", "c.png"],
+                                  ["compare", "--row"]])
+def test_bad_records_are_skipped_with_a_warning(args, tmp_path, monkeypatch) -> None:
+    """One damaged record never stops a report or a comparison: it is skipped with a warning saying why."""
+    if "--curves" in args:
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "res"
+    results.mkdir()
+    for run, arch in enumerate(["3d", "3dttn"] * 2):  # two good runs per arch, so that compare has gaps to show
+        write_record(results, GOOD_RECORD | {"run_id": f"{arch}-v10-r{run // 2}", "arch": arch, "run": run // 2})
+    for run, (bad, _) in enumerate(BAD_RECORDS.values(), start=10):
+        text = bad if isinstance(bad, str) else json.dumps(GOOD_RECORD | {"run_id": f"3d-v10-r{run}", "run": run} | bad)
+        (results / f"3d-v10-r{run}.json").write_text(text)
+    target = [f"x={results}"] if args[0] == "compare" else [str(results)]
+    result = CliRunner().invoke(main, args + target + (["--out", str(tmp_path / "r.json")] if "json" in args else []),
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "\x1b[31m" not in result.output and "Traceback" not in result.output, result.output
+    assert result.stderr.count("skipped 3d-v10-r") == len(BAD_RECORDS), result.stderr
+    for _, warning in BAD_RECORDS.values():
+        assert warning in result.stderr, warning
 
 
 SWEEP = ["sweep", "--arch", "3d,3dttn", "--videos", "10", "--runs", "3", "--workers", "1", *TINY]
@@ -172,3 +231,51 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 128 + signal.SIGTERM and "terminated" in stderr and "Traceback" not in stderr, stderr
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
+
+
+def good_results(folder: Path) -> Path:
+    """Two runs of 3d and 3dttn: enough for a report and a comparison."""
+    for run, arch in enumerate(["3d", "3dttn"] * 2):
+        write_record(folder, GOOD_RECORD | {"run_id": f"{arch}-v10-r{run // 2}", "arch": arch, "run": run // 2})
+    return folder
+
+
+def test_names_are_text_not_markup(tmp_path, monkeypatch) -> None:
+    """Paths and row names are printed as they are: 'r[/]' is not rich markup (a MarkupError before)."""
+    monkeypatch.chdir(tmp_path)
+    good_results(tmp_path / "r[" / "]")
+    report = CliRunner().invoke(main, ["report", "r[/]"])
+    assert report.exit_code == 0 and "(r[/])" in report.output, report.output
+    compare = CliRunner().invoke(main, ["compare", "--row", "a[/]b=r[/]"])
+    assert compare.exit_code == 0 and "a[/]b" in compare.output, compare.output
+    (tmp_path / "zero.pkl.gz").symlink_to("/dev/zero")
+    reproduce = CliRunner().invoke(main, ["reproduce", "--data", "d[/]d.h5", "--mnist", "zero.pkl.gz"])
+    assert reproduce.exit_code == 1 and "Traceback" not in reproduce.output, reproduce.output
+    assert "d[/]d.h5 not found" in reproduce.output and "zero.pkl.gz: a character device" in reproduce.output
+    assert sorted(os.listdir(tmp_path)) == ["r[", "zero.pkl.gz"]
+
+
+def run_ttn_to_end(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} | kwargs
+    return subprocess.run([sys.executable, "-c", "from cli.ttn_cli import main; main()", *args], text=True, timeout=300,
+                          **streams)
+
+
+def test_an_ascii_output_gets_ascii(tmp_path) -> None:
+    results = good_results(tmp_path / "res")
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    for args, spelt in ((["report", str(results)], "+/-"), (["compare", "--row", f"x={results}"], "3dttn - 3d")):
+        done = run_ttn_to_end(args, env=env)
+        assert done.returncode == 0 and spelt in done.stdout and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_closed_or_full_stdout_is_one_line_naming_it(tmp_path) -> None:
+    """`ttn models >&-` (stdout None: an AttributeError at import before), `ttn models > /dev/full`; shown with
+    `ttn report`, lighter than `ttn models`, which prints through the same console."""
+    results = str(good_results(tmp_path / "res"))
+    closed = run_ttn_to_end(["report", results], preexec_fn=lambda: os.close(1))  # as `>&-`
+    with open("/dev/full", "w") as full:
+        filled = [run_ttn_to_end(["report", results, *fmt], stdout=full) for fmt in ([], ["--format", "json"])]
+    for done, reason in ((closed, "Bad file descriptor: stdout"), *((f, "No space left on device: stdout") for f in filled)):
+        assert done.returncode == 1 and reason in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -90,8 +90,9 @@ def test_output_errors(tmp_path, digits):
     existing.write_bytes(b"keep me")
     with pytest.raises(UserError, match="already exists; pass --force"):
         write_dataset(existing, digits, GenerateConfig(limit=2))
-    with pytest.raises(UserError, match="does not exist"):
-        write_dataset(tmp_path / "missing" / "x.h5", digits, GenerateConfig(limit=2))
+    assert write_dataset(tmp_path / "new" / "sub" / "x.h5", digits, GenerateConfig(limit=2)).path.is_file()  # folders made
+    with pytest.raises(UserError, match="x.h5 is a file, so .* cannot be a folder"):
+        write_dataset(existing / "y.h5", digits, GenerateConfig(limit=2))
     with pytest.raises(UserError, match="is a folder"):
         write_dataset(tmp_path, digits, GenerateConfig(limit=2), force=True)
     with pytest.raises(UserError, match="--splits"):

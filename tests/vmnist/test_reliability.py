@@ -4,6 +4,7 @@ same target removes."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import vmnist.writer
 from cli.vmnist_cli import main
 from vmnist import DatasetError, VideoMNIST, dataset_fingerprint, load_labels, load_split, open_dataset
 from vmnist.atomic import atomic_files, atomic_path, atomic_write_text
-from vmnist.testing import make_tiny_dataset, synthetic_digits, tiled_digits
+from vmnist.testing import FILE_EDITS, edited_copy, make_tiny_dataset, synthetic_digits, tiled_digits
 
 TINY = ["--limit", "10", "--frames", "4", "--workers", "1"]
 
@@ -53,6 +54,14 @@ def one_line_failure(result, *fragments: str) -> None:
     assert len(result.output.strip().splitlines()) == 1, result.output
     for fragment in fragments:
         assert fragment in result.output, result.output
+
+
+def failure_after_progress(result, *fragments: str) -> None:
+    """A failure after progress lines on stderr: one line of error naming `fragments`, no traceback."""
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output and len(errors) == 1, result.output
+    assert all(fragment in errors[0] for fragment in fragments), result.output
 
 
 def damaged(source: Path, folder: Path, name: str, rows: int = 7) -> Path:
@@ -88,6 +97,18 @@ def generate_offline(monkeypatch, digits) -> None:
     monkeypatch.setattr(vmnist.generator, "fetch_mnist", lambda **kwargs: digits)
 
 
+def make_fifo(monkeypatch, digits, folder: Path) -> None:
+    os.mkfifo(folder / "f.h5")
+    os.mkfifo(folder / "m.pkl.gz")
+
+
+def link_to_zero(monkeypatch, digits, folder: Path) -> None:
+    (folder / "zero.pkl.gz").symlink_to("/dev/zero")  # reading it never ends
+
+
+BIG = str(2**70)
+
+
 #: case -> (arguments (DATA, SHARDED: the tiny files; DAMAGED-<dataset>: a copy damaged there), what the line says,
 #:          what to arrange first (monkeypatch, digits, folder) or None)
 CASES = {
@@ -115,6 +136,19 @@ CASES = {
        for name in ("videos", "params", "source_index")},
     "info short sharded labels": (["info", "DAMAGED-SHARDED-labels"], ["s.h5: split 'test' is damaged", "--shard-size 4 --force"],
                                   None),
+    # a file's contents are input: one line naming the file, the problem and the fix
+    **{f"{command} {edit}": ([command, f"EDITED-{'SHARDED-' if 'shards' in edit else ''}{edit}", *extra],
+                             [f"{'s' if 'shards' in edit else 'tiny'}.h5: ", message, "vmnist generate --out"], None)
+       for edit, (_, message) in FILE_EDITS.items() for command, extra in (("info", []), ("verify", ["--structure-only"]))},
+    "info of a FIFO": (["info", "f.h5"], ["f.h5 is a FIFO (named pipe), not a Video-MNIST file"], make_fifo),
+    "generate --mnist FIFO": (["generate", "--out", "new.h5", "--mnist", "m.pkl.gz", *TINY],
+                              ["m.pkl.gz: a FIFO (named pipe), not an MNIST file"], make_fifo),
+    "generate --mnist /dev/zero": (["generate", "--out", "new.h5", "--mnist", "zero.pkl.gz", *TINY],
+                                   ["zero.pkl.gz: a character device, not an MNIST file"], link_to_zero),
+    "generate --out --help": (["generate", "--out", "--help", *TINY], ["--out", "'--help' looks like an option", "./--help"], None),
+    "preview --out --force": (["preview", "DATA", "--out", "--force"], ["--out", "'--force' looks like an option"], None),
+    "generate --frames 2**70": (["generate", *TINY, "--frames", BIG], ["--frames", "2<=x<=1000"], None),
+    "generate --workers 2**70": (["generate", *TINY, "--workers", BIG], ["--workers", "1<=x<=256"], None),
 }
 
 
@@ -128,7 +162,11 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, sharded, digits, 
         (tmp_path / name).write_bytes(b"precious")
     swap = {"DATA": str(data), "SHARDED": str(sharded)}
     for arg in args:
-        if arg.startswith("DAMAGED-SHARDED-"):
+        if arg.startswith("EDITED-SHARDED-"):
+            swap[arg] = edited_copy(sharded, tmp_path, arg.removeprefix("EDITED-SHARDED-")).name
+        elif arg.startswith("EDITED-"):
+            swap[arg] = edited_copy(data, tmp_path, arg.removeprefix("EDITED-")).name
+        elif arg.startswith("DAMAGED-SHARDED-"):
             swap[arg] = str(damaged(sharded, tmp_path, arg.rsplit("-", 1)[1]).name)
         elif arg.startswith("DAMAGED-"):
             swap[arg] = str(damaged(data, tmp_path, arg.split("-", 1)[1]).name)
@@ -263,3 +301,89 @@ def test_errors_name_the_target_not_the_temporary(tmp_path, monkeypatch) -> None
         (tmp_path / "missing.txt").read_bytes()
     assert caught.value.filename == str(tmp_path / "missing.txt")
     assert os.listdir(tmp_path) == []
+
+
+# --- nothing outside the output is touched --------------------------------------------------------------------------
+def test_force_deletes_no_file_that_an_old_shards_attribute_names(digits, tmp_path, monkeypatch) -> None:
+    """The old file's `shards` attribute is input: --force removes only files named like its own shards, in its
+    folder, that open as its shards; a planted list pointing elsewhere deletes nothing."""
+    generate_offline(monkeypatch, digits)
+    out = tmp_path / "sub" / "d.h5"
+    assert CliRunner().invoke(main, ["generate", "--out", str(out), "--shard-size", "4", *TINY]).exit_code == 0
+    victims = {tmp_path / "thesis.txt": b"years of work", tmp_path / "abs.txt": b"more work",
+               out.parent / "notes.txt": b"beside it", out.parent / "d-test-00009.h5": b"named like a shard, not listed so",
+               out.parent / "d-val-00000.h5": b"named and listed as a shard, is none"}
+    for victim, content in victims.items():
+        victim.write_bytes(content)
+    outside = {"test": [{"file": "../thesis.txt", "start": 0, "stop": 1, "bytes": 0},
+                        {"file": str(tmp_path / "abs.txt"), "start": 1, "stop": 2, "bytes": 0}]}
+    beside = {"train": [{"file": "notes.txt", "start": 0, "stop": 1, "bytes": 0},
+                        {"file": "d-test-00009.h5", "start": 1, "stop": 2, "bytes": 0}],
+              "val": [{"file": "d-val-00000.h5", "start": 0, "stop": 1, "bytes": 0}]}
+    for table in (outside, beside):
+        with h5py.File(out, "a") as f:
+            f.attrs["shards"] = json.dumps(table)
+        result = CliRunner().invoke(main, ["generate", "--out", str(out), "--limit", "5", "--splits", "test", "--force",
+                                           "--frames", "4", "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        assert all(victim.read_bytes() == content for victim, content in victims.items())
+
+
+def test_a_file_that_appears_while_rendering_is_never_replaced(digits, tmp_path, monkeypatch) -> None:
+    """Two `vmnist generate --out same.h5` at once, without --force: the one that finishes second leaves the first
+    one's file alone (the final step claims the name; it does not rename over it) and says so."""
+    generate_offline(monkeypatch, digits)
+    finish = {"single": vmnist.writer.SingleFileWriter.finish, "sharded": vmnist.writer.ShardedWriter.finish}
+
+    def other_writer_first(kind: str, target: str):
+        def finish_after(self) -> None:
+            (tmp_path / target).write_bytes(b"the other writer's file")
+            finish[kind](self)
+        return finish_after
+
+    for kind, target, extra in (("single", "gc.h5", []), ("sharded", "gc-val-00001.h5", ["--shard-size", "4"])):
+        writer = vmnist.writer.SingleFileWriter if kind == "single" else vmnist.writer.ShardedWriter
+        monkeypatch.setattr(writer, "finish", other_writer_first(kind, target))
+        result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "gc.h5"), *extra, *TINY])
+        failure_after_progress(result, f"{target} appeared while this file was rendered", "--force")
+        assert sorted(os.listdir(tmp_path)) == [target]  # theirs, untouched; nothing of ours, no temporary
+        assert (tmp_path / target).read_bytes() == b"the other writer's file"
+        (tmp_path / target).unlink()
+
+
+def test_a_missing_output_folder_is_created_and_removed_again_on_failure(digits, tmp_path, monkeypatch) -> None:
+    generate_offline(monkeypatch, digits)
+    result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "new" / "sub" / "data.h5"), *TINY])
+    assert result.exit_code == 0 and (tmp_path / "new" / "sub" / "data.h5").is_file(), result.output
+    monkeypatch.setattr(vmnist.writer, "write_chunks", full_disk_chunks)
+    result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "other" / "sub" / "data.h5"), *TINY])
+    failure_after_progress(result, "No space left on device")
+    assert sorted(os.listdir(tmp_path)) == ["new"]  # the folders made for the failed write are gone
+
+
+def test_names_are_text_not_markup(data, tmp_path) -> None:
+    for name in ("in[/]fo.h5", "a[bold]b.h5"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        shutil.copy(data, path)
+        result = CliRunner().invoke(main, ["info", str(path)])
+        assert result.exit_code == 0 and f"{path}:" in result.output, result.output
+
+
+def no_hard_links(src, dst) -> None:
+    raise OSError(errno.EPERM, "Operation not permitted", str(src), str(dst))  # as on FAT or some network file systems
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["hard links", "no hard links"])
+def test_a_write_that_must_not_replace_never_does(tmp_path, monkeypatch, links) -> None:
+    """replace=False claims the name in one step (a hard link, else an O_EXCL claim): a file that exists by then,
+    however late it came, is left as it is, and nothing of the write is left behind."""
+    if not links:
+        monkeypatch.setattr(vmnist.atomic.os, "link", no_hard_links)
+    target = tmp_path / "a.txt"
+    with atomic_path(target, replace=False) as tmp:
+        tmp.write_text("first")
+    with pytest.raises(FileExistsError) as caught, atomic_path(target, replace=False) as tmp:
+        tmp.write_text("second")
+    assert caught.value.filename == str(target) and target.read_text() == "first"
+    assert os.listdir(tmp_path) == ["a.txt"]

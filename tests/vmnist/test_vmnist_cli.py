@@ -50,7 +50,7 @@ def test_generate_option_errors(tmp_path):
     existing.write_bytes(b"precious")
     assert_one_line_error(run("generate", "--out", str(existing)), "already exists", "--force")
     assert existing.read_bytes() == b"precious"
-    assert_one_line_error(run("generate", "--out", str(tmp_path / "no" / "x.h5")), "does not exist")
+    assert_one_line_error(run("generate", "--out", str(existing / "x.h5")), "data.h5 is a file", "choose another --out")
     assert_one_line_error(run("generate", "--splits", "train,bogus"), "--splits", "bogus", code=2)
     assert_one_line_error(run("generate", "--frames", "1"), "--frames", code=2)
     assert_one_line_error(run("generate", "--trajectories", "wobbly"), "--trajectories", "authors", code=2)

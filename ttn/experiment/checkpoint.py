@@ -22,6 +22,7 @@ from torch import nn
 import ttn
 from ttn.errors import TTNError
 from vmnist.atomic import atomic_open
+from ttn.experiment.config import INPUT_SCALES
 from ttn.nn import build_model
 from ttn.registry import ARCHS
 
@@ -80,6 +81,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _check_recipe(path: Path, payload: dict[str, Any]) -> None:
+    """TTNError unless the model kwargs and the training config of a checkpoint are objects, with an input scale this
+    ttn knows (a checkpoint trained on 0-255 pixels must not be evaluated on [0, 1] ones, or the other way round)."""
+    extra = payload.get("extra", {})
+    config = extra.get("config", {}) if isinstance(extra, dict) else None
+    if not isinstance(payload.get("model_kwargs", {}), dict) or not isinstance(config, dict):
+        raise TTNError(f"{path}: its model arguments or training config are not objects: the file is damaged")
+    scale = config.get("input_scale", "unit")
+    if not isinstance(scale, str) or scale not in INPUT_SCALES:
+        raise TTNError(f"{path} was trained on input scale {scale!r}, which this ttn does not know "
+                       f"({', '.join(INPUT_SCALES)}): evaluate it with the ttn version that wrote it")
+
+
 def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model saved at `path` -> (model in eval mode, meta without the state dict).
 
@@ -99,8 +113,9 @@ def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "
         raise TTNError(f"{path} has checkpoint format version {payload.get('format_version')!r}, this ttn reads "
                        f"{FORMAT_VERSION}: use the ttn version that wrote it")
     arch = payload.get("arch")
-    if arch not in ARCHS:
+    if not isinstance(arch, str) or arch not in ARCHS:
         raise TTNError(f"{path} holds an unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
+    _check_recipe(path, payload)
     try:
         model = build_model(arch, **payload.get("model_kwargs", {}))
         model.load_state_dict(payload["state_dict"])

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ttn.cpu import accelerate, inference_batch_size
+from ttn.experiment.config import INPUT_SCALES
 from ttn.registry import NUM_CLASSES
 
 
@@ -35,6 +36,8 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 
 def scale_input(videos: torch.Tensor, input_scale: str) -> torch.Tensor:
     """uint8 (B, T, H, W) -> float32 (B, 1, T, H, W): [0, 1] for "unit", 0-255 for "raw"."""
+    if input_scale not in INPUT_SCALES:
+        raise ValueError(f"unknown input scale {input_scale!r}")  # checked with the config or checkpoint before
     x = videos.unsqueeze(1).float()  # (B, 1, T, H, W)
     return x.div_(255.0) if input_scale == "unit" else x
 

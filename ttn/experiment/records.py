@@ -8,6 +8,7 @@ different datasets (their accuracies are not comparable).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from typing import Any, Mapping
 
 from ttn.errors import TTNError
 from ttn.experiment.config import identity, upgrade_resolved
+from ttn.registry import ARCHS, TRANSFORM_STATS, VIDEOS_MULTIPLE
 from vmnist.atomic import atomic_write_text
+from vmnist.files import TooLarge, read_limited
+from vmnist.format import SPLIT_SOURCES
 
 #: Version of the record layout this code writes and reads (2: candidate run ids, score, val_every, transforms).
 SCHEMA_VERSION = 2
@@ -29,6 +33,11 @@ FINGERPRINT_KEYS = ("mnist_sha256", "seed", "frames", "height", "width", "genera
 #: Fields without which a record cannot enter the report.
 REQUIRED_FIELDS = ("schema", "run_id", "arch", "videos", "run", "params", "test_accuracy", "val_accuracy", "config",
                    "data", "complete")
+
+#: Most training videos a record can have trained on: the train split.
+MAX_VIDEOS = SPLIT_SOURCES["train"].size
+#: Largest record file read (a record of 100 epochs is ~20 kB).
+MAX_RECORD_BYTES = 16 * 2**20
 
 _RUN_ID = re.compile(r"^(?P<arch>[A-Za-z0-9_+.]+)-v(?P<videos>\d+)(?:-(?P<tag>[A-Za-z0-9_.+-]+))?-r(?P<run>\d+)$")
 #: What an arch name in a record may look like (no control characters or escape sequences reach a terminal).
@@ -78,6 +87,18 @@ def write_record(out_dir: str | os.PathLike[str], record: Mapping[str, Any]) -> 
     return atomic_write_text(final, text)
 
 
+def _whole(value: Any, low: int, high: int = 2**63 - 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, bool)) or _number(value)
+
+
 def check_record(record: Any) -> str | None:
     """Why `record` (parsed JSON) cannot enter a report, or None if it can."""
     if not isinstance(record, dict):
@@ -88,30 +109,73 @@ def check_record(record: Any) -> str | None:
     if missing:
         return f"missing fields {', '.join(missing)}"
     if record["schema"] != SCHEMA_VERSION:
-        return f"schema {record['schema']!r}, this ttn reads schema {SCHEMA_VERSION} (upgrade ttn)"
+        return f"schema {_short(record['schema'])}, this ttn reads schema {SCHEMA_VERSION} (upgrade ttn)"
     if not isinstance(record["arch"], str) or not _ARCH_NAME.match(record["arch"]):
         return "'arch' is not an architecture name (letters, digits, '_', '+', '.')"
-    for name, low in (("videos", 1), ("run", 0), ("params", 1)):
-        if not isinstance(record[name], int) or isinstance(record[name], bool) or record[name] < low:
+    if record["arch"] not in ARCHS:
+        return f"unknown architecture {record['arch']!r} (this ttn knows {', '.join(ARCHS)})"
+    for name, low in (("run", 0), ("params", 1)):
+        if not _whole(record[name], low):
             return f"'{name}' is not a whole number >= {low}"
+    if not _whole(record["videos"], VIDEOS_MULTIPLE, MAX_VIDEOS) or record["videos"] % VIDEOS_MULTIPLE:
+        return f"'videos' is not a multiple of {VIDEOS_MULTIPLE} from {VIDEOS_MULTIPLE} to {MAX_VIDEOS:,}"
     for name in ("test_accuracy", "val_accuracy"):
-        accuracy = record.get(name, 0.0)
-        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not 0 <= accuracy <= 1:
+        if not _number(record[name]) or not 0 <= record[name] <= 1:
             return f"'{name}' is not an accuracy between 0 and 1"
     if not isinstance(record["data"], dict):
         return "'data' is not an object"
-    if not isinstance(record.get("config"), dict):
-        return "'config' is not an object"
+    if not isinstance(record["config"], dict) or not all(
+            _scalar(v) or isinstance(v, list) and all(map(_scalar, v)) for v in record["config"].values()):
+        return "'config' is not an object of numbers, text, true/false, null or lists of them"
+    return _optional_field_problem(record)
+
+
+def _optional_field_problem(record: dict[str, Any]) -> str | None:
+    """Why a field the report reads but a record may lack (history, train indices, transforms) is unusable, or
+    None."""
+    history = record.get("history")
+    if history is not None and not (isinstance(history, list) and all(
+            isinstance(e, dict) and _whole(e.get("epoch"), 0) and (e.get("val_accuracy") is None or _number(e["val_accuracy"]))
+            for e in history)):
+        return "'history' is not a list of epochs with a whole 'epoch' and a numeric 'val_accuracy'"
+    indices = record.get("train_indices")
+    if indices is not None and not (isinstance(indices, list) and all(_whole(i, 0) for i in indices)):
+        return "'train_indices' is not a list of whole numbers"
+    transforms = record.get("transforms")
+    if transforms and not (isinstance(transforms, dict) and all(
+            isinstance(stats, dict) and all(_number(stats.get(name)) for name in TRANSFORM_STATS)
+            for stats in transforms.values())):
+        return f"'transforms' is not an object of layers, each with the numbers {', '.join(TRANSFORM_STATS)}"
     return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in `path`; TTNError with the reason if it is not JSON this ttn can hold: torn or not UTF-8,
+    nested too deep (RecursionError), a number of more than 4,300 digits (ValueError), larger than
+    MAX_RECORD_BYTES."""
+    try:
+        return json.loads(read_limited(path, MAX_RECORD_BYTES).decode("utf-8"))
+    except TooLarge:
+        raise TTNError(f"larger than {MAX_RECORD_BYTES >> 20} MiB, not a record") from None
+    except json.JSONDecodeError:
+        raise TTNError("not valid JSON (torn write?)") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:80]
+        raise TTNError(f"not JSON this ttn reads ({reason})") from None
 
 
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The complete, valid record in `path`; TTNError naming the file and the reason otherwise."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise TTNError(f"{path}: not valid JSON (torn write?); delete it and run that run again") from None
+        record = read_json(path)
+    except TTNError as exc:
+        raise TTNError(f"{path}: {exc}; delete it and run that run again") from None
     reason = check_record(record)
     if reason is not None:
         raise TTNError(f"{path}: {reason}; delete it and run that run again")
@@ -139,8 +203,10 @@ def record_exists(out_dir: str | os.PathLike[str], run_id: str) -> bool:
 def fingerprint_of(data: Mapping[str, Any]) -> Fingerprint:
     """The identity of a dataset from its `vmnist.dataset_fingerprint` (or a record's `data`): the fields named
     in FINGERPRINT_KEYS, hashable (the split sizes as sorted pairs)."""
-    def plain(value: Any) -> Any:
-        return tuple(sorted(value.items())) if isinstance(value, dict) else value
+    def plain(value: Any) -> Any:  # hashable, whatever JSON a record holds
+        if isinstance(value, dict):
+            return tuple(sorted((key, plain(item)) for key, item in value.items()))
+        return tuple(map(plain, value)) if isinstance(value, list) else value
 
     return tuple((key, plain(data.get(key))) for key in FINGERPRINT_KEYS)
 
@@ -213,9 +279,9 @@ def load_records(folder: str | os.PathLike[str]) -> LoadedRecords:
             continue
         looks_like_record = parse_run_id(path.stem) is not None
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            loaded.warnings.append(f"skipped {path.name}: not valid JSON (torn write?); delete it and rerun that run")
+            record = read_json(path)
+        except TTNError as exc:
+            loaded.warnings.append(f"skipped {path.name}: {exc}; delete it and rerun that run")
             loaded.skipped.append(path)
             continue
         if not looks_like_record and not (isinstance(record, dict) and "schema" in record):

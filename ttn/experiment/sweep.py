@@ -18,32 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError
-from ttn.experiment.config import PROTOCOL, TrainConfig, candidate_tag, resolved_config
+from ttn.experiment.config import PROTOCOL, TrainConfig
 from ttn.experiment.executors import import_distributed, is_dask_client
+from ttn.experiment.task import Task
 from ttn.registry import check_arch, check_videos
 
 #: How often Dask re-runs a task that raised (a dead worker is re-scheduled by Dask itself).
 DASK_RETRIES = 2
-
-
-@dataclass(frozen=True)
-class Task:
-    """One run of a sweep: (arch, videos, run) of one candidate config (channels fixed)."""
-
-    arch: str
-    videos: int
-    run: int
-    config: TrainConfig
-
-    @property
-    def run_id(self) -> str:
-        from ttn.experiment.records import make_run_id
-
-        return make_run_id(self.arch, self.videos, self.run, candidate_tag(self.config, self.arch))
-
-    def resolved_config(self) -> dict[str, Any]:
-        """The config as its record will hold it (`ttn.experiment.config.resolved_config`)."""
-        return resolved_config(self.config, self.arch, self.videos)
 
 
 @dataclass

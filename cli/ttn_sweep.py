@@ -9,9 +9,8 @@ from typing import Any, Callable, Iterator
 import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
-from cli.training_options import chosen_options, training_options
+from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos
-from ttn import registry
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
 
 DEFAULT_ARCHS = ("3d", "3dttn")
@@ -111,7 +110,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
 
 def run_sweep_command(
     *, data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
-    workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None, recipe: str,
+    workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
     options: dict[str, Any],
 ) -> "Any":
     """Plan, check and run a sweep with progress; returns the SweepSummary (what both commands share)."""
@@ -130,7 +129,7 @@ def run_sweep_command(
         archs,
         videos or (preset.videos if preset else PAPER_VIDEOS),
         runs or (preset.runs if preset else DEFAULT_RUNS),
-        candidate_configs(recipe, options, preset, archs),
+        configs_from_options(options, archs, preset.values if preset else None),
     )
     fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
     check_tasks_fit(tasks, data)
@@ -162,20 +161,6 @@ def run_sweep_command(
     finally:
         _close(executor, abort=not finished)
     return summary
-
-
-def candidate_configs(recipe: str, options: dict[str, Any], preset: Preset | None, archs: list[str]) -> dict[str, list[Any]]:
-    """Each arch's candidate configs: the preset's options and grid for that arch, overridden by the options
-    given (lists for the axes: `ttn.experiment.config.expand_grid`)."""
-    from ttn.experiment.config import check_applies, expand_grid
-
-    given = chosen_options(options)
-    if given.get("device") is not None:
-        registry.check_device(given["device"])  # once, up front: not in every run
-    configs = {arch: expand_grid(recipe, **((preset.values(arch) if preset else {}) | given)) for arch in archs}
-    for config in configs[archs[0]]:
-        check_applies(config, archs)
-    return configs
 
 
 def _cores() -> int:
@@ -225,14 +210,14 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                  recipe: str, **options: Any) -> None:
+                  **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
     Explicit options override the preset's. A failed run is reported and the others go on; the exit code
     is 1 if any failed.
     """
     summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
-                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+                                scheduler=scheduler, dask_local=dask_local, preset=preset, options=options)
     print_summary(summary, out)
     if not summary.ok:
         click.get_current_context().exit(1)
@@ -248,7 +233,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                      mnist: Path | None, recipe: str, **options: Any) -> None:
+                      mnist: Path | None, **options: Any) -> None:
     """The whole pipeline: generate the data if missing, run the sweep, print the report."""
     if not data.exists():
         generate_data(data, mnist)
@@ -257,7 +242,7 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
                           f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
                           highlight=False, soft_wrap=True)
     summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
-                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+                                scheduler=scheduler, dask_local=dask_local, preset=preset, options=options)
     print_summary(summary, out)
     from cli.ttn_report import print_report
 

@@ -12,7 +12,6 @@ This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, 
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
@@ -23,7 +22,8 @@ from ttn.errors import TTNError
 from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
 from ttn.nn.init import initialize
-from ttn.registry import ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_choice, check_init, check_theta
+from ttn.registry import (ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_channels, check_choice, check_init,
+                          check_positive, check_temporal_kernel, check_theta)
 
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
@@ -121,13 +121,9 @@ def build_model(
     check_theta(theta)
     check_choice(warp, WARP_KINDS, "warp")
     check_init(init)
-    if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
-        raise TTNError(f"--init-scale must be a positive finite number, got {init_scale}")
-    channels = tuple(int(c) for c in channels)
-    if len(channels) != 2 or min(channels) < 1:
-        raise TTNError(f"channels must be two positive numbers (C1, C2), got {channels}")
-    if temporal_kernel < 1 or temporal_kernel % 2 == 0:
-        raise TTNError(f"temporal kernel must be a positive odd number, got {temporal_kernel}")
+    check_positive(init_scale, "--init-scale")
+    channels = check_channels(channels, "channels")
+    check_temporal_kernel(temporal_kernel, "temporal kernel")
     if min(feature_shape(frames, size, temporal_kernel)) < 1:
         raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of {temporal_kernel}")
     if freeze_transforms and arch != "3dttn":

@@ -118,22 +118,18 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
 
     import vmnist
 
-    model, meta = load_checkpoint(checkpoint)
-    config = (meta.get("extra") or {}).get("config") or {}
-    input_scale = config.get("input_scale", "unit")
+    model, header = load_checkpoint(checkpoint)
     fingerprint = vmnist.dataset_fingerprint(data)  # a missing or foreign file fails here, before any work
-    kwargs = meta.get("model_kwargs") or {}
-    built_for = (kwargs.get("frames", 30), kwargs.get("size", 28))
-    if built_for != (fingerprint["frames"], fingerprint["height"]):
+    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
         raise click.ClickException(
-            f"{checkpoint} was trained on videos of {built_for[0]} frames of {built_for[1]}x{built_for[1]}, but {data} "
+            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
             f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
             "data rendered like its training data (vmnist generate --frames ...)")
-    labels, predictions = predict_split(model, data, split, input_scale)
+    labels, predictions = predict_split(model, data, split, header.input_scale)
     confusion = confusion_matrix(labels, predictions)
     per_class = per_class_accuracy(confusion)
     result = {
-        "checkpoint": str(checkpoint), "arch": meta.get("arch"), "split": split, "videos": int(len(labels)),
+        "checkpoint": str(checkpoint), "arch": header.arch, "split": split, "videos": int(len(labels)),
         "accuracy": accuracy(labels, predictions),
         "per_class_accuracy": [None if np.isnan(v) else float(v) for v in per_class],
         "confusion_matrix": confusion.tolist(),

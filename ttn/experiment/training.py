@@ -307,11 +307,11 @@ def write_run(result: TrainResult, out_dir: str | os.PathLike[str], save_model: 
 
         result.checkpoint_path = Path(out_dir) / f"{record['run_id']}.pt"
         save_checkpoint(result.checkpoint_path, result.model, arch=record["arch"], model_kwargs=model_kwargs,
-                        extra=_checkpoint_extra(record))
+                        input_scale=record["config"]["input_scale"], extra=_checkpoint_extra(record))
     result.record_path = write_record(out_dir, record)  # last: a record means everything is written
 
 
 def _checkpoint_extra(record: dict[str, Any]) -> dict[str, Any]:
-    """What a checkpoint carries besides the model (enough to evaluate it as it was trained: input scale)."""
+    """What a checkpoint carries besides the model and its input scale: where it came from and how it scored."""
     keys = ("run_id", "videos", "run", "seed", "test_accuracy", "val_accuracy", "scored_epoch", "config", "data")
     return {key: record[key] for key in keys}

@@ -132,7 +132,7 @@ def chosen_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def configs_from_options(options: dict[str, Any], archs: Sequence[str],
-                         defaults: Callable[[str], dict[str, Any]] | None = None) -> dict[str, list[Any]]:
+                         defaults: Callable[[str], dict[str, Any]] | None = None) -> dict[str, list[TrainConfig]]:
     """Each arch's configs from the parsed training options: `defaults(arch)` (a preset's options and grid)
     overridden by the options given, every combination of the lists (`expand_grid`). The one place where the
     values are checked (by TrainConfig, the device once, options that apply to none of `archs`): a bad one is a

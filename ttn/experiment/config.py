@@ -1,6 +1,8 @@
-"""Training options and recipes: the single source of every training default.
+"""Training options and recipes: the single source of every training default, check and option.
 
-A run is trained from a `TrainConfig`. Recipes are named bundles of defaults ("default": ours; "authors":
+A run is trained from a `TrainConfig`. Each of its fields is declared once: default, check (run when a config is
+made) and, for the training options of the CLI, help (`option`; cli/training_options derives the Click options
+from the fields); the fields that are no option say why (`setting`). Recipes are named bundles of defaults ("default": ours; "authors":
 the authors' full recipe). Values a user gives explicitly always win over a recipe's (or a preset's,
 `ttn.experiment.presets`). `resolved_config` is what a run's record stores; `candidate_tag` names the
 options that make it a candidate of its own in a sweep (its run id).
@@ -81,7 +83,7 @@ def optional(check: Check) -> Check:
     return lambda value, what: None if value is None else check(value, what)
 
 
-def check_fraction(value: Any, what: str) -> float:
+def check_decay_factor(value: Any, what: str) -> float:
     """A decay factor in (0, 1]: 1 never decays."""
     if not 0 < check_finite(value, what) <= 1:
         raise TTNError(f"{what} must be in (0, 1], got {value}")
@@ -121,7 +123,7 @@ class TrainConfig:
     # Every `decay_every` epochs the lr is multiplied by `lr_decay` if the best validation accuracy did not
     # improve since the previous check (section 3.4: "decreases exponentially"; factor not given, 0.5 halves).
     lr_decay: float = option(0.5, f"Factor applied every {DECAY_EVERY}th epoch when val accuracy did not improve; "
-                                  "1 = never.", check=check_fraction, metavar="F")
+                                  "1 = never.", check=check_decay_factor, metavar="F")
     decay_every: int = setting(DECAY_EVERY, "section 3.4 fixes it", check=check_positive)
     # The same subset for every run; 1000 as in the authors' code.
     val_size: int = option(1000, "Validation subset; 0 = whole val split.", check=check_val_size, metavar="N")

@@ -26,15 +26,15 @@ import torch  # noqa: E402
 def sweep_rate(data: Path, workers: int, args: argparse.Namespace, root: Path) -> tuple[float, float]:
     """(wall seconds, runs per minute) of the benchmark tasks on `workers` processes."""
     from ttn.experiment.config import make_config
-    from ttn.experiment.executors import process_pool
+    from ttn.experiment.runners import PoolRunner
     from ttn.experiment.sweep import plan_tasks, run_sweep
 
     config = make_config(epochs=args.epochs, channels=tuple(args.channels), val_size=args.val_size)
     tasks = plan_tasks(args.archs, [args.videos], args.runs, config)
     out = root / f"workers{workers}"
     started = time.perf_counter()
-    with process_pool(workers) as pool:
-        summary = run_sweep(tasks, data, out, pool)
+    with PoolRunner(workers) as runner:
+        summary = run_sweep(tasks, data, out, runner)
     wall = time.perf_counter() - started
     assert summary.ok, summary.failed
     return wall, 60.0 * len(tasks) / wall

@@ -1,54 +1,28 @@
-"""The training options of `ttn train`, `ttn sweep` and `ttn reproduce`, defined once.
+"""The training options of `ttn train`, `ttn sweep` and `ttn reproduce`, derived from `TrainConfig`'s fields.
 
-`ttn train` takes one value per option. In a sweep the options that name a candidate (the axes of
-`ttn.experiment.config.AXES`: --lr, --channels, --batch-size, --lr-decay, --theta, --transform-lr-scale,
---temporal-kernel, --conv-init, --init-scale) take a comma-separated list (channel pairs separated by "/"), and the sweep trains every
-combination; `ttn report` then selects among them on validation accuracy.
+Every `option` field of `ttn.experiment.config.TrainConfig` is one command-line option (``lr_decay`` ->
+``--lr-decay``): its parser follows the field's type, its help and metavar are the field's, and the defaults its
+help shows are the field's default and the recipe table's values (`RECIPES`). The parsers only read text; the
+values are checked once, by TrainConfig, when `configs_from_options` (the one config builder of the three
+commands) makes the configs. In a sweep the options that name a candidate (`ttn.experiment.config.AXES`) take a
+comma-separated list (channel pairs separated by "/"), and the sweep trains every combination; `ttn report`
+then selects among them on validation accuracy.
 """
 from __future__ import annotations
 
-import math
-from typing import Any, Callable
+import types
+from dataclasses import Field, fields
+from typing import Any, Callable, Sequence, Union, get_args, get_origin, get_type_hints
 
 import click
 
+from cli.common import OptionError
 from ttn import registry
 from ttn.errors import TTNError
-from ttn.experiment.config import AXES, RECIPE_ALIASES, RECIPES, SCORES, TrainConfig
+from ttn.experiment.config import (AXES, RECIPE_ALIASES, RECIPES, TrainConfig, check_applies, expand_grid, flag,
+                                   is_option)
 
 Parse = Callable[[str], Any]
-
-
-def finite_float(text: str) -> float:
-    """A finite float (nan and inf are refused: a record must hold strict JSON and a meaningful value)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
-
-
-def channel_pair(text: str) -> tuple[int, int]:
-    """"6,16" -> (6, 16)."""
-    items = [int(item) for item in text.split(",")]
-    if len(items) != 2 or min(items) < 1:
-        raise ValueError(f"expected two positive numbers C1,C2 (e.g. 6,16), got {text!r}")
-    return items[0], items[1]
-
-
-def theta_kind(text: str) -> str:
-    return registry.check_theta(text.strip())
-
-
-def conv_init_kind(text: str) -> str:
-    return registry.check_init(text.strip())
-
-
-def positive_float(text: str) -> float:
-    """A finite float > 0."""
-    value = finite_float(text)
-    if value <= 0:
-        raise ValueError(f"{text!r} must be positive")
-    return value
 
 
 def whole_number(text: str) -> int:
@@ -59,7 +33,49 @@ def whole_number(text: str) -> int:
         raise ValueError(f"expected a whole number, got {text!r}") from None
 
 
-def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",", grid: bool = False) -> Callable[..., Any]:
+def number_pair(text: str) -> tuple[int, ...]:
+    """"6,16" -> (6, 16) (TrainConfig checks that there are two)."""
+    return tuple(whole_number(item) for item in text.split(","))
+
+
+#: How the text of an option becomes a value, by the type of its field (`X | None` fields: by X's).
+PARSERS: dict[type, Parse] = {float: float, int: whole_number, str: str.strip, tuple: number_pair}
+
+
+def field_type(config_field: Field) -> type:
+    """The type of a TrainConfig field without its `| None`, e.g. `tuple` for ``tuple[int, int] | None``."""
+    hint = get_type_hints(TrainConfig)[config_field.name]
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    return get_origin(hint) or hint
+
+
+def show(value: Any) -> str:
+    """A default as the command line writes it: 5e-08, 6,16, he."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def shown_defaults(config_field: Field) -> str:
+    """"[default: 0.02; recipe authors: 5e-08]": the field's default and each recipe's own value (`RECIPES`)."""
+    default = config_field.metadata["default_text"] or show(config_field.default)
+    recipes = [f"recipe {name}: {show(values[config_field.name])}" for name, values in RECIPES.items()
+               if values.get(config_field.name, config_field.default) != config_field.default]
+    return f"[default: {'; '.join([default] + recipes)}]"
+
+
+def recipes_help() -> str:
+    """What each recipe sets, from the recipe table."""
+    tables = [f"'{name}': " + ", ".join(f"{flag(key)[2:]} {show(value)}" for key, value in values.items())
+              for name, values in RECIPES.items() if values]
+    aliases = [f"'{old}': the old name of '{new}'" for old, new in RECIPE_ALIASES.items()]
+    return "; ".join(tables + aliases) + "."
+
+
+def _parser(parse: Parse, option: str, as_list: bool, separator: str, grid: bool) -> Callable[..., Any]:
     """A click callback: `parse` the value (or each `separator`-separated item when `as_list`), or None."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
@@ -71,7 +87,7 @@ def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",", grid
             if not as_list:
                 return parse(value)
             items = [parse(item) for item in value.split(separator) if item.strip()]
-        except (ValueError, TTNError) as exc:
+        except ValueError as exc:
             raise click.BadParameter(str(exc).splitlines()[0], param_hint=option) from None
         if not items:
             raise click.BadParameter("give at least one value", param_hint=option)
@@ -79,62 +95,55 @@ def _parser(parse: Parse, option: str, as_list: bool, separator: str = ",", grid
     return callback
 
 
-#: (option, config field, parse one value, list separator, metavar, help) of the options with values.
-VALUE_OPTIONS: tuple[tuple[str, str, Parse, str, str, str], ...] = (
-    ("--lr", "lr", finite_float, ",", "LR", f"Initial learning rate [default: {TrainConfig.lr}; recipe authors: 5e-8]."),
-    ("--channels", "channels", channel_pair, "/", "C1,C2", "Conv channels [default: Table 2 for arch and size, else 18,28]."),
-    ("--batch-size", "batch_size", whole_number, ",", "N", "Batch size [default: 20, 10 at 10 videos]."),
-    ("--lr-decay", "lr_decay", finite_float, ",", "F",
-     f"Factor applied every 10th epoch when val accuracy did not improve; 1 = never [default: {TrainConfig.lr_decay}]."),
-    ("--theta", "theta", theta_kind, ",", "KIND", f"3DTT transforms: {', '.join(registry.THETA_KINDS)} [default: {TrainConfig.theta}]."),
-    ("--transform-lr-scale", "transform_lr_scale", finite_float, ",", "X",
-     "The 3DTT transform parameters learn at lr * X [default: 1]."),
-    ("--conv-init", "conv_init", conv_init_kind, ",", "INIT",
-     "How every arch's conv weights start: 'he' N(0, 2/fan_in), the rule of the 3DTTN's K0; 'default' PyTorch's "
-     "(3D conv weights sqrt(6)x smaller than K0); 'normal' the authors' N(0, 1); 'tied' one He slice repeated over "
-     "time (a 3DTTN's start; for a 3DTTN default, he and tied are the same) "
-     f"[default: {TrainConfig.conv_init}; recipe authors: normal]."),
-    ("--init-scale", "init_scale", positive_float, ",", "X",
-     "Multiply the drawn conv weights (3DTT: K0) by X; 0.447214 = 1/sqrt(5) gives a tied kernel the activation "
-     "scale of an independent He kernel [default: 1]."),
-    ("--temporal-kernel", "temporal_kernel", whole_number, ",", "T", f"Temporal kernel size [default: {TrainConfig.temporal_kernel}]."),
-    ("--epochs", "epochs", whole_number, ",", "N", f"Epochs [default: {TrainConfig.epochs}]."),
-    ("--val-size", "val_size", whole_number, ",", "N", f"Validation subset; 0 = whole val split [default: {TrainConfig.val_size}]."),
-    ("--val-every", "val_every", whole_number, ",", "N",
-     "Validate every N epochs and after the last (the plateau rule and --score last read every 10th) [default: 1]."),
-    ("--device", "device", str, ",", "DEVICE", "torch device, e.g. cpu or cuda [default: cpu]."),
-)
+def click_option(config_field: Field, grid: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The command-line option of one TrainConfig field; with `grid` an axis takes a list (a sweep's candidates)."""
+    name, kind, meta = config_field.name, field_type(config_field), config_field.metadata
+    if kind is bool:
+        return click.option(flag(name), name, is_flag=True, default=None, help=meta["help"])
+    separator, metavar = ("/" if kind is tuple else ","), meta["metavar"] or "|".join(meta["choices"])
+    as_list = grid and name in AXES
+    help_text = meta["help"] + (" " + recipes_help() if name == "recipe" else "")
+    if as_list:
+        help_text += f" A list ({'C1,C2/C1,C2' if separator == '/' else 'A,B,...'}) trains every value as a candidate."
+    help_text += "  " + shown_defaults(config_field)
+    callback = _parser(PARSERS[kind], flag(name), as_list, separator, grid)
+    return click.option(flag(name), name, callback=callback, default=None,
+                        metavar=f"{metavar}{separator}..." if as_list else metavar, help=help_text)
+
+
+#: The TrainConfig fields that are command-line options, in the order of their declaration.
+OPTION_FIELDS: tuple[Field, ...] = tuple(f for f in fields(TrainConfig) if is_option(f))
+TRAINING_KEYS = tuple(f.name for f in OPTION_FIELDS)
 
 
 def training_options(*, grid: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator adding the training options; with `grid` the axis options take lists (a sweep's candidates)."""
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        recipes = list(RECIPES) + list(RECIPE_ALIASES)
-        options = [
-            click.option("--recipe", type=click.Choice(recipes), default="default", show_default=True,
-                         help="'authors': the authors' full recipe (0-255 inputs, N(0,1) conv init, lr 5e-8, no decay, "
-                              "first 1000 val videos, last-epoch score); 'original' is its old name."),
-            click.option("--score", type=click.Choice(SCORES), default=None,
-                         help="Report the best-validation epoch's model or the last epoch's [default: best; recipe authors: last]."),
-            click.option("--freeze-transforms", is_flag=True, default=None,
-                         help="3dttn: transforms fixed at the identity (K0 repeated over time, a temporally tied kernel)."),
-        ]
-        for option, field, parse, separator, metavar, help_text in VALUE_OPTIONS:
-            as_list = grid and field in AXES
-            if as_list:
-                help_text += f" A list ({'C1,C2/C1,C2' if separator == '/' else 'A,B,...'}) trains every value as a candidate."
-            options.append(click.option(option, field, callback=_parser(parse, option, as_list, separator, grid), default=None,
-                                        metavar=f"{metavar}{separator}..." if as_list else metavar, help=help_text))
-        for option in reversed(options):
-            command = option(command)
+        for config_field in reversed(OPTION_FIELDS):
+            command = click_option(config_field, grid)(command)
         return command
     return decorate
 
 
-#: The config fields the training options set (beside --recipe).
-TRAINING_KEYS = ("score", "freeze_transforms") + tuple(spec[1] for spec in VALUE_OPTIONS)
-
-
 def chosen_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The training options the user gave (None and an unset flag mean: the recipe's or preset's value)."""
+    """The training options the user gave (None and an unset flag mean: the recipe's or preset's value; a 0 given
+    is kept, so that it is honoured or refused, never replaced by a default)."""
     return {key: options[key] for key in TRAINING_KEYS if options.get(key) is not None and options.get(key) is not False}
+
+
+def configs_from_options(options: dict[str, Any], archs: Sequence[str],
+                         defaults: Callable[[str], dict[str, Any]] | None = None) -> dict[str, list[TrainConfig]]:
+    """Each arch's configs from the parsed training options: `defaults(arch)` (a preset's options and grid)
+    overridden by the options given, every combination of the lists (`expand_grid`). The one place where the
+    values are checked (by TrainConfig, the device once, options that apply to none of `archs`): a bad one is a
+    one-line error (exit 2)."""
+    given = chosen_options(options)
+    try:
+        if given.get("device") is not None:
+            registry.check_device(given["device"])
+        configs = {arch: expand_grid(**((defaults(arch) if defaults else {}) | given)) for arch in archs}
+        for config in configs[archs[0]]:
+            check_applies(config, archs)
+    except TTNError as exc:
+        raise OptionError(str(exc)) from None
+    return configs

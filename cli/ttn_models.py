@@ -67,7 +67,7 @@ def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, i
 
     if out.exists() and not force:
         raise click.ClickException(f"--out {out} already exists: pass --force to replace it, or choose another file")
-    model, meta = load_checkpoint(checkpoint)
-    title = f"{checkpoint.name}: {meta['arch']}, layer {layer}, input channel {in_channel}"
+    model, header = load_checkpoint(checkpoint)
+    title = f"{checkpoint.name}: {header.arch}, layer {layer}, input channel {in_channel}"
     written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels, title=title)
     err_console.print(f"wrote {written}", markup=False)

@@ -4,15 +4,19 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from cli.common import err_console, out_console, parse_int_list, progress_enabled
-from cli.training_options import chosen_options, training_options
+from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos
-from ttn import registry
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
+
+if TYPE_CHECKING:
+    from ttn.experiment.runners import Runner
+    from ttn.experiment.sweep import SweepSummary
+    from ttn.experiment.task import Task
 
 DEFAULT_ARCHS = ("3d", "3dttn")
 DEFAULT_RUNS = 30  # section 3.4
@@ -109,99 +113,45 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
         yield update
 
 
-def run_sweep_command(
-    *, data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
-    workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None, recipe: str,
-    options: dict[str, Any],
-) -> "Any":
-    """Plan, check and run a sweep with progress; returns the SweepSummary (what both commands share)."""
-    import vmnist
-
-    from ttn.experiment.cost import estimate_cost, format_duration
-    from ttn.experiment.executors import check_scheduler_address, dask_client, process_pool
-    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, plan_tasks, run_sweep
+def runner_of(workers: int | None, scheduler: str | None, dask_local: int | None) -> Runner:
+    """The runner of the options (`ttn.experiment.runners`); it starts its workers only when given work."""
+    from ttn.experiment.runners import make_runner
 
     if scheduler and dask_local:
         raise click.BadParameter("give either --scheduler or --dask-local, not both", param_hint="--dask-local")
-    if scheduler:
-        check_scheduler_address(scheduler)
+    return make_runner(workers, scheduler, dask_local)
+
+
+def planned_tasks(archs: list[str] | None, videos: list[int] | None, runs: int | None, preset: Preset | None,
+                  options: dict[str, Any]) -> list[Task]:
+    """Every task of the options, the preset's (else the paper's) where not given."""
+    from ttn.experiment.sweep import plan_tasks
+
     archs = archs or list(preset.archs if preset else DEFAULT_ARCHS)
-    tasks = plan_tasks(
-        archs,
-        videos or (preset.videos if preset else PAPER_VIDEOS),
-        runs or (preset.runs if preset else DEFAULT_RUNS),
-        candidate_configs(recipe, options, preset, archs),
-    )
+    return plan_tasks(archs, videos or (preset.videos if preset else PAPER_VIDEOS),
+                      runs or (preset.runs if preset else DEFAULT_RUNS),
+                      configs_from_options(options, archs, preset.values if preset else None))
+
+
+def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) -> SweepSummary:
+    """Check the data and the results folder, say what will run where, and run it with progress (what both
+    commands share)."""
+    import vmnist
+
+    from ttn.experiment.cost import estimate_cost, format_duration
+    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, run_sweep
+
     fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
     check_tasks_fit(tasks, data)
     check_out_dir(out, tasks, fingerprint)
     todo, done = pending_tasks(tasks, out)
-    where = (f"Dask scheduler {scheduler}" if scheduler else f"local Dask cluster of {dask_local} workers" if dask_local
-             else f"{workers or _cores()} local worker processes")
     cpu = estimate_cost(todo, test_videos=vmnist.split_sizes(data).get("test", 10_000))
-    parallel = workers or dask_local or _cores()
-    err_console.print(
-        f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {where}; "
-        f"estimated cost ~{format_duration(cpu)} CPU"
-        + ("" if scheduler else f", ~{format_duration(cpu / max(1, min(parallel, len(todo) or 1)))} wall"),
-        highlight=False, soft_wrap=True,
-    )
-    executor: Any = None
-    finished = False
-    try:
-        if not todo:
-            executor = None
-        elif scheduler or dask_local:
-            executor = dask_client(scheduler, dask_local)
-        else:
-            executor = process_pool(workers)
-        with task_progress(len(todo)) as on_done:
-            respawn = None if (scheduler or dask_local) else (lambda: process_pool(workers))
-            summary = run_sweep(tasks, data, out, executor, on_done=on_done, respawn=respawn)
-        finished = True
-    finally:
-        _close(executor, abort=not finished)
-    return summary
-
-
-def candidate_configs(recipe: str, options: dict[str, Any], preset: Preset | None, archs: list[str]) -> dict[str, list[Any]]:
-    """Each arch's candidate configs: the preset's options and grid for that arch, overridden by the options
-    given (lists for the axes: `ttn.experiment.config.expand_grid`)."""
-    from ttn.experiment.config import check_applies, expand_grid
-
-    given = chosen_options(options)
-    if given.get("device") is not None:
-        registry.check_device(given["device"])  # once, up front: not in every run
-    configs = {arch: expand_grid(recipe, **((preset.values(arch) if preset else {}) | given)) for arch in archs}
-    for config in configs[archs[0]]:
-        check_applies(config, archs)
-    return configs
-
-
-def _cores() -> int:
-    from vmnist.processes import default_workers
-
-    return default_workers()
-
-
-def _close(executor: Any, abort: bool = False) -> None:
-    """Shut a process pool down (at once when `abort`: Ctrl-C or an error); close a Dask client (and the
-    LocalCluster it started, never a remote one)."""
-    from concurrent.futures import Executor
-
-    from vmnist.processes import stop_pool
-
-    if executor is None:
-        return
-    if isinstance(executor, Executor):
-        if abort:
-            stop_pool(executor)  # type: ignore[arg-type]
-        else:
-            executor.shutdown(wait=True, cancel_futures=True)
-        return
-    from ttn.experiment.executors import close_dask_client
-
-    close_dask_client(executor)
+    wall = "" if runner.slots is None else f", ~{format_duration(cpu / max(1, min(runner.slots, len(todo) or 1)))} wall"
+    err_console.print(f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on "
+                      f"{runner.description}; estimated cost ~{format_duration(cpu)} CPU{wall}",
+                      highlight=False, soft_wrap=True)
+    with runner, task_progress(len(todo)) as on_done:
+        return run_sweep(tasks, data, out, runner, on_done=on_done)
 
 
 def print_summary(summary: Any, out: Path) -> None:
@@ -225,14 +175,14 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                  recipe: str, **options: Any) -> None:
+                  **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
     Explicit options override the preset's. A failed run is reported and the others go on; the exit code
     is 1 if any failed.
     """
-    summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
-                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+    runner = runner_of(workers, scheduler, dask_local)
+    summary = run_sweep_command(data, out, planned_tasks(archs, videos, runs, preset, options), runner)
     print_summary(summary, out)
     if not summary.ok:
         click.get_current_context().exit(1)
@@ -248,16 +198,17 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                      mnist: Path | None, recipe: str, **options: Any) -> None:
+                      mnist: Path | None, **options: Any) -> None:
     """The whole pipeline: generate the data if missing, run the sweep, print the report."""
+    runner = runner_of(workers, scheduler, dask_local)
+    tasks = planned_tasks(archs, videos, runs, preset, options)
     if not data.exists():
         generate_data(data, mnist)
     elif mnist is not None:
         err_console.print(f"{data} exists, so --mnist {mnist} is not used (the videos were rendered before, from MNIST "
                           f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
                           highlight=False, soft_wrap=True)
-    summary = run_sweep_command(data=data, archs=archs, videos=videos, runs=runs, out=out, workers=workers,
-                                scheduler=scheduler, dask_local=dask_local, preset=preset, recipe=recipe, options=options)
+    summary = run_sweep_command(data, out, tasks, runner)
     print_summary(summary, out)
     from cli.ttn_report import print_report
 

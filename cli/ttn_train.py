@@ -1,6 +1,6 @@
 """`ttn train` (one run -> one result record) and `ttn evaluate` (a checkpoint on a split).
 
-Training options are shared with `ttn sweep` through `training_options` / `config_from_options`.
+Training options are shared with `ttn sweep` through `training_options` / `configs_from_options`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import click
 from cli.common import err_console, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
-from cli.training_options import chosen_options, training_options
-from ttn.experiment.config import TrainConfig, check_applies, make_config
+from cli.training_options import configs_from_options, training_options
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -35,14 +34,6 @@ def check_videos(videos: int) -> int:
         return registry.check_videos(videos)
     except TTNError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def config_from_options(recipe: str, options: dict[str, Any], defaults: dict[str, Any] | None = None) -> TrainConfig:
-    """One TrainConfig from `ttn train`'s parsed options; `defaults` fill options the user did not give."""
-    values = dict(defaults or {}) | chosen_options(options)
-    if values.get("device") is not None:
-        registry.check_device(values["device"])
-    return make_config(recipe, **values)
 
 
 @contextmanager
@@ -78,7 +69,7 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
 @click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
 @training_options(grid=False)
-def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool, recipe: str,
+def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool,
                   **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
@@ -94,8 +85,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 
     check_arch(arch)
     check_videos(videos)
-    config = config_from_options(recipe, options)
-    check_applies(config, [arch])
+    config = configs_from_options(options, [arch])[arch][0]
     task = plan_tasks([arch], [videos], [run], config)[0]
     run_id = task.run_id
     if record_exists(out, run_id) and not force:
@@ -128,22 +118,18 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
 
     import vmnist
 
-    model, meta = load_checkpoint(checkpoint)
-    config = (meta.get("extra") or {}).get("config") or {}
-    input_scale = config.get("input_scale", "unit")
+    model, header = load_checkpoint(checkpoint)
     fingerprint = vmnist.dataset_fingerprint(data)  # a missing or foreign file fails here, before any work
-    kwargs = meta.get("model_kwargs") or {}
-    built_for = (kwargs.get("frames", 30), kwargs.get("size", 28))
-    if built_for != (fingerprint["frames"], fingerprint["height"]):
+    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
         raise click.ClickException(
-            f"{checkpoint} was trained on videos of {built_for[0]} frames of {built_for[1]}x{built_for[1]}, but {data} "
+            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
             f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
             "data rendered like its training data (vmnist generate --frames ...)")
-    labels, predictions = predict_split(model, data, split, input_scale)
+    labels, predictions = predict_split(model, data, split, header.input_scale)
     confusion = confusion_matrix(labels, predictions)
     per_class = per_class_accuracy(confusion)
     result = {
-        "checkpoint": str(checkpoint), "arch": meta.get("arch"), "split": split, "videos": int(len(labels)),
+        "checkpoint": str(checkpoint), "arch": header.arch, "split": split, "videos": int(len(labels)),
         "accuracy": accuracy(labels, predictions),
         "per_class_accuracy": [None if np.isnan(v) else float(v) for v in per_class],
         "confusion_matrix": confusion.tolist(),

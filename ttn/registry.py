@@ -6,6 +6,9 @@ The architectures' builders live in `ttn.nn.lenet5.CONV_MAKERS`, keyed by exactl
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from ttn.errors import TTNError
 
 #: The architectures, in display order: LeNet-5 with a 3D, a 3DTT or a (2+1)D convolution (section 3.3).
@@ -62,6 +65,34 @@ def check_theta(theta: str) -> str:
 def check_init(rule: str) -> str:
     """`rule` if it is a known init rule (`INIT_RULES`); TTNError naming --conv-init and the choices otherwise."""
     return check_choice(rule, INIT_RULES, "--conv-init")
+
+
+def check_finite(value: Any, what: str) -> float:
+    """`value` if it is a finite number; TTNError naming `what` otherwise (a record holds strict JSON)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TTNError(f"{what} {value!r} is not a finite number")
+    return value
+
+
+def check_positive(value: Any, what: str) -> float:
+    """`value` if it is a finite number > 0; TTNError naming `what` otherwise."""
+    if check_finite(value, what) <= 0:
+        raise TTNError(f"{what} must be positive, got {value}")
+    return value
+
+
+def check_channels(channels: Any, what: str = "--channels") -> tuple[int, int]:
+    """`channels` as (C1, C2) if they are two positive whole numbers; TTNError naming `what` otherwise."""
+    if len(channels) != 2 or any(isinstance(c, bool) or int(c) != c or c < 1 for c in channels):
+        raise TTNError(f"{what} must be two positive numbers C1,C2, got {tuple(channels)}")
+    return int(channels[0]), int(channels[1])
+
+
+def check_temporal_kernel(size: Any, what: str = "--temporal-kernel") -> int:
+    """`size` if it is a positive odd whole number (a kernel centred on its frame); TTNError naming `what` otherwise."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
+        raise TTNError(f"{what} must be a positive odd number, got {size}")
+    return size
 
 
 def canonical_init(arch: str, rule: str) -> str:

@@ -48,7 +48,7 @@ def checkpoint(tmp_path_factory) -> Path:
 def odd_scale_checkpoint(tmp_path_factory) -> Path:
     kwargs = {"channels": [2, 3]}
     return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "scale.pt", build_model("3d", **kwargs), arch="3d",
-                           model_kwargs=kwargs, extra={"config": {"input_scale": "zero-one"}})
+                           model_kwargs=kwargs, input_scale="zero-one")  # as a later ttn with another scale would
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

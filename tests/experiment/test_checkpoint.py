@@ -16,8 +16,8 @@ def test_checkpoint_round_trip(tmp_path) -> None:
         model.conv1.rotation.fill_(0.3)
     path = save_checkpoint(tmp_path / "sub" / "m.pt", model, arch="3dttn", model_kwargs=kwargs, extra={"run_id": "x"})
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary file left
-    loaded, meta = load_checkpoint(path)
-    assert meta["arch"] == "3dttn" and meta["extra"] == {"run_id": "x"} and meta["model_kwargs"] == kwargs
+    loaded, header = load_checkpoint(path)
+    assert header.arch == "3dttn" and header.extra == {"run_id": "x"} and header.model_kwargs == kwargs
     assert not loaded.training
     x = torch.rand(2, 1, 30, 28, 28)
     model.eval()
@@ -44,3 +44,27 @@ def test_bad_checkpoints_raise_ttn_error(tmp_path) -> None:
     truncated.write_bytes(good.read_bytes()[:200])
     with pytest.raises(TTNError, match="cannot read"):
         load_checkpoint(truncated)
+
+
+def test_the_header_says_how_to_feed_the_model_and_older_files_still_read(tmp_path) -> None:
+    kwargs = {"channels": [2, 3], "frames": 16, "size": 28}
+    model = build_model("3d", **kwargs)
+    path = save_checkpoint(tmp_path / "raw.pt", model, arch="3d", model_kwargs=kwargs, input_scale="raw")
+    _, header = load_checkpoint(path)
+    assert (header.arch, header.input_scale, header.frames, header.size) == ("3d", "raw", 16, 28)
+    _, header = load_checkpoint(save_checkpoint(tmp_path / "plain.pt", model, arch="3d", model_kwargs={"channels": [2, 3],
+                                                                                                      "frames": 16}))
+    assert (header.input_scale, header.frames, header.size) == ("unit", 16, 28)  # build_model's defaults
+    # a file written before the input scale was a field of its own: `ttn train --save-model` kept it in the config
+    payload = torch.load(path, weights_only=True)
+    del payload["input_scale"]
+    payload["extra"] = {"config": {"input_scale": "raw"}}
+    torch.save(payload, tmp_path / "older.pt")
+    assert load_checkpoint(tmp_path / "older.pt")[1].input_scale == "raw"
+    payload["extra"] = {}
+    torch.save(payload, tmp_path / "older.pt")
+    assert load_checkpoint(tmp_path / "older.pt")[1].input_scale == "unit"
+    payload["input_scale"] = "bright"
+    torch.save(payload, tmp_path / "older.pt")
+    with pytest.raises(TTNError, match="trained on input scale 'bright', which this ttn does not know"):
+        load_checkpoint(tmp_path / "older.pt")

@@ -1,4 +1,5 @@
-"""Sweeps (ttn.sweep, `ttn sweep`): planning, resume, failures, refusals, process pool and Dask."""
+"""Sweeps (ttn.sweep, `ttn sweep`): planning, resume, failures, refusals, and both runners (a process pool and
+Dask) through the same tests."""
 import json
 import os
 import sys
@@ -15,11 +16,16 @@ from ttn.errors import TTNError
 from ttn.paper import paper_table
 from ttn.experiment.records import read_record, record_path
 from ttn.experiment.cost import estimate_cost
-from ttn.experiment.executors import process_pool
+from ttn.experiment.runners import DaskRunner, PoolRunner
 from ttn.experiment.sweep import check_out_dir, plan_tasks, run_sweep, run_task
 
 TINY = make_config(epochs=1, channels=(2, 3), val_size=12)
 TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
+
+
+def threads(workers):
+    """A runner on threads of this process: the quickest for tests of what the sweep does with outcomes."""
+    return PoolRunner(make_pool=lambda: ThreadPoolExecutor(workers))
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +68,12 @@ def test_paper_preset_selects_among_table_2_channels_and_lrs():
 
 def test_resume_skips_complete_records(data, tmp_path):
     tasks = plan_tasks(["3d"], [10], 2, TINY)
-    with ThreadPoolExecutor(1) as pool:
-        first = run_sweep(tasks, data, tmp_path, pool)
+    with threads(1) as runner:
+        first = run_sweep(tasks, data, tmp_path, runner)
         assert sorted(first.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"] and first.ok
         stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
         (tmp_path / "3d-v10-lr0.02-c2x3-inithe-r1.json").write_text('{"run_id": "3d-v10-lr0.02-c2x3-inithe-r1", "complete": fal')  # torn: redo it
-        second = run_sweep(tasks, data, tmp_path, pool)
+        second = run_sweep(tasks, data, tmp_path, runner)
     assert second.skipped == ["3d-v10-lr0.02-c2x3-inithe-r0"] and second.done == ["3d-v10-lr0.02-c2x3-inithe-r1"]
     assert (tmp_path / "3d-v10-lr0.02-c2x3-inithe-r0.json").stat().st_mtime_ns == stamp["3d-v10-lr0.02-c2x3-inithe-r0.json"]
     assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-inithe-r1.json")["complete"] is True
@@ -82,22 +88,10 @@ def _fail_run_1(task, data, out):
     return run_task(task, data, out)
 
 
-def test_failed_task_reported_others_continue(data, tmp_path):
-    tasks = plan_tasks(["3d"], [10], 3, TINY)
-    seen = []
-    with ThreadPoolExecutor(2) as pool:
-        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_fail_run_1,
-                            on_done=lambda run_id, result, error: seen.append((run_id, error)))
-    assert summary.failed == {"3d-v10-lr0.02-c2x3-inithe-r1": "RuntimeError: boom in run 1"}
-    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r2"] and not summary.ok
-    assert len(seen) == 3
-    assert not record_path(tmp_path, "3d-v10-lr0.02-c2x3-inithe-r1").exists()
-
-
 def _write_record(out, data, **changes):
     tasks = plan_tasks(["3d"], [10], 1, TINY)
-    with ThreadPoolExecutor(1) as pool:
-        run_sweep(tasks, data, out, pool)
+    with threads(1) as runner:
+        run_sweep(tasks, data, out, runner)
     path = record_path(out, "3d-v10-lr0.02-c2x3-inithe-r0")
     record = json.loads(path.read_text())
     for key, value in changes.items():
@@ -140,8 +134,8 @@ def test_a_run_id_of_another_config_is_refused_not_skipped(data, tmp_path):
     assert result.exit_code == 1 and "conv_init='tied'" in result.output
     # a 3DTTN record from before init rules had names: "default" is read as the He rule its K0 was drawn with
     tasks = plan_tasks(["3dttn"], [10], 1, TINY)
-    with ThreadPoolExecutor(1) as pool:
-        run_sweep(tasks, data, tmp_path / "tt", pool)
+    with threads(1) as runner:
+        run_sweep(tasks, data, tmp_path / "tt", runner)
     path = record_path(tmp_path / "tt", tasks[0].run_id)
     record = json.loads(path.read_text())
     del record["config"]["init_scale"]
@@ -183,7 +177,7 @@ def test_sweep_cli_bad_inputs(data, tmp_path, extra, message):
     assert not (tmp_path / "res").exists() or not list((tmp_path / "res").glob("*.json"))
 
 
-# ----------------------------------------------------------------------------- Dask, with a worker that dies
+# ----------------------------------------------------------------------------- both runners, the same tests
 def _die_once_then_train(task, data, out):
     """Kill this worker process the first time (mid-task), then train normally; log every record write."""
     marker = Path(out) / f"died-{task.run_id}"
@@ -197,15 +191,25 @@ def _die_once_then_train(task, data, out):
     return summary
 
 
-def test_dask_local_cluster_worker_death(data, tmp_path):
-    distributed = pytest.importorskip("distributed")
+def _dask_runner():
+    pytest.importorskip("distributed")
     import cloudpickle
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this test module
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Dask workers need not import this test module
+    return DaskRunner(workers=1)
+
+
+#: Each runner of `ttn sweep`, with one worker process: a local process pool, a local Dask cluster.
+RUNNERS = {"process pool": lambda: PoolRunner(1), "dask": _dask_runner}
+
+
+@pytest.mark.parametrize("kind", list(RUNNERS))
+def test_a_dead_worker_is_replaced_and_every_record_written_once(kind, data, tmp_path):
+    """A worker that dies mid-task is replaced (a local pool is broken for every task: the sweep makes a new one;
+    Dask re-schedules by itself); each task then runs and writes its record exactly once."""
     tasks = plan_tasks(["3d"], [10], 2, TINY)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
-        summary = run_sweep(tasks, data, tmp_path, client, task_fn=_die_once_then_train)
+    with RUNNERS[kind]() as runner:
+        summary = run_sweep(tasks, data, tmp_path, runner, task_fn=_die_once_then_train)
     assert summary.ok, summary.failed
     assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
     assert (tmp_path / "died-3d-v10-lr0.02-c2x3-inithe-r0").exists()  # the worker really died once
@@ -214,10 +218,30 @@ def test_dask_local_cluster_worker_death(data, tmp_path):
     assert read_record(tmp_path / "3d-v10-lr0.02-c2x3-inithe-r0.json")["complete"] is True
 
 
+@pytest.mark.parametrize("kind", list(RUNNERS))
+def test_a_failed_task_is_reported_and_the_others_go_on(kind, data, tmp_path):
+    tasks = plan_tasks(["3d"], [10], 3, TINY)
+    seen = []
+    with RUNNERS[kind]() as runner:
+        summary = run_sweep(tasks, data, tmp_path, runner, task_fn=_fail_run_1,
+                            on_done=lambda run_id, result, error: seen.append((run_id, error)))
+    assert summary.failed == {"3d-v10-lr0.02-c2x3-inithe-r1": "RuntimeError: boom in run 1"}
+    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r2"]
+    assert len(seen) == 3 and not record_path(tmp_path, "3d-v10-lr0.02-c2x3-inithe-r1").exists()
+
+
+@pytest.mark.parametrize("kind", list(RUNNERS))
+def test_a_runner_with_nothing_to_do_starts_no_worker(kind, data, tmp_path):
+    with RUNNERS[kind]() as runner:
+        summary = run_sweep([], data, tmp_path, runner)
+        assert summary.ok and not summary.done
+        assert getattr(runner, "pool", None) is None and getattr(runner, "client", None) is None
+
+
 def test_dask_missing_gives_install_hint(monkeypatch):
     import builtins
 
-    from ttn.experiment.executors import import_distributed
+    from ttn.experiment.runners import import_distributed
 
     real_import = builtins.__import__
 
@@ -231,26 +255,9 @@ def test_dask_missing_gives_install_hint(monkeypatch):
         import_distributed()
 
 
-def test_process_pool_worker_death_is_retried_on_a_new_pool(data, tmp_path):
-    """A local worker that dies breaks the whole pool: the sweep respawns it and finishes every task once."""
-    tasks = plan_tasks(["3d"], [10], 2, TINY)
-    pool = process_pool(1)
-    try:
-        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train, respawn=lambda: process_pool(1))
-    finally:
-        pool.shutdown()
-    assert summary.ok, summary.failed
-    assert sorted(summary.done) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
-    assert (tmp_path / "died-3d-v10-lr0.02-c2x3-inithe-r0").exists()
-    assert sorted((tmp_path / "writes.log").read_text().split()) == ["3d-v10-lr0.02-c2x3-inithe-r0", "3d-v10-lr0.02-c2x3-inithe-r1"]
-
-
-def test_process_pool_worker_death_without_respawn_is_reported(data, tmp_path):
+def test_process_pool_worker_death_without_retries_is_reported(data, tmp_path):
     tasks = plan_tasks(["3d"], [10], 1, TINY)
-    pool = process_pool(1)
-    try:
-        summary = run_sweep(tasks, data, tmp_path, pool, task_fn=_die_once_then_train)
-    finally:
-        pool.shutdown()
+    with PoolRunner(1) as runner:
+        summary = run_sweep(tasks, data, tmp_path, runner, task_fn=_die_once_then_train, retries=0)
     assert list(summary.failed) == ["3d-v10-lr0.02-c2x3-inithe-r0"]
     assert "worker process died" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"] and "resume" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"]

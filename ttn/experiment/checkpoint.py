@@ -1,11 +1,15 @@
-"""Model checkpoints: one file holding the weights and everything needed to rebuild the model.
+"""Model checkpoints: one file holding the weights and everything needed to rebuild and feed the model.
 
 File format (``torch.save`` of a dict, loadable with ``weights_only=True``)::
 
     {"format": "ttn-checkpoint", "format_version": 1,
-     "arch": str, "model_kwargs": dict (keyword arguments of `ttn.models.build_model`),
+     "arch": str, "model_kwargs": dict (keyword arguments of `ttn.nn.build_model`),
+     "input_scale": str (how uint8 videos become the model's input, `ttn.experiment.evaluation.scale_input`),
      "state_dict": {name: tensor}, "extra": dict (free-form: run id, epoch, accuracy, ...),
      "versions": {"ttn": str, "torch": str}}
+
+`load_checkpoint` returns the model and a typed `CheckpointHeader`. Files written before "input_scale" was a
+field of its own hold it in ``extra["config"]`` (`ttn train --save-model`) or not at all (then "unit"); both read.
 
 Written atomically (temporary file in the same folder, then ``os.replace``): a crash never leaves a
 half-written checkpoint under the final name.
@@ -13,6 +17,7 @@ half-written checkpoint under the final name.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +29,32 @@ from ttn.errors import TTNError
 from vmnist.atomic import atomic_open
 from ttn.experiment.config import INPUT_SCALES
 from ttn.nn import build_model
+from ttn.nn.lenet5 import DEFAULT_FRAMES, DEFAULT_SIZE
 from ttn.registry import ARCHS
 
 FORMAT = "ttn-checkpoint"
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CheckpointHeader:
+    """What a checkpoint says besides the weights: how to rebuild its model and how to feed it videos."""
+
+    arch: str
+    model_kwargs: dict[str, Any]  # keyword arguments of `ttn.nn.build_model`
+    input_scale: str  # "unit" or "raw" (`ttn.experiment.evaluation.scale_input`)
+    extra: dict[str, Any]  # free-form: run id, accuracies, config, data (`ttn train --save-model`)
+    versions: dict[str, str]
+
+    @property
+    def frames(self) -> int:
+        """Frames of the videos the model was built for."""
+        return int(self.model_kwargs.get("frames", DEFAULT_FRAMES))
+
+    @property
+    def size(self) -> int:
+        """Height and width of the videos the model was built for."""
+        return int(self.model_kwargs.get("size", DEFAULT_SIZE))
 
 
 def save_checkpoint(
@@ -36,15 +63,18 @@ def save_checkpoint(
     *,
     arch: str,
     model_kwargs: dict[str, Any],
+    input_scale: str = INPUT_SCALES[0],
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write `model`'s weights with the recipe to rebuild it (``build_model(arch, **model_kwargs)``) to `path`."""
+    """Write `model`'s weights with the recipe to rebuild it (``build_model(arch, **model_kwargs)``) and the
+    `input_scale` it was trained with to `path`."""
     path = Path(path)
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "arch": arch,
         "model_kwargs": _plain(dict(model_kwargs)),
+        "input_scale": str(input_scale),
         "state_dict": {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()},
         "extra": _plain(dict(extra or {})),
         "versions": {"ttn": str(ttn.__version__), "torch": str(torch.__version__)},
@@ -81,21 +111,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _check_recipe(path: Path, payload: dict[str, Any]) -> None:
-    """TTNError unless the model kwargs and the training config of a checkpoint are objects, with an input scale this
-    ttn knows (a checkpoint trained on 0-255 pixels must not be evaluated on [0, 1] ones, or the other way round)."""
-    extra = payload.get("extra", {})
-    config = extra.get("config", {}) if isinstance(extra, dict) else None
-    if not isinstance(payload.get("model_kwargs", {}), dict) or not isinstance(config, dict):
-        raise TTNError(f"{path}: its model arguments or training config are not objects: the file is damaged")
-    scale = config.get("input_scale", "unit")
-    if not isinstance(scale, str) or scale not in INPUT_SCALES:
-        raise TTNError(f"{path} was trained on input scale {scale!r}, which this ttn does not know "
-                       f"({', '.join(INPUT_SCALES)}): evaluate it with the ttn version that wrote it")
-
-
-def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model saved at `path` -> (model in eval mode, meta without the state dict).
+def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> tuple[nn.Module, CheckpointHeader]:
+    """Rebuild the model saved at `path` -> (model in eval mode, its header).
 
     Raises TTNError naming the file if it is missing, unreadable, corrupt or not a ttn checkpoint.
     """
@@ -115,7 +132,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "
     arch = payload.get("arch")
     if not isinstance(arch, str) or arch not in ARCHS:
         raise TTNError(f"{path} holds an unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
-    _check_recipe(path, payload)
+    header = _header(path, payload)  # damaged or unknown fields fail here, before any weights are read
     try:
         model = build_model(arch, **payload.get("model_kwargs", {}))
         model.load_state_dict(payload["state_dict"])
@@ -123,5 +140,20 @@ def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TTNError(f"{path}: weights do not fit the recorded model ({first_line}): the file is damaged") from None
     model.to(device).eval()
-    meta = {key: value for key, value in payload.items() if key != "state_dict"}
-    return model, meta
+    return model, header
+
+
+def _header(path: Path, payload: dict[str, Any]) -> CheckpointHeader:
+    """The header of a loaded payload (older files: the input scale from the run's config, else "unit"). TTNError
+    if its fields are not what ttn writes, or it was trained on an input scale this ttn does not know (a model
+    trained on 0-255 pixels must not be evaluated on [0, 1] ones, or the other way round)."""
+    extra = payload.get("extra") or {}
+    config = extra.get("config", {}) if isinstance(extra, dict) else None
+    if not isinstance(payload.get("model_kwargs", {}), dict) or not isinstance(config, dict):
+        raise TTNError(f"{path}: its model arguments or training config are not objects: the file is damaged")
+    input_scale = payload.get("input_scale", config.get("input_scale", INPUT_SCALES[0]))
+    if not isinstance(input_scale, str) or input_scale not in INPUT_SCALES:
+        raise TTNError(f"{path} was trained on input scale {input_scale!r}, which this ttn does not know "
+                       f"({', '.join(INPUT_SCALES)}): evaluate it with the ttn version that wrote it")
+    return CheckpointHeader(arch=payload["arch"], model_kwargs=dict(payload.get("model_kwargs") or {}),
+                            input_scale=input_scale, extra=dict(extra), versions=dict(payload.get("versions") or {}))

@@ -1,6 +1,8 @@
-"""Training options and recipes: the single source of every training default.
+"""Training options and recipes: the single source of every training default, check and option.
 
-A run is trained from a `TrainConfig`. Recipes are named bundles of defaults ("default": ours; "authors":
+A run is trained from a `TrainConfig`. Each of its fields is declared once: default, check (run when a config is
+made) and, for the training options of the CLI, help (`option`; cli/training_options derives the Click options
+from the fields); the fields that are no option say why (`setting`). Recipes are named bundles of defaults ("default": ours; "authors":
 the authors' full recipe). Values a user gives explicitly always win over a recipe's (or a preset's,
 `ttn.experiment.presets`). `resolved_config` is what a run's record stores; `candidate_tag` names the
 options that make it a candidate of its own in a sweep (its run id).
@@ -8,16 +10,20 @@ options that make it a candidate of its own in a sweep (its run id).
 from __future__ import annotations
 
 import itertools
-import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Sequence
+from dataclasses import Field, asdict, dataclass, field, fields
+from typing import Any, Callable, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_channels
-from ttn.registry import INIT_RULES, canonical_init
+from ttn.registry import (INIT_RULES, THETA_KINDS, canonical_init, check_channels, check_choice, check_finite,
+                          check_positive, check_temporal_kernel)
 
 #: Channels of a run when neither the option nor Table 2 gives them (ttn.nn.DEFAULT_CHANNELS: checked in tests).
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
+#: Section 3.4's batch size: 20, or 10 when training on 10 videos (`batch_size_for`).
+PAPER_BATCH_SIZE, SMALL_BATCH_SIZE, SMALL_BATCH_VIDEOS = 20, 10, 10
+#: Section 3.4: the lr decays "every 10th epoch" (when validation accuracy did not improve).
+DECAY_EVERY = 10
 
 #: Input scalings: "unit" divides uint8 pixels by 255 ([0, 1]); "raw" feeds 0-255 floats (authors' code).
 INPUT_SCALES = ("unit", "raw")
@@ -31,88 +37,6 @@ NOT_IDENTITY = ("device", "eval_batch_size")
 #: Options of the 3DTT convolution: "not applicable" (None) in the resolved config of other archs.
 TTN_ONLY = ("theta", "transform_lr_scale", "freeze_transforms")
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every option of one training run (stored in full in the result record's `config`)."""
-
-    # Learning rate for SGD on the *mean* cross-entropy with [0, 1] inputs. The paper's 1e-8..5e-9 only make
-    # sense with 0-255 inputs (recipe "authors"). A sweep selects it per (arch, size) on validation
-    # (`ttn sweep --lr 0.005,0.01,0.02`); 0.02 is where the 3D model learns at all in 40 epochs at 10 videos.
-    lr: float = 0.02
-    epochs: int = 100  # section 3.4
-    # None = the paper's rule: 20, or 10 when training on 10 videos (see `batch_size_for`).
-    batch_size: int | None = None
-    momentum: float = 0.9  # section 3.4
-    # Every `decay_every` epochs the lr is multiplied by `lr_decay` if the best validation accuracy did not
-    # improve since the previous check (section 3.4: "decreases exponentially"; factor not given, 0.5 halves).
-    lr_decay: float = 0.5
-    decay_every: int = 10  # section 3.4: "every 10th epoch"
-    # Validation subset size (the same for every run); 1000 as in the authors' code. 0 = whole split.
-    val_size: int = 1000
-    val_pick: str = "random"
-    # Validate every `val_every` epochs (and after the last one): the plateau rule and --score last read
-    # only every 10th epoch, so 10 is faithful and ~10x cheaper where validation dominates (small sizes).
-    val_every: int = 1
-    score: str = "best"
-    recipe: str = "default"
-    # None = the paper's channels for (arch, videos) when Table 2 has them, else DEFAULT_CHANNELS.
-    channels: tuple[int, int] | None = None
-    theta: str = "similarity"  # the paper's main experiments (eq. 2)
-    # The 3DTT transform parameters (scale, rotation, tx, ty or theta) learn at lr * transform_lr_scale.
-    transform_lr_scale: float = 1.0
-    # Transforms fixed at the identity: the 3DTTN's kernel is K0 repeated over time (a temporally tied kernel).
-    freeze_transforms: bool = False
-    temporal_kernel: int = 5
-    input_scale: str = "unit"
-    # How every arch's conv weights start (`ttn.nn.init`): "he" gives the 3D model the rule of the 3DTTN's K0;
-    # PyTorch's "default" starts nn.Conv3d weights sqrt(6) smaller, which alone favoured the 3DTTN by 14-18 points.
-    conv_init: str = "he"
-    # Multiplies the drawn conv weights (3DTT: K0); 1/sqrt(T) gives a tied kernel an independent kernel's scale.
-    init_scale: float = 1.0
-    loss_reduction: str = "mean"  # both recipes use the mean (the authors' code too)
-    eval_batch_size: int = 500  # videos read per step in validation/test (memory bound, not a hyperparameter)
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        for name in ("lr", "momentum", "lr_decay", "transform_lr_scale", "init_scale"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise TTNError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
-        positive = {"lr": self.lr, "transform-lr-scale": self.transform_lr_scale, "init-scale": self.init_scale,
-                    "epochs": self.epochs,
-                    "decay-every": self.decay_every, "val-every": self.val_every, "eval-batch-size": self.eval_batch_size}
-        for name, value in positive.items():
-            if value <= 0:
-                raise TTNError(f"--{name} must be positive, got {value}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise TTNError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not 0 < self.lr_decay <= 1:
-            raise TTNError(f"--lr-decay must be in (0, 1], got {self.lr_decay}")
-        if not 0 <= self.momentum < 1:
-            raise TTNError(f"--momentum must be in [0, 1), got {self.momentum}")
-        if self.val_size < 0:
-            raise TTNError(f"--val-size must be >= 0 (0 = the whole val split), got {self.val_size}")
-        if self.lr_decay < 1 and self.decay_every % self.val_every:
-            raise TTNError(f"--val-every {self.val_every} must divide the decay interval ({self.decay_every} epochs) "
-                           "so that every decay check reads a fresh validation; or pass --lr-decay 1")
-        if self.channels is not None and (len(self.channels) != 2 or min(self.channels) < 1):
-            raise TTNError(f"--channels must be two positive numbers C1,C2, got {self.channels}")
-        choices = {"recipe": (self.recipe, tuple(RECIPES)), "input_scale": (self.input_scale, INPUT_SCALES),
-                   "conv_init": (self.conv_init, INIT_RULES), "loss_reduction": (self.loss_reduction, ("mean", "sum")),
-                   "score": (self.score, SCORES), "val_pick": (self.val_pick, VAL_PICKS)}
-        for name, (value, allowed) in choices.items():
-            if value not in allowed:
-                raise TTNError(f"unknown --{name.replace('_', '-')} {value!r}: choose one of {', '.join(allowed)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (channels as a list)."""
-        data = asdict(self)
-        data["channels"] = list(self.channels) if self.channels is not None else None
-        return data
-
-
-
 #: Recipes: defaults that replace TrainConfig's own unless the user sets the option.
 RECIPES: dict[str, dict[str, Any]] = {
     "default": {},
@@ -123,6 +47,138 @@ RECIPES: dict[str, dict[str, Any]] = {
     "authors": {"input_scale": "raw", "conv_init": "normal", "loss_reduction": "mean", "lr": 5e-8, "lr_decay": 1.0,
                 "val_size": 1000, "val_pick": "first", "score": "last", "val_every": 10},
 }
+
+#: A field's check: (value, the option's name for the message) -> None, or TTNError saying what is wrong.
+Check = Callable[[Any, str], Any]
+
+
+def flag(name: str) -> str:
+    """The command-line option of config field `name`, e.g. "lr_decay" -> "--lr-decay" (also in messages)."""
+    return "--" + name.replace("_", "-")
+
+
+def option(default: Any, help: str, *, check: Check | None = None, choices: Sequence[str] = (), metavar: str = "",
+           default_text: str = "") -> Any:
+    """A TrainConfig field that is a training option of `ttn train`, `ttn sweep` and `ttn reproduce`: its default,
+    its check and its help (cli/training_options derives the option, its parser and its shown defaults from them
+    and `RECIPES`; `default_text` says what a default of None means)."""
+    return field(default=default, metadata={"help": help, "check": check, "choices": tuple(choices),
+                                            "metavar": metavar, "default_text": default_text})
+
+
+def setting(default: Any, why_not_an_option: str, *, check: Check | None = None, choices: Sequence[str] = ()) -> Any:
+    """A TrainConfig field deliberately left out of the command line, for the reason given (a recipe sets it, or
+    the paper fixes it); checked like the options."""
+    return field(default=default, metadata={"why_not_an_option": why_not_an_option, "check": check,
+                                            "choices": tuple(choices)})
+
+
+def is_option(config_field: Field) -> bool:
+    """Whether a TrainConfig field is a command-line training option (made by `option`)."""
+    return "help" in config_field.metadata
+
+
+def optional(check: Check) -> Check:
+    """`check`, letting None (the field's "decided per run" value) through."""
+    return lambda value, what: None if value is None else check(value, what)
+
+
+def check_decay_factor(value: Any, what: str) -> float:
+    """A decay factor in (0, 1]: 1 never decays."""
+    if not 0 < check_finite(value, what) <= 1:
+        raise TTNError(f"{what} must be in (0, 1], got {value}")
+    return value
+
+
+def check_momentum(value: Any, what: str) -> float:
+    """SGD momentum in [0, 1)."""
+    if not 0 <= check_finite(value, what) < 1:
+        raise TTNError(f"{what} must be in [0, 1), got {value}")
+    return value
+
+
+def check_val_size(value: Any, what: str) -> int:
+    """A validation subset size, 0 for the whole split."""
+    if value < 0:
+        raise TTNError(f"{what} must be >= 0 (0 = the whole val split), got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every option of one training run (stored in full in the result record's `config`).
+
+    Each field is declared once, here, with its default and its check (run by `__post_init__`): `option` fields are
+    the training options of the CLI, `setting` fields say why they are not. Recipes (`RECIPES`) replace defaults.
+    """
+
+    # Learning rate for SGD on the *mean* cross-entropy with [0, 1] inputs. The paper's 1e-8..5e-9 only make
+    # sense with 0-255 inputs (recipe "authors"). A sweep selects it per (arch, size) on validation
+    # (`ttn sweep --lr 0.005,0.01,0.02`); 0.02 is where the 3D model learns at all in 40 epochs at 10 videos.
+    lr: float = option(0.02, "Initial learning rate.", check=check_positive, metavar="LR")
+    epochs: int = option(100, "Epochs.", check=check_positive, metavar="N")  # section 3.4
+    batch_size: int | None = option(None, "Batch size.", check=optional(check_positive), metavar="N",
+                                    default_text=f"{PAPER_BATCH_SIZE}, {SMALL_BATCH_SIZE} at {SMALL_BATCH_VIDEOS} videos")
+    momentum: float = setting(0.9, "section 3.4's value, the same in every recipe", check=check_momentum)
+    # Every `decay_every` epochs the lr is multiplied by `lr_decay` if the best validation accuracy did not
+    # improve since the previous check (section 3.4: "decreases exponentially"; factor not given, 0.5 halves).
+    lr_decay: float = option(0.5, f"Factor applied every {DECAY_EVERY}th epoch when val accuracy did not improve; "
+                                  "1 = never.", check=check_decay_factor, metavar="F")
+    decay_every: int = setting(DECAY_EVERY, "section 3.4 fixes it", check=check_positive)
+    # The same subset for every run; 1000 as in the authors' code.
+    val_size: int = option(1000, "Validation subset; 0 = whole val split.", check=check_val_size, metavar="N")
+    val_pick: str = setting("random", "a recipe's (the authors' code validates on the first videos)", choices=VAL_PICKS)
+    # The plateau rule and --score last read only every 10th epoch, so 10 is faithful and ~10x cheaper where
+    # validation dominates (small sizes).
+    val_every: int = option(1, f"Validate every N epochs and after the last (the plateau rule and --score last read "
+                               f"every {DECAY_EVERY}th).", check=check_positive, metavar="N")
+    score: str = option("best", "Report the best-validation epoch's model or the last epoch's.", choices=SCORES)
+    recipe: str = option("default", "The defaults of the options not given.", choices=tuple(RECIPES))
+    # None = the paper's channels for (arch, videos) when Table 2 has them, else DEFAULT_CHANNELS.
+    channels: tuple[int, int] | None = option(None, "Conv channels.", check=optional(check_channels), metavar="C1,C2",
+                                              default_text="Table 2 for arch and size, else "
+                                                           + ",".join(map(str, DEFAULT_CHANNELS)))
+    theta: str = option("similarity", "3DTT transforms.", choices=THETA_KINDS)  # the paper's main experiments (eq. 2)
+    transform_lr_scale: float = option(1.0, "The 3DTT transform parameters learn at lr * X.", check=check_positive,
+                                       metavar="X")
+    freeze_transforms: bool = option(False, "3dttn: transforms fixed at the identity (K0 repeated over time, a "
+                                            "temporally tied kernel).")
+    temporal_kernel: int = option(5, "Temporal kernel size.", check=check_temporal_kernel, metavar="T")
+    input_scale: str = setting("unit", "a recipe's (0-255 inputs belong to the authors' lr scale)", choices=INPUT_SCALES)
+    # PyTorch's "default" starts nn.Conv3d weights sqrt(6) smaller than K0, which alone favoured the 3DTTN by 14-18 points.
+    conv_init: str = option(
+        "he", "How every arch's conv weights start: 'he' N(0, 2/fan_in), the rule of the 3DTTN's K0; 'default' "
+        "PyTorch's (3D conv weights sqrt(6)x smaller than K0); 'normal' the authors' N(0, 1); 'tied' one He slice "
+        "repeated over time (a 3DTTN's start; for a 3DTTN default, he and tied are the same).", choices=INIT_RULES)
+    init_scale: float = option(
+        1.0, "Multiply the drawn conv weights (3DTT: K0) by X; 0.447214 = 1/sqrt(5) gives a tied kernel the "
+        "activation scale of an independent He kernel.", check=check_positive, metavar="X")
+    loss_reduction: str = setting("mean", "a recipe's; both use the mean (the authors' code too)", choices=("mean", "sum"))
+    eval_batch_size: int = setting(500, "videos read per validation/test step: a memory bound, not a hyperparameter",
+                                   check=check_positive)
+    # Checked where a config is built from the command line (`ttn.registry.check_device`): whether a device
+    # exists depends on the machine, not on the config.
+    device: str = option("cpu", "torch device, e.g. cpu or cuda.", metavar="DEVICE")
+
+    def __post_init__(self) -> None:
+        for config_field in fields(self):
+            name = config_field.name
+            value, what = getattr(self, name), flag(name) if is_option(config_field) else name
+            if config_field.metadata["choices"]:
+                check_choice(value, config_field.metadata["choices"], what)
+            if config_field.metadata.get("check"):
+                config_field.metadata["check"](value, what)
+        if self.lr_decay < 1 and self.decay_every % self.val_every:
+            raise TTNError(f"--val-every {self.val_every} must divide the decay interval ({self.decay_every} epochs) "
+                           "so that every decay check reads a fresh validation; or pass --lr-decay 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (channels as a list)."""
+        data = asdict(self)
+        data["channels"] = list(self.channels) if self.channels is not None else None
+        return data
+
+
 #: Former recipe names: `--recipe original` is the authors' recipe, now complete.
 RECIPE_ALIASES = {"original": "authors"}
 #: The init rule each recipe's run ids leave unnamed: the rule its runs had when run ids were introduced. Fixed,
@@ -136,13 +192,11 @@ ADDED_FIELDS: dict[str, Any] = {"init_scale": 1.0}
 def make_config(recipe: str = "default", **options: Any) -> TrainConfig:
     """A TrainConfig from a recipe plus explicit options; options that are None keep the recipe's value."""
     recipe = RECIPE_ALIASES.get(recipe, recipe)
-    if recipe not in RECIPES:
-        raise TTNError(f"unknown --recipe {recipe!r}: choose one of {', '.join(RECIPES)}")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"unknown training options: {', '.join(unknown)}")
-    values: dict[str, Any] = dict(RECIPES[recipe])
+    values: dict[str, Any] = dict(RECIPES.get(recipe, {}))  # an unknown recipe is refused by TrainConfig
     values.update({key: value for key, value in options.items() if value is not None})
     if values.get("channels") is not None:
         values["channels"] = tuple(int(c) for c in values["channels"])
@@ -153,7 +207,7 @@ def batch_size_for(config: TrainConfig, videos: int) -> int:
     """The batch size of a run on `videos` videos: the option, or 20 (10 when videos == 10; section 3.4)."""
     if config.batch_size is not None:
         return config.batch_size
-    return 10 if videos <= 10 else 20
+    return SMALL_BATCH_SIZE if videos <= SMALL_BATCH_VIDEOS else PAPER_BATCH_SIZE
 
 
 def channels_for(config: TrainConfig, arch: str, videos: int) -> tuple[int, int]:
@@ -194,7 +248,7 @@ def check_applies(config: TrainConfig, archs: Sequence[str]) -> None:
     default = make_config(config.recipe)
     for name in TTN_ONLY:
         if getattr(config, name) != getattr(default, name):
-            raise TTNError(f"--{name.replace('_', '-')} applies to 3dttn only, not to {', '.join(archs)}")
+            raise TTNError(f"{flag(name)} applies to 3dttn only, not to {', '.join(archs)}")
 
 
 def identity(resolved: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -243,10 +297,10 @@ def expand_grid(recipe: str = "default", **options: Any) -> list[TrainConfig]:
     lists = {name: list(value) for name, value in options.items() if isinstance(value, list)}
     for name, values in lists.items():
         if name not in AXES:
-            raise TTNError(f"--{name.replace('_', '-')} takes one value in a sweep (a results folder holds one protocol); "
-                           f"the options that take a list are {', '.join('--' + a.replace('_', '-') for a in AXES)}")
+            raise TTNError(f"{flag(name)} takes one value in a sweep (a results folder holds one protocol); "
+                           f"the options that take a list are {', '.join(map(flag, AXES))}")
         if not values:
-            raise TTNError(f"--{name.replace('_', '-')}: give at least one value")
+            raise TTNError(f"{flag(name)}: give at least one value")
     fixed = {name: value for name, value in options.items() if name not in lists}
     combos = itertools.product(*lists.values())
     configs = [make_config(recipe, **fixed, **dict(zip(lists, combo))) for combo in combos]

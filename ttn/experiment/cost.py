@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ttn.experiment.config import channels_for
 
 if TYPE_CHECKING:
-    from ttn.experiment.sweep import Task
+    from ttn.experiment.task import Task
 
 #: Per-process throughput (videos/s, one torch thread) of the (6, 16) models, fitted (least squares on each
 #: run's wall time) on the 24 runs of `--preset quick` with 2 workers on 2 quiet cores (3d and 3dttn alike):

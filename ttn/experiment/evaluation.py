@@ -47,7 +47,8 @@ def predict(model: nn.Module, videos: torch.Tensor, input_scale: str, batch_size
     """Predicted classes of uint8 videos (N, T, H, W) on any device: int64 (N,). Model put in eval mode.
 
     The one place where inference is batched: at most `batch_size` videos per forward pass (fewer on CPU,
-    `ttn.cpu.inference_batch_size`), through `ttn.cpu.accelerated`.
+    `ttn.cpu.inference_batch_size`), through `ttn.cpu.accelerate`: pass a plain model, or one accelerated
+    once by the caller (training validates every epoch; `accelerate` returns an accelerated model as it is).
     """
     device = next(model.parameters()).device
     runner = accelerate(model, device).eval()
@@ -68,9 +69,10 @@ def predict_split(
     batch_size: int = 500,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels, predictions), int64 (N,) each, over `split` of `data` (or its `indices`), read `batch_size`
-    videos at a time so that memory stays bounded (the test split is 235 MB as uint8)."""
+    videos at a time so that memory stays bounded (the test split is 235 MB as uint8). `model` as for `predict`."""
     import vmnist
 
+    model = accelerate(model, next(model.parameters()).device)  # once, not per read
     if indices is None:
         indices = np.arange(len(vmnist.load_labels(data, split)))  # DatasetError if no such split
     indices = np.asarray(indices, dtype=np.int64)

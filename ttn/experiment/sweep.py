@@ -1,8 +1,7 @@
-"""Many runs: plan (arch x videos x candidate x run) tasks, skip finished ones, run the rest on an executor.
+"""Many runs: plan (arch x videos x candidate x run) tasks, skip finished ones, run the rest on a runner.
 
-Tasks run through anything with ``submit(fn, *args) -> future``: a spawn-context ProcessPoolExecutor by
-default (one torch thread per worker), or a Dask distributed Client (tasks keyed by run id, retried if a
-worker dies). Each task writes its own record atomically and skips itself if a complete record already
+A runner (`ttn.experiment.runners.Runner`: a local process pool, or a Dask cluster) is all the sweep knows of
+where tasks run. Each task writes its own record atomically and skips itself if a complete record already
 exists, so a retried or resumed task never overwrites a finished one and never leaves half a file.
 """
 from __future__ import annotations
@@ -10,40 +9,18 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
-from concurrent.futures import as_completed as futures_as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError
-from ttn.experiment.config import PROTOCOL, TrainConfig, candidate_tag, resolved_config
-from ttn.experiment.executors import import_distributed, is_dask_client
+from ttn.experiment.config import PROTOCOL, TrainConfig
+from ttn.experiment.runners import Runner
+from ttn.experiment.task import Task
 from ttn.registry import check_arch, check_videos
 
-#: How often Dask re-runs a task that raised (a dead worker is re-scheduled by Dask itself).
-DASK_RETRIES = 2
-
-
-@dataclass(frozen=True)
-class Task:
-    """One run of a sweep: (arch, videos, run) of one candidate config (channels fixed)."""
-
-    arch: str
-    videos: int
-    run: int
-    config: TrainConfig
-
-    @property
-    def run_id(self) -> str:
-        from ttn.experiment.records import make_run_id
-
-        return make_run_id(self.arch, self.videos, self.run, candidate_tag(self.config, self.arch))
-
-    def resolved_config(self) -> dict[str, Any]:
-        """The config as its record will hold it (`ttn.experiment.config.resolved_config`)."""
-        return resolved_config(self.config, self.arch, self.videos)
+#: How often the tasks lost to a dead worker are submitted again (a local pool; Dask re-schedules them itself).
+DEAD_WORKER_RETRIES = 2
 
 
 @dataclass
@@ -206,18 +183,16 @@ def run_sweep(
     tasks: list[Task],
     data: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    executor: Executor | Any,
+    runner: Runner,
     *,
     task_fn: TaskFn = run_task,
     on_done: DoneCallback | None = None,
-    retries: int = DASK_RETRIES,
-    respawn: Callable[[], Executor] | None = None,
+    retries: int = DEAD_WORKER_RETRIES,
 ) -> SweepSummary:
-    """Run the tasks whose record is missing on `executor` (a concurrent.futures Executor or a Dask Client).
+    """Run the tasks whose record is missing on `runner` (`ttn.experiment.runners`).
 
-    A task that fails is recorded in `summary.failed` with its one-line error; the others go on. When a local
-    worker process dies (the pool is then broken for every pending task), `respawn()` makes a new pool and the
-    unfinished tasks are submitted again, up to `retries` times; Dask re-schedules by itself (`retries`).
+    A task that fails is recorded in `summary.failed` with its one-line error; the others go on. The tasks lost
+    to a worker that died are submitted again once the runner replaced it, up to `retries` times.
     """
     started = time.perf_counter()
     summary = SweepSummary(planned=len(tasks))
@@ -225,53 +200,31 @@ def run_sweep(
     summary.skipped = [task.run_id for task in done]
     data, out = str(data), str(out)
     Path(out).mkdir(parents=True, exist_ok=True)
-    if not todo:
-        summary.wall_time_s = time.perf_counter() - started
-        return summary
-    respawned: list[Executor] = []
-    try:
-        for attempt in range(retries + 1):
-            broken = _run_once(todo, data, out, executor, task_fn, on_done, retries, summary,
-                               retry_broken=respawn is not None and attempt < retries)
-            if not broken:
-                break
-            executor.shutdown(wait=False, cancel_futures=True)
-            executor = respawn()  # type: ignore[misc]
-            respawned.append(executor)
-            todo = pending_tasks(broken, out)[0]
-    finally:
-        for pool in respawned:
-            pool.shutdown(wait=True, cancel_futures=True)
+    for attempt in range(retries + 1):
+        if not todo:
+            break
+        lost = _run_once(todo, data, out, runner, task_fn, on_done, summary, may_retry=attempt < retries)
+        if lost:
+            runner.replace_dead()
+        todo = pending_tasks(lost, out)[0]
     summary.wall_time_s = time.perf_counter() - started
     return summary
 
 
-def _run_once(todo: list[Task], data: str, out: str, executor: Any, task_fn: TaskFn, on_done: DoneCallback | None,
-              retries: int, summary: SweepSummary, retry_broken: bool) -> list[Task]:
-    """Submit `todo`, report each outcome; return the tasks lost to a broken local pool when `retry_broken`."""
-    if is_dask_client(executor):
-        futures = {executor.submit(task_fn, task, data, out, key=task.run_id, retries=retries, pure=False): task
-                   for task in todo}
-        completed: Iterable[Any] = import_distributed().as_completed(list(futures))
-    else:
-        futures = {executor.submit(task_fn, task, data, out): task for task in todo}
-        completed = futures_as_completed(futures)
-    broken: list[Task] = []
-    for future in completed:
+def _run_once(todo: list[Task], data: str, out: str, runner: Runner, task_fn: TaskFn, on_done: DoneCallback | None,
+              summary: SweepSummary, may_retry: bool) -> list[Task]:
+    """Submit `todo`, report each outcome; return the tasks lost to a dead worker when `may_retry`."""
+    futures = {runner.submit(task_fn, task, data, out, key=task.run_id): task for task in todo}
+    lost: list[Task] = []
+    for future in runner.as_completed(futures):
         task = futures[future]
         try:
             result = future.result()
-        except BrokenProcessPool:
-            if retry_broken:
-                broken.append(task)
-                continue
-            _report_failure(summary, task, on_done, "worker process died (BrokenProcessPool); run the sweep again to resume")
-            continue
         except Exception as exc:  # noqa: BLE001 - any task error is reported, the sweep goes on
-            error = _one_line(exc)
-            if not isinstance(exc, TTNError) and os.environ.get("TTN_DEBUG"):
-                error += "\n" + "".join(traceback.format_exception(exc))
-            _report_failure(summary, task, on_done, error)
+            if runner.died(exc) and may_retry:
+                lost.append(task)
+                continue
+            _report_failure(summary, task, on_done, _task_error(exc, runner.died(exc)))
             continue
         if isinstance(result, dict) and result.get("elsewhere"):
             summary.elsewhere.append(task.run_id)
@@ -281,7 +234,17 @@ def _run_once(todo: list[Task], data: str, out: str, executor: Any, task_fn: Tas
             summary.done.append(task.run_id)
         if on_done:
             on_done(task.run_id, result, None)
-    return broken
+    return lost
+
+
+def _task_error(exc: BaseException, died: bool) -> str:
+    """One line for a failed task (with the traceback under TTN_DEBUG for errors that are not the user's)."""
+    if died:
+        return f"worker process died ({type(exc).__name__}); run the sweep again to resume"
+    error = _one_line(exc)
+    if not isinstance(exc, TTNError) and os.environ.get("TTN_DEBUG"):
+        error += "\n" + "".join(traceback.format_exception(exc))
+    return error
 
 
 def _report_failure(summary: SweepSummary, task: Task, on_done: DoneCallback | None, error: str) -> None:

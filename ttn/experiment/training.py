@@ -1,11 +1,15 @@
 """One run of the protocol of section 3.4: train on a class-balanced subset, score on val, test on test.
 
-    train split --train_indices(run, videos)--> (videos, T, H, W) uint8 in memory (loaded once)
-    val split   --val_indices(val_size, pick)-> (val_size, T, H, W) uint8 in memory
-    for epoch: loss = cross-entropy(model(x), y); backward; SGD step (momentum), over shuffled mini-batches
-               every `val_every` epochs and after the last: val accuracy (keep the best state for --score best)
-               every `decay_every` epochs: lr *= lr_decay if val accuracy did not improve since the last check
-    scored state (best or last epoch) -> full test split -> result record (atomic JSON, ttn.experiment.records)
+    train_run:
+      load_run_data   train split --train_indices(run, videos)--> (videos, T, H, W) uint8 in memory (loaded once)
+                      val split   --val_indices(val_size, pick)-> (val_size, T, H, W) uint8 in memory
+      seeded_model    build_model(arch, init rule) drawn from init_seed(arch, run); accelerated once (ttn.cpu)
+      fit             for epoch: train_epoch = train_step over shuffled mini-batches
+                                   (forward, cross-entropy, backward, SGD momentum step)
+                      every `val_every` epochs and after the last: val accuracy (`Scores` keeps the scored state)
+                      every `decay_every` epochs: lr *= lr_decay if val accuracy did not improve since the last check
+      predict_split   scored state (best or last epoch) -> full test split
+      record_of       -> result record (atomic JSON, ttn.experiment.records), written by write_run
 
 A run whose loss becomes infinite stops there ("diverged_at_epoch" in its record) and is scored like any
 other: a diverging candidate learning rate is a result for model selection, not an error.
@@ -26,11 +30,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.cpu import accelerate, backward
-from ttn.experiment.config import TrainConfig, candidate_tag, resolved_config
+from ttn.experiment.config import TrainConfig
 from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
 from ttn.experiment.provenance import versions
 from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_indices
+from ttn.experiment.task import Task
 from ttn.nn.transform_stats import model_transform_statistics
 from ttn.registry import check_arch
 
@@ -62,6 +67,38 @@ class TrainResult:
     checkpoint_path: Path | None = None
 
 
+@dataclass
+class RunData:
+    """What one run trains and validates on, held in memory (uint8 videos as stored, labels as loaded)."""
+
+    fingerprint: dict[str, Any]  # `vmnist.dataset_fingerprint` of the data file (plain JSON values)
+    train_indices: np.ndarray  # (videos,) indices into the train split: a class-balanced sample of (run, videos)
+    x_train: torch.Tensor  # (videos, T, H, W) uint8, on the run's device
+    y_train: torch.Tensor  # (videos,), on the run's device
+    x_val: torch.Tensor  # (val videos, T, H, W) uint8, on the CPU (validation moves one batch at a time)
+    y_val: torch.Tensor  # (val videos,)
+
+
+def load_run_data(data: str | os.PathLike[str], videos: int, run: int, config: TrainConfig) -> RunData:
+    """The training videos of (videos, run) and the validation subset of `config`, read once from `data`."""
+    import vmnist
+
+    chosen = train_indices(vmnist.load_labels(data, "train"), videos, run)
+    val_chosen = val_indices(len(vmnist.load_labels(data, "val")), config.val_size, config.val_pick)
+    x_train, y_train = vmnist.load_split(data, "train", chosen)
+    x_val, y_val = vmnist.load_split(data, "val", val_chosen)
+    return RunData(vmnist.dataset_fingerprint(data), chosen, x_train.to(config.device), y_train.to(config.device),
+                   x_val, y_val)
+
+
+def model_options(resolved: dict[str, Any], fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The `build_model` keyword arguments of a run: the model options of its resolved config (the 3DTT-only
+    ones are None, not applicable, for other archs and left out) and the data's video size."""
+    options = {"channels": resolved["channels"], "temporal_kernel": resolved["temporal_kernel"],
+               "frames": int(fingerprint["frames"]), "size": int(fingerprint["height"])}
+    return options | {name: resolved[name] for name in ("theta", "freeze_transforms") if resolved[name] is not None}
+
+
 def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[str, Any]) -> tuple[nn.Module, int]:
     """The model of (arch, run) built with `model_kwargs` (of `build_model`) and `config`'s init rule and scale,
     drawn from `init_seed(arch, run)` (the same for every candidate config of that run); the global RNG state is
@@ -77,6 +114,19 @@ def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[st
 
 class Diverged(Exception):
     """The training loss became infinite or NaN (raised before the optimizer step that would use it)."""
+
+
+def train_step(forward: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               reduction: str) -> float:
+    """One SGD step on a batch x (B, 1, T, H, W) float, y (B,): forward, cross-entropy, backward, optimizer step.
+    Returns the mean loss per video; raises Diverged, before stepping, if it is not finite."""
+    # = F.cross_entropy(forward(x), y, reduction=reduction).backward(), in one shard per core on CPU (ttn.cpu)
+    loss = backward(forward, F.cross_entropy, x, y, reduction=reduction)
+    per_video = loss.item() / len(y) if reduction == "sum" else loss.item()
+    if not np.isfinite(per_video):
+        raise Diverged(f"loss {per_video} at lr {current_lr(optimizer):g}")
+    optimizer.step()
+    return per_video
 
 
 def train_epoch(
@@ -96,15 +146,81 @@ def train_epoch(
     for start in range(0, len(order), batch_size):
         batch = torch.from_numpy(order[start : start + batch_size])
         x = scale_input(videos[batch], config.input_scale)  # (B, 1, T, H, W)
-        y = labels[batch]  # (B,)
-        loss = backward(model, F.cross_entropy, x, y, reduction=config.loss_reduction)  # sets p.grad
-        per_video = loss.item() / len(batch) if config.loss_reduction == "sum" else loss.item()
-        if not np.isfinite(per_video):
-            raise Diverged(f"loss {per_video} at lr {current_lr(optimizer):g}")
-        optimizer.step()
-        total += per_video * len(batch)
+        total += train_step(model, optimizer, x, labels[batch], config.loss_reduction) * len(batch)
         count += len(batch)
     return total / max(count, 1)
+
+
+class Scores:
+    """The validation accuracies of a run as they come, and the state it is scored by: the best epoch's (score
+    "best", section 3.4) or the last validated epoch's (score "last": always the last epoch)."""
+
+    def __init__(self, score: str) -> None:
+        self.score = score
+        self.best_val, self.best_epoch, self.best_state = -1.0, 0, None
+        self.last_val, self.last_epoch = -1.0, 0
+
+    def add(self, epoch: int, accuracy: float, model: nn.Module) -> float:
+        """Note `model`'s validation `accuracy` after `epoch`; returns it."""
+        self.last_val, self.last_epoch = accuracy, epoch
+        if accuracy > self.best_val:
+            self.best_val, self.best_epoch = accuracy, epoch
+            if self.score == "best":
+                self.best_state = copy.deepcopy(model.state_dict())
+        return accuracy
+
+    def restore(self, model: nn.Module) -> tuple[int, float]:
+        """Load the scored state into `model`; returns (scored epoch, its validation accuracy)."""
+        if self.score == "last":
+            return self.last_epoch, self.last_val
+        assert self.best_state is not None, "the last epoch is always validated"
+        model.load_state_dict(self.best_state)
+        return self.best_epoch, self.best_val
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What `fit` did: the per-epoch history and the epoch whose state the model now holds."""
+
+    history: list[dict[str, Any]]
+    scored_epoch: int
+    scored_val: float  # the scored epoch's validation accuracy: what model selection reads
+    best_epoch: int
+    diverged_at: int | None  # the epoch whose loss was not finite, if any (training stopped there)
+
+
+EpochCallback = Callable[[dict[str, Any], float], None]  # (history entry, best validation accuracy so far)
+
+
+def fit(model: nn.Module, forward: nn.Module, run_data: RunData, config: TrainConfig, batch_size: int,
+        rng: np.random.Generator, on_epoch: EpochCallback | None = None) -> Fit:
+    """Train `model` (through `forward`, the same model accelerated) for `config.epochs` epochs on shuffled
+    mini-batches of `run_data`; validate every `config.val_every` epochs and after the last; decay the lr on a
+    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`)."""
+    optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
+    schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
+    scores, history, diverged_at = Scores(config.score), [], None
+    for epoch in range(1, config.epochs + 1):
+        lr = current_lr(optimizer)
+        order = rng.permutation(len(run_data.y_train))
+        try:
+            loss = train_epoch(forward, optimizer, run_data.x_train, run_data.y_train, order, batch_size, config)
+        except Diverged:
+            loss, diverged_at = float("nan"), epoch  # the model keeps its last finite weights
+        entry: dict[str, Any] = {"epoch": epoch, "train_loss": loss, "val_accuracy": None, "lr": lr}
+        if epoch % config.val_every == 0 or epoch == config.epochs or diverged_at is not None:
+            predictions = predict(forward, run_data.x_val, config.input_scale, config.eval_batch_size)
+            entry["val_accuracy"] = scores.add(epoch, accuracy(run_data.y_val.numpy(), predictions), model)
+        if transforms := model_transform_statistics(model):  # 3DTT layers only
+            entry["transforms"] = transforms
+        history.append(entry)
+        if on_epoch is not None:
+            on_epoch(entry, scores.best_val)
+        if diverged_at is not None:
+            break
+        schedule.step(epoch, scores.best_val)
+    scored_epoch, scored_val = scores.restore(model)
+    return Fit(history, scored_epoch, scored_val, scores.best_epoch, diverged_at)
 
 
 def train_run(
@@ -120,104 +236,82 @@ def train_run(
 ) -> TrainResult:
     """Train (arch, videos, run) of `config` on `data`, test the scored model (best or last epoch), and write
     its record into `out_dir`. Raises TTNError / vmnist DatasetError on bad inputs before any training starts."""
-    import vmnist
-    from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
-    from ttn.nn import count_parameters
-
     started = time.perf_counter()
-    check_arch(arch)
-    run_id = make_run_id(arch, videos, run, candidate_tag(config, arch))
-    fingerprint = vmnist.dataset_fingerprint(data)
-    chosen = train_indices(vmnist.load_labels(data, "train"), videos, run)
-    val_chosen = val_indices(len(vmnist.load_labels(data, "val")), config.val_size, config.val_pick)
-    x_train, y_train = vmnist.load_split(data, "train", chosen)  # (videos, T, H, W) uint8, (videos,)
-    x_val, y_val = vmnist.load_split(data, "val", val_chosen)
-    resolved = resolved_config(config, arch, videos)
-    model_kwargs = {"channels": resolved["channels"], "temporal_kernel": config.temporal_kernel,
-                    "frames": int(fingerprint["frames"]), "size": int(fingerprint["height"])}
-    if arch == "3dttn":
-        model_kwargs |= {"theta": config.theta, "freeze_transforms": config.freeze_transforms}
+    task = Task(check_arch(arch), videos, run, config)
+    run_data = load_run_data(data, videos, run, config)
+    resolved = task.resolved_config()
+    model_kwargs = model_options(resolved, run_data.fingerprint)
     model, seed = seeded_model(arch, run, config, model_kwargs)
     model.to(config.device)
     forward = accelerate(model, config.device)  # the same parameters, run through the CPU routes on CPU
-    x_train, y_train = x_train.to(config.device), y_train.to(config.device)
-    optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
-    schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
-    rng = shuffle_rng(seed, videos)
 
-    history: list[dict[str, Any]] = []
-    best_val, best_epoch, best_state = -1.0, 0, None
-    scored_val, scored_epoch, diverged_at = -1.0, 0, None
-    for epoch in range(1, config.epochs + 1):
-        lr = current_lr(optimizer)
-        try:
-            loss = train_epoch(forward, optimizer, x_train, y_train, rng.permutation(len(chosen)), resolved["batch_size"], config)
-        except Diverged:
-            loss, diverged_at = float("nan"), epoch  # the model keeps its last finite weights
-        entry: dict[str, Any] = {"epoch": epoch, "train_loss": loss, "val_accuracy": None, "lr": lr}
-        last = epoch == config.epochs or diverged_at is not None
-        if epoch % config.val_every == 0 or last:
-            val_acc = accuracy(y_val.numpy(), predict(model, x_val, config.input_scale, config.eval_batch_size))
-            entry["val_accuracy"] = scored_val = val_acc
-            scored_epoch = epoch
-            if val_acc > best_val:
-                best_val, best_epoch = val_acc, epoch
-                if config.score == "best":
-                    best_state = copy.deepcopy(model.state_dict())
-        if arch == "3dttn":
-            entry["transforms"] = model_transform_statistics(model)
-        history.append(entry)
+    def on_epoch(entry: dict[str, Any], best_val: float) -> None:
         if progress is not None:
-            progress(EpochInfo(run_id, epoch, config.epochs, loss, entry["val_accuracy"], best_val, lr,
-                               time.perf_counter() - started))
-        if diverged_at is not None:
-            break
-        schedule.step(epoch, best_val)
+            progress(EpochInfo(task.run_id, entry["epoch"], config.epochs, entry["train_loss"], entry["val_accuracy"],
+                               best_val, entry["lr"], time.perf_counter() - started))
 
-    if config.score == "best":
-        assert best_state is not None, "the last epoch is always validated"
-        model.load_state_dict(best_state)
-        scored_val, scored_epoch = best_val, best_epoch
-    del x_train, x_val
-    labels, predictions = predict_split(model, data, "test", config.input_scale, batch_size=config.eval_batch_size)
-    record = {
+    fitted = fit(model, forward, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
+    chosen, source = run_data.train_indices, {"path": str(Path(data).resolve())} | run_data.fingerprint
+    del run_data  # the training and validation videos: room for the test split
+    labels, predictions = predict_split(forward, data, "test", config.input_scale, batch_size=config.eval_batch_size)
+    record = record_of(task, seed, chosen, model, fitted, accuracy(labels, predictions), source, started)
+    result = TrainResult(record=record, model=model)
+    if out_dir is not None:
+        write_run(result, out_dir, save_model, model_kwargs)
+    return result
+
+
+def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test_accuracy: float,
+              source: dict[str, Any], started: float) -> dict[str, Any]:
+    """The result record of a trained and tested run (`ttn.experiment.records`; `source`: the data's path and
+    fingerprint; `started`: `time.perf_counter()` when the run began)."""
+    from ttn.experiment.records import SCHEMA_VERSION
+    from ttn.nn import count_parameters
+
+    resolved = task.resolved_config()
+    return {
         "schema": SCHEMA_VERSION,
-        "run_id": run_id,
-        "arch": arch,
-        "videos": int(videos),
-        "run": int(run),
+        "run_id": task.run_id,
+        "arch": task.arch,
+        "videos": int(task.videos),
+        "run": int(task.run),
         "seed": seed,
         "channels": resolved["channels"],
         "theta": resolved["theta"],
         "train_indices": [int(i) for i in chosen],
         "params": count_parameters(model),
-        "test_accuracy": accuracy(labels, predictions),
-        "val_accuracy": scored_val,  # what model selection reads: the scored epoch's validation accuracy
-        "score": config.score,
-        "scored_epoch": scored_epoch,
-        "best_epoch": best_epoch,
-        "diverged_at_epoch": diverged_at,
-        "history": history,
-        "transforms": model_transform_statistics(model) if arch == "3dttn" else None,
+        "test_accuracy": test_accuracy,
+        "val_accuracy": fitted.scored_val,  # what model selection reads: the scored epoch's validation accuracy
+        "score": task.config.score,
+        "scored_epoch": fitted.scored_epoch,
+        "best_epoch": fitted.best_epoch,
+        "diverged_at_epoch": fitted.diverged_at,
+        "history": fitted.history,
+        "transforms": model_transform_statistics(model) or None,  # 3DTT layers only
         "config": resolved,
-        "data": {"path": str(Path(data).resolve())} | fingerprint,  # plain JSON values (vmnist.read_attributes)
+        "data": source,  # plain JSON values (vmnist.read_attributes)
         "versions": versions(),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "complete": True,
     }
-    result = TrainResult(record=record, model=model)
-    if out_dir is not None:
-        if save_model:
-            from ttn.experiment.checkpoint import save_checkpoint
 
-            result.checkpoint_path = Path(out_dir) / f"{run_id}.pt"
-            save_checkpoint(result.checkpoint_path, model, arch=arch, model_kwargs=model_kwargs, extra=_checkpoint_extra(record))
-        result.record_path = write_record(out_dir, record)  # last: a record means everything is written
-    return result
+
+def write_run(result: TrainResult, out_dir: str | os.PathLike[str], save_model: bool, model_kwargs: dict[str, Any]) -> None:
+    """Write the checkpoint (if `save_model`), then the record, into `out_dir`; sets the result's paths."""
+    from ttn.experiment.records import write_record
+
+    record = result.record
+    if save_model:
+        from ttn.experiment.checkpoint import save_checkpoint
+
+        result.checkpoint_path = Path(out_dir) / f"{record['run_id']}.pt"
+        save_checkpoint(result.checkpoint_path, result.model, arch=record["arch"], model_kwargs=model_kwargs,
+                        input_scale=record["config"]["input_scale"], extra=_checkpoint_extra(record))
+    result.record_path = write_record(out_dir, record)  # last: a record means everything is written
 
 
 def _checkpoint_extra(record: dict[str, Any]) -> dict[str, Any]:
-    """What a checkpoint carries besides the model (enough to evaluate it as it was trained: input scale)."""
+    """What a checkpoint carries besides the model and its input scale: where it came from and how it scored."""
     keys = ("run_id", "videos", "run", "seed", "test_accuracy", "val_accuracy", "scored_epoch", "config", "data")
     return {key: record[key] for key in keys}

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ttn.nn.conv3d_tt import Conv3dTT
-from ttn.registry import check_init
+from ttn.registry import check_init, check_positive
 
 __all__ = ["initialize", "init_conv_"]
 
@@ -35,8 +35,7 @@ def initialize(model: nn.Module, rule: str = "default", scale: float = 1.0) -> n
     `model`. Convolutions are visited in `model.modules()` order (the draws depend on the torch RNG state);
     linear layers are left as built."""
     check_init(rule)
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"init scale must be a positive finite number, got {scale}")
+    check_positive(scale, "init scale")
     for module in model.modules():
         if isinstance(module, (Conv3dTT, nn.Conv3d)):
             init_conv_(module, rule, scale)

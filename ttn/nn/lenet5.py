@@ -12,7 +12,7 @@ This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, 
 """
 from __future__ import annotations
 
-import math
+import functools
 from typing import Callable
 
 import torch
@@ -23,7 +23,8 @@ from ttn.errors import TTNError
 from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
 from ttn.nn.init import initialize
-from ttn.registry import ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_choice, check_init, check_theta
+from ttn.registry import (ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_channels, check_choice, check_init,
+                          check_positive, check_temporal_kernel, check_theta)
 
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
@@ -34,18 +35,12 @@ POOL = 2
 DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 DEFAULT_TEMPORAL_KERNEL = 5
 DEFAULT_THETA = "similarity"
+DEFAULT_FRAMES, DEFAULT_SIZE = 30, 28
 
-#: conv maker: (in_channels, out_channels, kernel_size (t, h, w), padding (t, h, w), theta, warp) -> module
-ConvMaker = Callable[[int, int, tuple[int, int, int], tuple[int, int, int], str, str], nn.Module]
-
-#: The architectures: each is LeNet-5 with this convolution (theta and warp apply to 3DTT only).
-CONV_MAKERS: dict[str, ConvMaker] = {
-    "3d": lambda cin, cout, kernel, padding, theta, warp: nn.Conv3d(cin, cout, kernel, padding=padding),
-    "3dttn": lambda cin, cout, kernel, padding, theta, warp: Conv3dTT(
-        cin, cout, kernel, padding=padding, theta=theta, warp=warp  # type: ignore[arg-type]
-    ),
-    "2plus1d": lambda cin, cout, kernel, padding, theta, warp: Conv2Plus1d(cin, cout, kernel, padding=padding),
-}
+#: The architectures: each is LeNet-5 with this convolution, made as ``conv(in_channels, out_channels, kernel_size,
+#: padding=...)`` (torchvision's video ResNets pass their conv maker the same way); a 3DTT layer also takes the
+#: transform options of `build_model` (theta, warp).
+CONV_MAKERS: dict[str, Callable[..., nn.Module]] = {"3d": nn.Conv3d, "3dttn": Conv3dTT, "2plus1d": Conv2Plus1d}
 assert tuple(CONV_MAKERS) == ARCHS, "ttn.registry.ARCHS and CONV_MAKERS must name the same architectures"
 
 
@@ -58,7 +53,7 @@ class LeNet5(nn.Module):
 
     def __init__(
         self,
-        conv: Callable[[int, int, tuple[int, int, int], tuple[int, int, int]], nn.Module],
+        conv: Callable[..., nn.Module],
         *,
         channels: tuple[int, int],
         temporal_kernel: int,
@@ -69,8 +64,8 @@ class LeNet5(nn.Module):
         super().__init__()
         c1, c2 = channels
         kernel = (temporal_kernel, SPATIAL_KERNEL, SPATIAL_KERNEL)
-        self.conv1 = conv(1, c1, kernel, (temporal_kernel // 2, SPATIAL_KERNEL // 2, SPATIAL_KERNEL // 2))
-        self.conv2 = conv(c1, c2, kernel, (0, 0, 0))
+        self.conv1 = conv(1, c1, kernel, padding=(temporal_kernel // 2, SPATIAL_KERNEL // 2, SPATIAL_KERNEL // 2))
+        self.conv2 = conv(c1, c2, kernel, padding=(0, 0, 0))
         self.feature_shape = feature_shape(frames, size, temporal_kernel)
         d, h, w = self.feature_shape
         self.fc1 = nn.Linear(c2 * d * h * w, HIDDEN_UNITS[0])
@@ -107,8 +102,8 @@ def build_model(
     freeze_transforms: bool = False,
     init: str = "default",
     init_scale: float = 1.0,
-    frames: int = 30,
-    size: int = 28,
+    frames: int = DEFAULT_FRAMES,
+    size: int = DEFAULT_SIZE,
     num_classes: int = NUM_CLASSES,
 ) -> LeNet5:
     """A LeNet-5 of `arch` in ARCHS (plain PyTorch, default memory format).
@@ -121,20 +116,18 @@ def build_model(
     check_theta(theta)
     check_choice(warp, WARP_KINDS, "warp")
     check_init(init)
-    if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
-        raise TTNError(f"--init-scale must be a positive finite number, got {init_scale}")
-    channels = tuple(int(c) for c in channels)
-    if len(channels) != 2 or min(channels) < 1:
-        raise TTNError(f"channels must be two positive numbers (C1, C2), got {channels}")
-    if temporal_kernel < 1 or temporal_kernel % 2 == 0:
-        raise TTNError(f"temporal kernel must be a positive odd number, got {temporal_kernel}")
+    check_positive(init_scale, "--init-scale")
+    channels = check_channels(channels, "channels")
+    check_temporal_kernel(temporal_kernel, "temporal kernel")
     if min(feature_shape(frames, size, temporal_kernel)) < 1:
         raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of {temporal_kernel}")
     if freeze_transforms and arch != "3dttn":
         raise TTNError(f"--freeze-transforms applies to 3dttn only, not to {arch}")
-    make = CONV_MAKERS[arch]
+    conv = CONV_MAKERS[arch]
+    if arch == "3dttn":
+        conv = functools.partial(conv, theta=theta, warp=warp)  # how its kernel is built from K0
     model = LeNet5(
-        lambda cin, cout, kernel, padding: make(cin, cout, kernel, padding, theta, warp),
+        conv,
         channels=channels,  # type: ignore[arg-type]
         temporal_kernel=temporal_kernel,
         frames=frames,

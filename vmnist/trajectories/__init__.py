@@ -76,11 +76,6 @@ TRAJECTORY_TABLE: dict[int, tuple[str, str]] = {
     9: ("random rotation and horizontal + vertical movement", "rotation, movement"),
 }
 
-# Names of generator 1.0, kept for callers that used them.
-TrajectoryConstants = SmoothConstants
-DEFAULT_CONSTANTS = SmoothConstants()
-
-
 def family_of(constants: Constants) -> TrajectoryFamily:
     """The family whose table `constants` is."""
     return FAMILIES[type(constants).family]
@@ -125,7 +120,7 @@ def trajectory_params(labels: np.ndarray, uniforms: np.ndarray, frames: int, con
 
 __all__ = [
     "AuthorsConstants", "SmoothConstants", "Constants", "TrajectoryFamily", "FAMILIES", "DEFAULT_TRAJECTORIES",
-    "TRAJECTORY_TABLE", "TrajectoryConstants", "DEFAULT_CONSTANTS", "SPLIT_IDS", "VIDEO_DRAWS", "WALK_DRAWS",
+    "TRAJECTORY_TABLE", "SPLIT_IDS", "VIDEO_DRAWS", "WALK_DRAWS",
     "RANDOM_DRAWS", "random_draws", "video_uniforms", "walk_steps", "reflect", "bounce_path", "family_of",
     "default_constants", "constants_from_dict", "trajectories_id", "trajectory_params", "authors_params",
     "smooth_params",

@@ -23,4 +23,4 @@ _EXPORTS = {
     "open_dataset": "reader", "read_attributes": "reader", "split_sizes": "reader",
 }
 __all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_namespace(__name__, _EXPORTS, submodules=("trajectories",))
+__getattr__, __dir__ = lazy_namespace(__name__, _EXPORTS, submodules=("transforms", "trajectories"))

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 PACKAGES = {
-    "vmnist": {"VideoMNIST", "load_split", "generate", "DatasetError", "trajectories", "__version__"},
+    "vmnist": {"VideoMNIST", "load_split", "generate", "DatasetError", "transforms", "trajectories", "__version__"},
     "ttn": {"convert_model", "ConversionSummary", "nn", "cpu", "experiment", "report", "registry", "__version__"},
     "ttn.cpu": {"accelerate", "backward", "inference_batch_size", "tune_allocator"},
 }

@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from cli.common import err_console, figure_path, out_console
+from cli.common import dpi_option, err_console, figure_path, out_console
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
+from vmnist.figures import DEFAULT_DPI
 from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)
@@ -61,6 +62,7 @@ def print_report(
     out: str | Path | None = None,
     plot: str | Path | None = None,
     curves: str | Path | None = None,
+    dpi: float = DEFAULT_DPI,
     force: bool = False,
     compare_paper: bool = False,
     correction: str = "none",
@@ -102,9 +104,9 @@ def print_report(
         else:
             _print_unshrunk(out_console, simple_table("How far the 3DTT transforms moved (mean over runs)", header, rows))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot)}", highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi)}", highlight=False)
     if curves is not None:
-        err_console.print(f"wrote {plot_curves(report, curves)}", highlight=False)
+        err_console.print(f"wrote {plot_curves(report, curves, dpi=dpi)}", highlight=False)
     return report
 
 
@@ -124,6 +126,7 @@ def _alpha_option(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Figure 3: accuracy vs training videos, to FILE.png|svg|pdf (needs the [plot] extra).")
 @click.option("--curves", type=click.Path(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
+@dpi_option
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
               help="Multiple-testing correction of the p-values over all tests of the table.")

@@ -18,13 +18,14 @@ where torchvision imports, ``--check-torchvision`` compares every Conv3d with it
 
 Printed: parameters per kind of layer before and after `ttn.convert_model`, the time of building every 3DTT
 kernel (forward + backward), and the median forward + backward step of the original and the converted model
-(`ttn.experiment.steptime`, interleaved), with their ratio.
+(`ttn.experiment.steptime`, interleaved), with their ratio and the verdict against the target of +15%: the exit
+code is 1 when it prints "target NOT met".
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
+import sys
 import time
 from typing import Callable
 
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ttn.experiment.steptime import clip_batch, compare_steps, fwd_bwd_step, interleaved_times
+from ttn.experiment.steptime import clip_batch, compare_steps, fwd_bwd_step, interleaved_times, target_verdict
 from ttn.nn import Conv3dTT, convert_model
 from ttn.nn.convert import parameter_count
 from ttn.registry import CONVERT_INITS, THETA_KINDS
@@ -132,7 +133,8 @@ def check_torchvision(rebuild: nn.Module) -> str:
     return "every Conv3d and the parameter count equal torchvision's r3d_18" if same else "DIFFERS from torchvision"
 
 
-def main() -> None:
+def main() -> int:
+    """Run the benchmark; the exit code: 0 when the step target is met, 1 when not."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--theta", choices=THETA_KINDS, default="similarity")
     parser.add_argument("--init", choices=CONVERT_INITS, default="first_slice")
@@ -148,7 +150,7 @@ def main() -> None:
     original = R3D18()
     if args.check_torchvision:
         print(check_torchvision(original))
-    converted, summary = convert_model(copy.deepcopy(original), theta=args.theta, init=args.init)
+    converted, summary = convert_model(original, theta=args.theta, init=args.init)
     before, after = parameters_by_kind(original), parameters_by_kind(converted)
     print(f"r3d_18 (our rebuild) -> 3DTT {args.theta}: {len(summary.converted)} of {len(summary.layers)} Conv3d converted")
     print(f"{'parameters':24s} {'before':>12s} {'after':>12s}")
@@ -173,7 +175,10 @@ def main() -> None:
           f"(median of {args.repeats}), ratio {result.ratio:.3f} ({result.ratio - 1:+.1%}); "
           f"all steps: {[round(t, 3) for t in result.reference_all]} / {[round(t, 3) for t in result.candidate_all]}; "
           f"{time.perf_counter() - started:.0f} s")
+    met, verdict = target_verdict(result)
+    print(verdict)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -91,13 +91,13 @@ def one_run(data: str, results: Path, videos: int, run: int, candidates: list[Ca
     row: dict[str, Any] = {"run": run, "3d": [source["val_accuracy"], source["test_accuracy"]],
                            "3dttn": [scratch["val_accuracy"], scratch["test_accuracy"]]}
     for init in ("first_slice", "mean_slice"):
-        converted, _ = convert_model(copy.deepcopy(trained), init=init)
+        converted, _ = convert_model(trained, init=init)
         row[f"zero_shot_{init}"] = [val_accuracy(converted, *val)]
         if init == "first_slice":
             row[f"zero_shot_{init}"].append(accuracy(*predict_split(converted, data, "test", "unit")))
     models = {}
     for init, lr in candidates:
-        converted, _ = convert_model(copy.deepcopy(trained), init=init)
+        converted, _ = convert_model(trained, init=init)
         models[(init, lr)], val_acc, epoch = fine_tune(converted, train, val, lr, epochs, seed=run)
         row[key(init, lr)] = [val_acc, None, epoch]  # test accuracy: only for the chosen candidates
     return row, models

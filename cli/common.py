@@ -247,3 +247,12 @@ def figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     from ttn.report.figures import FIGURE_SUFFIXES
 
     return require_suffix(value, FIGURE_SUFFIXES)
+
+
+def dpi_option(command: Any) -> Any:
+    """The ``--dpi`` option of a command that draws figures (decorator)."""
+    from vmnist.figures import DEFAULT_DPI
+
+    return click.option("--dpi", type=click.IntRange(20, 1200), default=DEFAULT_DPI, show_default=True,
+                        help="Dots per inch of a PNG; the figure's size in inches and its fonts stay (SVG and PDF "
+                             "are vector).")(command)

@@ -6,8 +6,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.common import UserPath, err_console, figure_path, out_console
+from cli.common import UserPath, dpi_option, err_console, figure_path, out_console
 from ttn.registry import THETA_KINDS
+
+#: Kernels `ttn show-kernels` draws unless told: six rows of 3DTT slices fill a page.
+DEFAULT_MAX_KERNELS = 6
 
 
 @click.command("models")
@@ -56,9 +59,13 @@ def models_command(theta: str) -> None:
 @click.option("--layer", type=click.IntRange(1, 2), default=1, show_default=True, help="Which convolution.")
 @click.option("--in-channel", type=click.IntRange(min=0), default=0, show_default=True,
               help="Input channel of the kernels to draw (layer 1 has only 0).")
-@click.option("--max-kernels", type=click.IntRange(min=1), default=None, help="Draw at most this many kernels.")
-def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, in_channel: int, max_kernels: int | None) -> None:
-    """Draw each K0 of a layer with its T slices and the learned (s, r, tx, ty) of every step.
+@click.option("--max-kernels", type=click.IntRange(min=1), default=DEFAULT_MAX_KERNELS, show_default=True,
+              help="Draw the first N kernels (6 fill a page; the paper's layer 1 has 18).")
+@dpi_option
+def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, in_channel: int, max_kernels: int,
+                         dpi: int) -> None:
+    """Draw a layer's kernels, slice by slice: for a 3DTT layer each K0, its T - 1 warped slices and the learned
+    (s, r, tx, ty) of every step; for a 3D layer its T slices. One colour scale per kernel, with its colour bar.
 
     CHECKPOINT is a model file written by `ttn train --save-model`.
     """
@@ -68,6 +75,6 @@ def show_kernels_command(checkpoint: Path, out: Path, force: bool, layer: int, i
     if out.exists() and not force:
         raise click.ClickException(f"--out {out} already exists: pass --force to replace it, or choose another file")
     model, header = load_checkpoint(checkpoint)
-    title = f"{checkpoint.name}: {header.arch}, layer {layer}, input channel {in_channel}"
-    written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels, title=title)
+    written = plot_kernels(model, out, layer=layer, in_channel=in_channel, max_kernels=max_kernels,
+                           name=f"{checkpoint.name}: {header.arch}", dpi=dpi)
     err_console.print(f"wrote {written}", markup=False)

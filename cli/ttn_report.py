@@ -16,13 +16,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import UserPath, echo, err_console, figure_path, out_console
+from cli.common import UserPath, dpi_option, echo, err_console, figure_path, out_console
 from cli.fit import print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
+from vmnist.figures import DEFAULT_DPI
 from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, ReportOptions, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)
@@ -108,6 +109,7 @@ def print_report(
     out: str | Path | None = None,
     plot: str | Path | None = None,
     curves: str | Path | None = None,
+    dpi: float = DEFAULT_DPI,
     force: bool = False,
     transforms: bool = False,
     runs: bool = False,
@@ -152,9 +154,9 @@ def print_report(
         else:
             print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot)}", markup=False, highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi)}", markup=False, highlight=False)
     if curves is not None:
-        err_console.print(f"wrote {plot_curves(report, curves)}", markup=False, highlight=False)
+        err_console.print(f"wrote {plot_curves(report, curves, dpi=dpi)}", markup=False, highlight=False)
     if tensorboard is not None:
         from ttn.report.tensorboard import export
 
@@ -204,6 +206,7 @@ def run_range_options(command: Any) -> Any:
               help="Figure 3: accuracy vs training videos, to FILE.png|svg|pdf (needs the [plot] extra).")
 @click.option("--curves", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
+@dpi_option
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
               help="Multiple-testing correction of the p-values over all tests of the table.")
@@ -217,7 +220,7 @@ def run_range_options(command: Any) -> Any:
 @click.option("--where", "filters", multiple=True, metavar="KEY=V[,V]",
               help="Keep records whose config option KEY is one of the values, e.g. lr=0.02, channels=6x16, "
                    "freeze_transforms=true (options that do not apply to an arch pass). Repeatable.")
-@click.option("--tensorboard", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
+@click.option("--tensorboard", type=UserPath(path_type=Path, file_okay=False), default=None, metavar="DIR",
               help="Also write every run's per-epoch loss, val accuracy and lr as TensorBoard runs into DIR (needs the "
                    "[tensorboard] extra); view with `tensorboard --logdir DIR`.")
 @click.option("--force", is_flag=True, help="Replace existing --out, --plot, --curves or --tensorboard outputs.")
@@ -225,8 +228,8 @@ def run_range_options(command: Any) -> Any:
               help="Also show how far the 3DTT transforms moved (|rotation| in degrees, |shift| in pixels, "
                    "|log scale|) per arch and size; always in --format json.")
 @run_range_options
-def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, force: bool,
-                   transforms: bool, per_run: bool, tensorboard: Path | None, **options: Any) -> None:
+def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, dpi: float,
+                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -250,7 +253,7 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --format html --out report.html
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29   # an estimate the choice did not see
     """
-    print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, force=force,
+    print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
                  transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard)
 
 

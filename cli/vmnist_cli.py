@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.common import LazyGroup, UserPath, err_console, escape, out_console, progress_enabled, require_suffix
+from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
 from vmnist.processes import MAX_WORKERS
@@ -154,9 +154,11 @@ def info_command(path: Path) -> None:
 @click.option("--compare", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+@dpi_option
 def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: int, compare: Path | None,
-                    force: bool) -> None:
-    """Draw one example per class, frames across (the paper's Figure 2), or an animated GIF.
+                    force: bool, dpi: int) -> None:
+    """Draw one example per class, frames across (the paper's Figure 2), or an animated GIF (labelled tiles, 4
+    screen pixels per video pixel; --dpi applies to the picture).
 
     \b
     Compare the two trajectory families on the same test digits:
@@ -173,7 +175,7 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
     out = require_suffix(out, GIF_SUFFIXES if gif else FIGURE_SUFFIXES, "--out", note) or Path("preview.gif" if gif else "fig2.png")
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
-    written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare)
+    written = save_gif(path, out, split) if gif else save_figure2(path, out, split, every=every, compare=compare, dpi=dpi)
     out_console.print(f"wrote {written}", markup=False)
 
 

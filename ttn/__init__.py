@@ -1,21 +1,18 @@
 """ttn: temporally factorized 3D convolutions (3DTT), LeNet-5 models, training, sweeps and reports.
 
 ``ttn.convert_model`` (`ttn.nn.convert`) turns any 3D CNN's Conv3d layers into 3DTT layers. Names are imported
-on first use (PEP 562), so that ``import ttn`` and the CLI's ``--help`` do not import torch.
+on first use (PEP 562), so that ``import ttn`` and the CLI's ``--help`` do not import torch; ``dir(ttn)`` lists
+them and the subpackages (`ttn.nn` models, `ttn.cpu` speed, `ttn.experiment` training and sweeps, `ttn.report`
+tables and figures), which are imported on first use too.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vmnist.lazy import lazy_namespace
 
 __version__ = "0.1.0"
 
 #: name -> module that defines it (imported on first use).
-_EXPORTS = {"convert_model": "ttn.nn.convert", "ConversionSummary": "ttn.nn.convert"}
+_EXPORTS = {"convert_model": "nn.convert", "ConversionSummary": "nn.convert"}
 __all__ = ["ConversionSummary", "__version__", "convert_model"]  # _EXPORTS and the version
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'ttn' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __dir__ = lazy_namespace(__name__, _EXPORTS, submodules=(
+    "cpu", "errors", "experiment", "nn", "paper", "registry", "report"))

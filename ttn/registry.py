@@ -27,6 +27,11 @@ CONVERT_INITS: tuple[str, ...] = ("first_slice", "mean_slice", "fresh")
 #: extra: torchvision 0.28.0 is the one built against torch 2.13.0.
 VIDEO_MODELS: tuple[str, ...] = ("r3d_18", "mc3_18", "r2plus1d_18")
 VISION_REQUIREMENT = "torchvision==0.28.0"
+#: How to get a torchvision that imports (README, "torchvision"): the extra, from a clone (the project is not on
+#: PyPI); PyPI's wheel is built like PyPI's torch, so beside the CPU-only torch on x86_64 Linux it fails to import.
+VISION_INSTALL_HINT = (f"in the clone, pip install -e '.[vision]' ({VISION_REQUIREMENT}, built for torch 2.13.0 as "
+                       "PyPI ships it); beside a CPU-only torch on x86_64 Linux that build fails to import: use a "
+                       "venv with torch 2.14.1 + torchvision 0.29.1 (README, 'torchvision')")
 #: The transform statistics of a 3DTT layer in a record, in this order: mean and max over kernels and steps of
 #: |rotation| (degrees), |shift| (pixels) and |log scale| (`ttn.nn.transform_stats`).
 TRANSFORM_STATS = ("rotation_deg_mean", "rotation_deg_max", "shift_px_mean", "shift_px_max", "log_scale_mean",

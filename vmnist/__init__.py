@@ -5,12 +5,11 @@
     >>> videos, labels = load_split("data.h5", "test")   # uint8 (N, T, H, W), int64 (N,)
 
 Names are imported on first use (PEP 562), so that ``import vmnist.errors`` (and a command's ``--help``)
-does not pay for importing torch and h5py.
+does not pay for importing torch and h5py; ``dir(vmnist)`` lists them.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vmnist.lazy import lazy_namespace
 
 __version__ = "0.1.0"
 
@@ -24,9 +23,4 @@ _EXPORTS = {
     "open_dataset": "reader", "read_attributes": "reader", "split_sizes": "reader",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'vmnist' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"vmnist.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_namespace(__name__, _EXPORTS, submodules=("transforms", "trajectories"))

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import h5py
 import numpy as np
@@ -226,21 +226,31 @@ def load_split(
 
 
 class VideoMNIST(Dataset):
-    """A split of a Video-MNIST file as a torch Dataset.
+    """A split of a Video-MNIST file as a torch Dataset, with torchvision's ``transform`` / ``target_transform``.
 
-    Item i is ``(video, label)``: video float32 (1, T, H, W) in [0, 1], label int. The HDF5 file is opened
-    lazily in each process (h5py handles cannot be pickled or shared across a fork), so the dataset works
-    with ``DataLoader(num_workers > 0)``. For small training subsets, :func:`load_split` is faster.
+    Item i is ``(video, label)``: video float32 (1, T, H, W) in [0, 1] (channels, frames, height, width; by default
+    T = 30, H = W = 28), label an int 0-9 (the digit, which is also its trajectory class), each passed through
+    `transform` / `target_transform` when given. A DataLoader batches them to (B, 1, T, H, W) and int64 (B,).
+    The HDF5 file is opened lazily in each process (h5py handles cannot be pickled or shared across a fork), so
+    the dataset works with ``DataLoader(num_workers > 0)``. For small training subsets, :func:`load_split` is faster.
+
+        >>> from vmnist import VideoMNIST, transforms
+        >>> data = VideoMNIST("data.h5", "train", transform=transforms.for_video_resnet())  # (3, 30, 112, 112)
 
     Args:
         path: the .h5 file written by `vmnist generate`.
         split: "train", "val" or "test".
+        transform: callable on the video tensor (e.g. from :mod:`vmnist.transforms`); its result is the item's video.
+        target_transform: callable on the int label.
         indices: optional subset (indices into the split); item i is video ``indices[i]``.
     """
 
-    def __init__(self, path: str | os.PathLike, split: str, indices: Sequence[int] | None = None):
+    def __init__(self, path: str | os.PathLike, split: str, *, transform: Callable[[torch.Tensor], Any] | None = None,
+                 target_transform: Callable[[int], Any] | None = None, indices: Sequence[int] | None = None):
         self.path = Path(path)
         self.split = split
+        self.transform = transform
+        self.target_transform = target_transform
         with open_dataset(self.path) as f:
             group = split_group(f, split)
             self.labels = group["labels"][:]
@@ -254,6 +264,11 @@ class VideoMNIST(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    @property
+    def targets(self) -> torch.Tensor:
+        """The labels of the items, in item order, before `target_transform`: int64 (len(self),)."""
+        return torch.from_numpy(self.labels[self.indices].astype(np.int64))
+
     def _videos(self) -> SplitVideos:
         if self._store is None or self._pid != os.getpid():
             self._file = open_dataset(self.path)
@@ -261,10 +276,26 @@ class VideoMNIST(Dataset):
             self._pid = os.getpid()
         return self._store
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: int) -> tuple[Any, Any]:
         index = int(self.indices[item])
-        video = self._videos().read(np.array([index]))[0]  # (T, H, W) uint8
-        return torch.from_numpy(video).unsqueeze(0).float().div_(255.0), int(self.labels[index])
+        frames = self._videos().read(np.array([index]))[0]  # (T, H, W) uint8
+        video = torch.from_numpy(frames).unsqueeze(0).float().div_(255.0)  # (1, T, H, W) in [0, 1]
+        label = int(self.labels[index])
+        if self.transform is not None:
+            video = self.transform(video)
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return video, label
+
+    def __repr__(self) -> str:
+        lines = [f"Dataset {type(self).__name__}", f"    Number of videos: {len(self)}",
+                 f"    File: {self.path}", f"    Split: {self.split}",
+                 f"    Video: float32 (1, {self.frames}, {self.height}, {self.width}) in [0, 1] before transform"]
+        for name in ("transform", "target_transform"):
+            value = getattr(self, name)
+            if value is not None:
+                lines.append(f"    {name}: " + repr(value).replace("\n", "\n    "))
+        return "\n".join(lines)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import h5py
 import numpy as np
 
+from vmnist.attributes import ROOT_DESCRIPTION, describe_datasets, describe_split
 from vmnist.format import FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, GENERATOR_VERSION, SPLIT_SOURCES
 from vmnist.mnist import MnistDigits
 from vmnist.shards import SHARD_FORMAT, SHARDS_ATTRIBUTE, ShardRecord, encode_shards
@@ -42,7 +43,7 @@ def root_attributes(config: Any, digits: MnistDigits) -> dict[str, Any]:
         format=FORMAT_NAME, format_version=FORMAT_VERSION, generator_version=GENERATOR_VERSION, seed=config.seed,
         frames=config.frames, height=FRAME_SIZE, width=FRAME_SIZE, mnist_sha256=digits.sha256,
         mnist_source=digits.source, config=config.to_json(), dataset_id=dataset_id(config.to_json(), digits.sha256),
-        complete=False,
+        description=ROOT_DESCRIPTION, complete=False,
     )
 
 
@@ -87,6 +88,7 @@ class SingleFileWriter:
         for split, params in self.params.items():
             self.file[split].create_dataset("params", data=params, compression="gzip",
                                             compression_opts=self.config.compression_level)
+            describe_split(self.file[split], split)
         self.file.attrs["complete"] = True  # last: a file without it is never taken as complete
         self.close()
 
@@ -140,6 +142,7 @@ class ShardedWriter:
     def _finish_shard(self, shard: int) -> None:
         file, tmp, params, _ = self.open.pop(shard)
         file.create_dataset("params", data=params, compression="gzip", compression_opts=self.config.compression_level)
+        describe_datasets(file, self.shards[shard].split)
         file.attrs["complete"] = True
         file.close()
         self.sizes[shard] = tmp.stat().st_size
@@ -166,6 +169,7 @@ class ShardedWriter:
                         # A relative source name: HDF5 looks for it beside the main file, wherever that is moved.
                         layout[record.start : record.stop] = h5py.VirtualSource(record.file, name, shape=(record.size, *shape))
                     group.create_virtual_dataset(name, layout, fillvalue=0)
+                describe_split(group, split)
             f.attrs["complete"] = True  # last
 
     def close(self) -> None:

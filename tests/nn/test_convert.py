@@ -143,13 +143,14 @@ def test_convert_model_converts_exactly_the_eligible_layers_and_keeps_shapes() -
     x = torch.randn(2, 3, 8, 16, 16)
     before = model(x)
     converted, summary = convert_model(model, theta="similarity")
-    assert converted is model
+    assert converted is not model  # a new model, like torch's conversion functions: the original is untouched
+    assert all(type(model.get_submodule(name)) is nn.Conv3d for name in CONVS) and torch.equal(model(x), before)
     assert [layer.name for layer in summary.layers] == CONVS
     assert [layer.name for layer in summary.converted] == ["stem.0", "block.0", "block.2"]
     reasons = {layer.name: layer.reason for layer in summary.layers}
     assert reasons["down"] == reasons["spatial"] == "temporal kernel 1" and reasons["temporal"].startswith("1x1")
-    assert isinstance(model.stem[0], Conv3dTT) and isinstance(model.block[2], Conv3dTT)
-    assert type(model.down) is nn.Conv3d and type(model.temporal) is nn.Conv3d
+    assert isinstance(converted.stem[0], Conv3dTT) and isinstance(converted.block[2], Conv3dTT)
+    assert type(converted.down) is nn.Conv3d and type(converted.temporal) is nn.Conv3d
     assert converted(x).shape == before.shape
     # hand count: weights O*I/g*T*H*W (+ O bias) before; O*I/g*H*W + 4*(T-1)*O (+ O bias) after (similarity)
     expected = {"stem.0": (8 * 3 * 75, 8 * 3 * 25 + 4 * 2 * 8), "block.0": (8 * 8 * 27, 8 * 8 * 9 + 4 * 2 * 8),
@@ -159,7 +160,16 @@ def test_convert_model_converts_exactly_the_eligible_layers_and_keeps_shapes() -
     others = 2 * 8 + 16 * 5 + 5  # batch norm (weight, bias) and the linear head
     assert summary.params_before == sum(b for b, _ in expected.values()) + others == 7733
     assert summary.params_after == sum(a for _, a in expected.values()) + others == 4997
-    assert summary.params_after == sum(p.numel() for p in model.parameters())
+    assert summary.params_after == sum(p.numel() for p in converted.parameters())
+    assert summary.params_before == sum(p.numel() for p in model.parameters())
+
+
+def test_convert_model_in_place_on_request() -> None:
+    model = TinyVideoNet()
+    first_conv = model.stem[0].weight.detach().clone()
+    converted, summary = convert_model(model, inplace=True)
+    assert converted is model and isinstance(model.stem[0], Conv3dTT) and len(summary.converted) == 3
+    assert torch.equal(model.stem[0].k0.detach(), first_conv[:, :, 0])  # first_slice: K0 is the conv's slice t = 0
 
 
 def test_convert_model_first_slice_keeps_a_temporally_constant_model() -> None:
@@ -200,7 +210,7 @@ def test_name_patterns_and_their_errors() -> None:
     model = TinyVideoNet()
     model.block[0] = nn.Conv3d(8, 8, 3, padding=1, padding_mode="circular")
     with pytest.raises(TTNError, match="Conv3d 'block.0': cannot convert a Conv3d with padding_mode='circular'"):
-        convert_model(model)
+        convert_model(model, inplace=True)
     assert type(model.block[0]) is nn.Conv3d  # nothing half-converted was put in its place
 
 

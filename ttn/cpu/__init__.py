@@ -12,8 +12,7 @@ CPU, and all are switched off together by ``TTN_CPU_ROUTES=0``:
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vmnist.lazy import lazy_namespace
 
 #: name -> module that defines it (imported on first use: PEP 562).
 _EXPORTS = {
@@ -23,9 +22,4 @@ _EXPORTS = {
     "passive_openmp_wait": "runtime", "tune_allocator": "runtime",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'ttn.cpu' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"ttn.cpu.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_namespace(__name__, _EXPORTS, extra=())

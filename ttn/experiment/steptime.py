@@ -84,6 +84,17 @@ class StepComparison:
         return self.candidate_s / self.reference_s
 
 
+#: The target of `ttn convert` and bench/bench_convert.py: a 3DTT conversion's forward + backward may cost at most
+#: this much over the original's.
+STEP_TARGET = 0.15
+
+
+def target_verdict(result: StepComparison, target: float = STEP_TARGET) -> tuple[bool, str]:
+    """(met, "target <= +15%: met" or "... NOT met"): whether the candidate's extra step time is within `target`."""
+    met = result.ratio - 1 <= target
+    return met, f"target <= {target:+.0%}: {'met' if met else 'NOT met'}"
+
+
 def compare_steps(reference: Step, candidate: Step, repeats: int, warmup: int = 1,
                   sync: Callable[[], None] = lambda: None) -> StepComparison:
     """Medians of `repeats` interleaved timings of `reference` and `candidate` (see `interleaved_times`)."""

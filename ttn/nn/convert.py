@@ -3,10 +3,10 @@
 The paper closes by asking where temporally factorized kernels pay off beyond LeNet-5 on Video-MNIST; this
 module drops the layer into a network one already uses::
 
-    model --named_modules--> every nn.Conv3d --include / exclude (module names)--> selected
+    model --copy (unless inplace=True)--named_modules--> every nn.Conv3d --include / exclude (module names)--> selected
       selected and eligible:  Conv3dTT.from_conv3d(conv, theta, init) takes its place in the parent module
       otherwise:              left alone, with the reason
-    -> (model, ConversionSummary: per layer, kernel and parameters before / after)
+    -> (converted model, ConversionSummary: per layer, kernel and parameters before / after)
 
 Eligible: a kernel with more than one frame (T > 1) and slices larger than 1x1. A (1, k, k) conv has no
 time to factorize. A (t, 1, 1) conv (the temporal half of a (2+1)D block) has 1x1 slices, on which a
@@ -27,6 +27,7 @@ weight (least squares), which answers a static input as the conv did.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Sequence
@@ -36,7 +37,7 @@ from torch import nn
 
 from ttn.errors import TTNError
 from ttn.nn.conv3d_tt import Conv3dTT
-from ttn.registry import CONVERT_INITS, VIDEO_MODELS, VISION_REQUIREMENT, check_choice, check_theta
+from ttn.registry import CONVERT_INITS, VIDEO_MODELS, VISION_INSTALL_HINT, check_choice, check_theta
 
 
 def ineligible_reason(conv: nn.Conv3d) -> str:
@@ -120,19 +121,24 @@ def convert_model(
     init: str = "first_slice",
     include: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
+    inplace: bool = False,
     **options: bool | float | str | None,
 ) -> tuple[nn.Module, ConversionSummary]:
-    """Replace every eligible, selected ``nn.Conv3d`` of `model` in place by ``Conv3dTT.from_conv3d(conv, theta,
-    init, **options)``; returns (model, summary). Shapes of every output stay as they were.
+    """A copy of `model` with every eligible, selected ``nn.Conv3d`` replaced by ``Conv3dTT.from_conv3d(conv, theta,
+    init, **options)``; returns (converted model, summary). Shapes of every output stay as they were.
 
+    Like torch's conversion functions (``torch.ao.quantization.convert``, ``fuse_modules``), `model` itself is left
+    as it was unless ``inplace=True``, which converts it in place (no copy: less memory) and returns it.
     `include` / `exclude`: module-name patterns (see `matches`); a layer is selected if `include` is None or
     one of its patterns matches, and no `exclude` pattern matches. A pattern matching no Conv3d raises TTNError,
-    as does a selected, eligible conv with a non-zero padding mode. Copy the model first (``copy.deepcopy``)
-    to keep the original. Forward hooks on a replaced conv are not carried over.
+    as does a selected, eligible conv with a non-zero padding mode (in place, the layers before it are then
+    converted already). Forward hooks on a replaced conv are not carried over.
     """
     check_theta(theta)
     check_choice(init, CONVERT_INITS, "init")
     exclude = list(exclude or [])
+    if not inplace:
+        model = copy.deepcopy(model)
     convs = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv3d)]
     names = [name for name, _ in convs]
     _check_patterns(include or [], names, "include pattern")
@@ -165,9 +171,7 @@ def video_model(name: str) -> nn.Module:
         from torchvision.models import video
     except Exception as exc:  # noqa: BLE001 (ImportError if missing; RuntimeError, OSError if built for another torch)
         problem = "is not installed" if isinstance(exc, ModuleNotFoundError) else f"fails to import ({_first_line(exc)})"
-        raise TTNError(f"{name} needs torchvision, which {problem}: pip install 'video-mnist-ttn[vision]' "
-                       f"({VISION_REQUIREMENT}, built for torch {torch.__version__.split('+')[0]}; "
-                       "a CPU-only torch needs torchvision's CPU build of that release)") from None
+        raise TTNError(f"{name} needs torchvision, which {problem}: {VISION_INSTALL_HINT}") from None
     return getattr(video, name)(weights=None)
 
 

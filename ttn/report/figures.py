@@ -13,10 +13,7 @@ from ttn.errors import TTNError
 from ttn.paper import paper_table
 from ttn.report.stats import summarize
 from ttn.report.tables import Report
-from vmnist.atomic import atomic_path
-
-#: File types the figures can be saved as.
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+from vmnist.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure
 PLOT_INSTALL_HINT = "pip install -e .[plot]  (or: pip install 'video-mnist-ttn[plot]')"
 
 
@@ -44,22 +41,24 @@ def check_figure_path(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
-    path = check_figure_path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix[1:].lower(), bbox_inches="tight", dpi=150)
-    return path
-
-
 def _colors(archs: list[str]) -> dict[str, str]:
     return {arch: f"C{index}" for index, arch in enumerate(archs)}
 
 
-def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: bool | None = None) -> Path:
-    """Figure 3 of the paper: test accuracy vs training videos (log x), one line per arch, error bars of
-    one standard error, values annotated, "*" (in the compared arch's colour) where the difference to the
-    baseline is significant. With `show_paper` (default: report.compare_paper) the paper's curves dashed."""
-    check_figure_path(path)
+def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: bool | None = None,
+                  dpi: float = DEFAULT_DPI) -> Path:
+    """Write `accuracy_figure` to `path` (PNG, SVG or PDF by its suffix) at `dpi`."""
+    path = check_figure_path(path)
+    return save_figure(accuracy_figure(report, show_paper=show_paper), path, dpi)
+
+
+def accuracy_figure(report: Report, *, show_paper: bool | None = None) -> Any:
+    """Figure 3 of the paper, 7 x 4.5 in: test accuracy vs training videos (log x), one line per arch, error bars
+    of one standard error, values annotated, "*" (in the compared arch's colour) where the difference to the
+    baseline is significant. With `show_paper` (default: report.compare_paper) the paper's curves dashed.
+
+    At each size the best arch's value is written above the highest error bar and the others' below the lowest,
+    so no value label touches an error bar; the "*" marks sit above the top value."""
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     colors = _colors(report.archs)
@@ -67,7 +66,7 @@ def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: b
     for arch in report.archs:
         points = [(row.videos, row.cells[arch].stats) for row in report.rows if arch in row.cells]
         ax.errorbar([videos for videos, _ in points], [s.mean for _, s in points],
-                    yerr=[0.0 if math.isnan(s.sem) else s.sem for _, s in points],
+                    yerr=[_sem(s.sem) for _, s in points],
                     marker="o", markersize=4, capsize=3, color=colors[arch], label=arch)
     if report.compare_paper if show_paper is None else show_paper:
         for arch in report.archs:
@@ -77,18 +76,17 @@ def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: b
                 ax.plot([row.videos for row in rows], [row.mean_accuracy for row in rows], linestyle="--",
                         color=colors[arch], alpha=0.5, label=f"{arch} (paper)")
     for row in report.rows:
-        # values: the best arch's above its point, the others below theirs (keeps labels apart)
-        ranked = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
-        for rank, cell in enumerate(ranked):
-            offset = 7 if rank == 0 else -13 - 9 * (rank - 1)
-            ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, cell.stats.mean), textcoords="offset points",
-                        xytext=(0, offset), ha="center", fontsize=7, color=colors[cell.arch])
-        top = max(cell.stats.mean + (0.0 if math.isnan(cell.stats.sem) else cell.stats.sem)
-                  for cell in row.cells.values())
+        cells = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
+        top = max(cell.stats.mean + _sem(cell.stats.sem) for cell in cells)  # the highest error bar's end
+        bottom = min(cell.stats.mean - _sem(cell.stats.sem) for cell in cells)
+        for rank, cell in enumerate(cells):
+            y, offset, align = (top, 3, "bottom") if rank == 0 else (bottom, -3 - 9 * (rank - 1), "top")
+            ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, y), textcoords="offset points", xytext=(0, offset),
+                        ha="center", va=align, fontsize=7, color=colors[cell.arch])
         marks = [sig for sig in row.significance.values() if sig.significant]
         for k, sig in enumerate(marks):
-            ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 18 + 9 * k), ha="center",
-                        fontsize=12, fontweight="bold", color=colors[sig.arch])
+            ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 12 + 10 * k), ha="center",
+                        va="bottom", fontsize=12, fontweight="bold", color=colors[sig.arch])
     ax.set_xscale("log")
     sizes = sorted(sizes)
     ax.set_xticks(sizes)
@@ -97,11 +95,16 @@ def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: b
     ax.set_xlabel("Training videos")
     ax.set_ylabel("Test accuracy")
     ax.set_title("Training videos vs. accuracy")
-    ax.margins(y=0.12)
+    ax.margins(y=0.15)
     ax.grid(True, alpha=0.3)
     test = f"* p < {report.alpha:g} vs {report.baseline}" + (" (Holm)" if report.correction == "holm" else "")
     ax.legend(loc="lower right", fontsize=8, title=test if report.compared else None, title_fontsize=7)
-    return _save_figure(fig, path)
+    return fig
+
+
+def _sem(sem: float) -> float:
+    """A standard error as an error bar's half-length (none for a single run)."""
+    return 0.0 if math.isnan(sem) else sem
 
 
 def learning_curves(
@@ -131,17 +134,25 @@ def reported_records(report: Report) -> list[dict[str, Any]]:
             for record in cell.selection.chosen.records.values()]
 
 
-def plot_curves(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Mean validation accuracy per epoch with a band of one standard error, one panel per training-set
-    size, one line per arch (the runs of each cell's selected candidate)."""
-    check_figure_path(path)
+def plot_curves(report: Report, path: str | os.PathLike[str], *, dpi: float = DEFAULT_DPI) -> Path:
+    """Write `curves_figure` to `path` (PNG, SVG or PDF by its suffix) at `dpi`."""
+    path = check_figure_path(path)
+    return save_figure(curves_figure(report), path, dpi)
+
+
+def curves_figure(report: Report) -> Any:
+    """Mean validation accuracy per epoch with a band of one standard error, one panel (2.4 x 2.2 in) per
+    training-set size, at most three across, one line per arch (the runs of each cell's selected candidate); epochs are
+    whole numbers on the axis."""
+    from matplotlib.ticker import MaxNLocator
+
     curves = learning_curves(reported_records(report))
     if not curves:
         raise TTNError("the records have no training history (val_accuracy per epoch): nothing to draw")
     sizes = sorted({videos for _, videos in curves})
-    ncols = min(4, len(sizes))
-    nrows = math.ceil(len(sizes) / ncols)
-    fig = _new_figure(figsize=(3.2 * ncols, 2.6 * nrows), layout="constrained")
+    nrows = math.ceil(len(sizes) / 3)
+    ncols = math.ceil(len(sizes) / nrows)  # at most three across, rows filled evenly (4 sizes: 2 x 2)
+    fig = _new_figure(figsize=(0.4 + 2.4 * ncols, 0.35 + 2.2 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
     colors = _colors(report.archs)
     for index, videos in enumerate(sizes):
@@ -155,13 +166,15 @@ def plot_curves(report: Report, path: str | os.PathLike[str]) -> Path:
             high = [m + s if not math.isnan(s) else m for m, s in zip(means, sems)]
             ax.fill_between(epochs, low, high, color=colors[arch], alpha=0.25, linewidth=0)
         ax.set_title(f"{videos} training videos", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # epochs are whole numbers
+        ax.tick_params(labelsize=8)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
         if index % ncols == 0:
-            ax.set_ylabel("Validation accuracy")
-        if index // ncols == nrows - 1:
-            ax.set_xlabel("Epoch")
+            ax.set_ylabel("Validation accuracy", fontsize=9)
+        if index + ncols >= len(sizes):  # the lowest panel of its column
+            ax.set_xlabel("Epoch", fontsize=9)
     for index in range(len(sizes), nrows * ncols):
         axes[index // ncols][index % ncols].set_visible(False)
     fig.suptitle("Mean validation accuracy per epoch (band: ±1 SE over runs)", fontsize=10)
-    return _save_figure(fig, path)
+    return fig

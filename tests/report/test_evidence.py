@@ -152,6 +152,19 @@ def test_a_still_rising_candidate_is_flagged_and_a_plateau_is_not() -> None:
     assert build_report(flat).rows[0].cells["3d"].warnings == []
     late = [record("3d", 10, r, lr=0.02, val=0.5, test=0.5, hist=history(vals=vals[:-1] + (0.51,))) for r in range(3)]
     assert "(10: 0.510, +1.0 points since epoch 8)" in build_report(late).rows[0].cells["3d"].warnings[0]
+    assert "still learning" in build_report(late).rows[0].cells["3d"].warnings[0]
+
+
+def test_a_rise_with_zero_training_loss_is_not_called_learning() -> None:
+    # 2 of 3 runs end with a training loss of exactly 0 (saturated logits): the late rise is momentum, not learning
+    runs = [record("3d", 10, r, lr=0.02, val=0.5, test=0.5, hist=history(final_loss=0.0 if r < 2 else 0.3,
+                                                                           vals=(0.3, 0.4, 0.46))) for r in range(3)]
+    (warning,) = build_report(runs).rows[0].cells["3d"].warnings
+    assert warning.startswith("rising ") and "training loss is 0 in 2/3 runs" in warning
+    assert "still learning" not in warning
+    # one zero-loss run of three is not "most": the plain advice stands
+    runs[1]["history"][-1]["train_loss"] = 1e-3
+    assert "still learning" in build_report(runs).rows[0].cells["3d"].warnings[0]
 
 
 def test_warnings_reach_json_and_stderr(tmp_path) -> None:

@@ -102,6 +102,20 @@ def test_select_none_refuses_several_candidates_and_where_filters() -> None:
         parse_where(["lr"])
 
 
+def test_conv_init_filter_names_the_model_each_arch_draws() -> None:
+    # a 3DTTN's default and tied inits draw its He K0 (recorded as "he"): conv_init=default keeps it, as it keeps
+    # the 3D model at PyTorch's default, and drops the 3D model's He and tied grids
+    records = [record("3dttn", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="he"),
+               record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="default"),
+               record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="he"),
+               record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="tied")]
+    kept = lambda spec: [(r["arch"], r["config"]["conv_init"]) for r in where(records, parse_where([spec]))]
+    assert kept("conv_init=default") == [("3dttn", "he"), ("3d", "default")]
+    assert kept("conv_init=Tied") == [("3dttn", "he"), ("3d", "tied")]
+    assert kept("conv_init=he") == [("3dttn", "he"), ("3d", "he")]
+    assert kept("conv_init=normal") == []
+
+
 def test_cli_report_selects_and_filters(tmp_path) -> None:
     for run in range(3):
         for lr, val, test in [(0.01, 0.6, 0.3), (0.02, 0.5, 0.9)]:

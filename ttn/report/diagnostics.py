@@ -7,7 +7,8 @@ Each warning is a string that starts with a code (the part before the first spac
   beyond the grid; the message says which way to extend it.
 - ``rising``: the mean validation accuracy of the reported runs peaks at the last validated epoch and gained at
   least half a point over the last fifth of training: the runs were still learning, a longer schedule may
-  change the result.
+  change the result; unless the training loss is already 0 in most runs (no gradient is left: the late rise is
+  momentum running out), which the message then says.
 - ``collapsed:<k>/<n>``: k of the n reported runs ended at chance: final training loss within 5% of ln 10
   (a uniform guess over 10 classes), final validation accuracy below 0.15, or a diverged loss. With
   ``--score best`` their accuracy is a snapshot from before the collapse.
@@ -32,12 +33,15 @@ CHANCE_ACCURACY = 0.15
 #: point of accuracy) since the last validated epoch at or before RISING_FROM of the schedule.
 RISING_GAIN = 0.005
 RISING_FROM = 0.8
+#: A final training loss at or below this is "zero": float32 cross-entropy of saturated logits, no gradient left.
+ZERO_LOSS = 1e-7
 
 #: The letter that marks a cell in tables, per warning code, and what it means (for the tables' footnote).
 MARKS = {"grid-edge": "e", "rising": "r", "collapsed": "c"}
 FOOTNOTES = {
     "e": "the selected value of a grid axis is the grid's smallest or largest (extend the grid; the warnings say which way)",
-    "r": "mean validation accuracy still rising at the last validated epoch (a longer schedule may change it)",
+    "r": "mean validation accuracy still rising at the last validated epoch (a longer schedule may change it, "
+         "unless the warning says the training loss is already 0)",
     "c": "some runs ended at chance (final train loss within 5% of ln 10, val accuracy < 0.15, or diverged): "
          "their accuracy is a snapshot from before the collapse",
 }
@@ -107,8 +111,20 @@ def rising_warnings(records: Sequence[dict[str, Any]]) -> list[str]:
     gain = curve[last] - curve[since]
     if curve[last] < max(curve.values()) or gain < RISING_GAIN:
         return []
-    return [f"rising mean validation accuracy peaks at the last validated epoch ({last}: {curve[last]:.3f}, "
-            f"+{100 * gain:.1f} points since epoch {since}): the runs were still learning; train longer to see where it ends"]
+    head = (f"rising mean validation accuracy peaks at the last validated epoch ({last}: {curve[last]:.3f}, "
+            f"+{100 * gain:.1f} points since epoch {since})")
+    zero = [record for record in records if _final_train_loss(record) <= ZERO_LOSS]
+    if 2 * len(zero) > len(records):
+        return [f"{head}, but the training loss is 0 in {len(zero)}/{len(records)} runs: no gradient is left, what "
+                "still moves them is momentum running out; a longer schedule is unlikely to change much"]
+    return [f"{head}: the runs were still learning; train longer to see where it ends"]
+
+
+def _final_train_loss(record: dict[str, Any]) -> float:
+    """The last epoch's training loss of a run (inf if it has none)."""
+    history = [entry for entry in record.get("history") or [] if isinstance(entry, dict)]
+    loss = history[-1].get("train_loss") if history else None
+    return float(loss) if _numeric(loss) else math.inf
 
 
 def _mean_validation_curve(records: Sequence[dict[str, Any]]) -> dict[int, float]:

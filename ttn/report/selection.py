@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError
+from ttn.registry import canonical_init
 from ttn.experiment.config import NOT_IDENTITY, identity
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
@@ -156,8 +157,15 @@ def where(records: Sequence[dict[str, Any]], filters: Mapping[str, Sequence[str]
     if records and unknown:
         raise TTNError(f"--where {', '.join(unknown)}: no such option in the records; options: {', '.join(sorted(known))}")
     return [record for record in records
-            if all(record["config"].get(key) is None or any(_matches(record["config"][key], v) for v in values)
+            if all(record["config"].get(key) is None
+                   or any(_matches(record["config"][key], _as_named(record, key, v)) for v in values)
                    for key, values in filters.items())]
+
+
+def _as_named(record: Mapping[str, Any], key: str, wanted: str) -> str:
+    """`wanted` as the record's arch names it: an init rule drawing the same model as the record's is its name
+    (conv_init=default keeps a 3DTTN, whose PyTorch-default init is its He-drawn K0; ttn.registry.canonical_init)."""
+    return canonical_init(record["arch"], wanted.lower()) if key == "conv_init" else wanted
 
 
 def _matches(value: Any, wanted: str) -> bool:

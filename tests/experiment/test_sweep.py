@@ -56,7 +56,7 @@ def test_paper_preset_selects_among_table_2_channels_and_lrs():
     configs = {arch: expand_grid(**preset.values(arch)) for arch in preset.archs}
     tasks = plan_tasks(preset.archs, preset.videos, 1, configs)
     table2 = {arch: {row.channels for row in paper_table() if row.arch == arch} for arch in preset.archs}
-    assert len(tasks) == len(preset.videos) * (2 * 3 + 4 * 3)  # 3d: 2 channel pairs x 3 lrs; 3dttn: 4 x 3
+    assert len(tasks) == len(preset.videos) * (2 * 4 + 4 * 4)  # 3d: 2 channel pairs x 4 lrs; 3dttn: 4 x 4
     for task in tasks:
         assert tuple(task.resolved_config()["channels"]) in table2[task.arch]
         assert task.config.epochs == 100 and task.config.lr in LRS[task.arch]

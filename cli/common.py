@@ -204,8 +204,10 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
-#: The largest run index a range may name (a sweep's --runs is far below it; it keeps "0-10**9" from allocating).
+#: The largest run index a range or `ttn train --run` may name (it keeps "0-10**9" from allocating).
 MAX_RUN_INDEX = 1_000_000
+#: Most runs per (arch, size) a sweep plans (`ttn sweep --runs`; the paper's protocol has 30).
+MAX_RUNS = 10_000
 
 
 def parse_run_ranges(value: str, option: str) -> frozenset[int]:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import err_console, out_console, parse_int_list, progress_enabled
+from cli.common import MAX_RUNS, UserPath, err_console, out_console, parse_int_list, progress_enabled
 from cli.training_options import configs_from_options, training_options
-from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos
+from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
+from vmnist.processes import MAX_WORKERS
 
 if TYPE_CHECKING:
     from ttn.experiment.runners import Runner
@@ -40,21 +41,19 @@ def _videos(ctx: click.Context, param: click.Parameter, value: str | None) -> li
 def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `ttn sweep` and `ttn reproduce`: what to run and where."""
     options = [
-        click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-                     help="Video-MNIST file made by `vmnist generate`."),
+        data_option,
         click.option("--arch", "archs", callback=_archs, default=None, metavar="A,B",
                      help=f"Architectures [default: the preset's, else {','.join(DEFAULT_ARCHS)}]."),
         click.option("--videos", callback=_videos, default=None, metavar="N,N,...",
                      help="Training-set sizes [default: the preset's, else the paper's 10..5000]."),
-        click.option("--runs", type=click.IntRange(min=1), default=None,
+        click.option("--runs", type=click.IntRange(1, MAX_RUNS), default=None,
                      help=f"Runs per (arch, size): run indices 0..RUNS-1 [default: the preset's, else {DEFAULT_RUNS}]."),
-        click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
-                     help="Folder of result records (finished runs in it are skipped)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
+        out_option("Folder of result records (finished runs in it are skipped)."),
+        click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Local worker processes, one torch thread each [default: all cores]."),
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run on a Dask cluster, e.g. tcp://host:8786 (needs pip install -e .[cluster])."),
-        click.option("--dask-local", type=click.IntRange(min=1), default=None, metavar="N",
+        click.option("--dask-local", type=click.IntRange(1, MAX_WORKERS), default=None, metavar="N",
                      help="Run on a local Dask cluster of N worker processes."),
     ]
     for option in reversed(options):
@@ -191,7 +190,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
               help="'quick' (< 30 min on 2 cores) or 'paper' (the full protocol: days on a laptop).")
-@click.option("--mnist", type=click.Path(exists=True, path_type=Path), default=None,
+@click.option("--mnist", type=UserPath(exists=True, path_type=Path), default=None,
               help="Local MNIST file or folder for generating the data (else fetched and cached); used only when "
                    "--data does not exist yet.")
 @sweep_options

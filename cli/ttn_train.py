@@ -11,13 +11,23 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from cli.common import err_console, out_console, progress_enabled
+from cli.common import MAX_RUN_INDEX, UserPath, err_console, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import configs_from_options, training_options
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
+
+#: The --data option of every command that reads a Video-MNIST file (a value like "--force" is refused: UserPath).
+data_option = click.option("--data", type=UserPath(path_type=Path), default=DEFAULT_DATA, show_default=True,
+                           help="Video-MNIST file made by `vmnist generate`.")
+
+
+def out_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --out option (a folder of result records) of `ttn train`, `ttn sweep` and `ttn reproduce`."""
+    return click.option("--out", type=UserPath(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+                        show_default=True, help=help_text)
 
 
 def check_arch(arch: str) -> str:
@@ -58,14 +68,12 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
 
 
 @click.command("train")
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Video-MNIST file made by `vmnist generate`.")
+@data_option
 @click.option("--arch", required=True, help="Architecture: 3d, 3dttn or 2plus1d (see `ttn models`).")
 @click.option("--videos", type=int, required=True, help="Training videos (a multiple of 10: videos/10 per class).")
-@click.option("--run", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--run", type=click.IntRange(0, MAX_RUN_INDEX), default=0, show_default=True,
               help="Run index: picks the training videos (same for every arch) and the init seed.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
-              help="Folder of result records.")
+@out_option("Folder of result records.")
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
 @click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
 @training_options(grid=False)
@@ -105,8 +113,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 
 @click.command("evaluate")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Video-MNIST file made by `vmnist generate`.")
+@data_option
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) -> None:

@@ -93,6 +93,18 @@ CASES = {
     "report --out OUT/t.json": (["report", "OUT", "--format", "json", "--out", "OUT-JSON"], "is in the results folder"),
     "report --out --force": (["report", "OUT", "--out", "--force"], "'--force' looks like an option"),
     "show-kernels --out --force": (["show-kernels", "CKPT", "--out", "--force"], "'--force' looks like an option"),
+    **{f"{command} {option} --force": ([command, *(["CKPT"] if command == "evaluate" else []), option, "--force"],
+                                       f"--{option.lstrip('-')}': '--force' looks like an option")
+       for command, option in (("train", "--out"), ("sweep", "--out"), ("train", "--data"), ("sweep", "--data"),
+                               ("evaluate", "--data"), ("reproduce", "--mnist"))},
+    # integers have an upper bound: a one-line range instead of an OverflowError, a MemoryError or a C++ stack
+    "sweep --runs 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--runs", str(2**70)], "'--runs': 1180591620717411303424 is not in the range 1<=x<=10000"),
+    "sweep --workers 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--workers", str(2**70)], "'--workers': 1180591620717411303424 is not in the range 1<=x<=256"),
+    "sweep --dask-local 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--dask-local", str(2**70)], "is not in the range 1<=x<=256"),
+    "train --run 2**70": (["train", "--arch", "3d", "--videos", "10", "--run", str(2**70)], "is not in the range 0<=x<=1000000"),
+    **{f"{command} --channels {big},2": ([command, "--arch", "3d", "--videos", "10", "--channels", f"{big},2"],
+                                         f"--channels must be two positive numbers C1,C2 of at most 1,024 each, got {big},2")
+       for command in ("train", "sweep") for big in (2**40, 2**70)},
 }
 
 
@@ -111,7 +123,8 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, check
     swap |= {arg: str(edited_copy(data, tmp_path, arg.removeprefix("EDITED-"))) for arg in args if arg.startswith("EDITED-")}
     args = [swap.get(a, a) for a in args]
     if args[0] in ("train", "sweep"):
-        args += ([] if "--data" in args else ["--data", str(data)]) + ["--out", str(tmp_path / "fresh")]
+        args += [item for name, value in (("--data", str(data)), ("--out", str(tmp_path / "fresh"))) if name not in args
+                 for item in (name, value)]
         args += [item for name, value in zip(TINY[::2], TINY[1::2]) if name not in args for item in (name, value)]
     before = snapshot(tmp_path)
     one_line_failure(CliRunner().invoke(main, args), message)

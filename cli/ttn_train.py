@@ -86,7 +86,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
     """
     from ttn.experiment.records import record_exists, record_path
-    from ttn.experiment.sweep import check_out_dir, plan_tasks
+    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
     from ttn.experiment.training import train_run
 
     import vmnist
@@ -99,6 +99,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     if record_exists(out, run_id) and not force:
         raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
                                    "(the record is replaced), or choose another --run or --out")
+    check_tasks_fit([task], data)  # the data file first: a missing or foreign one is named before the folder
     check_out_dir(out, [task], vmnist.dataset_fingerprint(data))
     with epoch_progress(f"train {run_id}", config.epochs) as progress:
         result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)

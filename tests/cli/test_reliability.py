@@ -102,6 +102,13 @@ CASES = {
     "sweep --workers 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--workers", str(2**70)], "'--workers': 1180591620717411303424 is not in the range 1<=x<=256"),
     "sweep --dask-local 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--dask-local", str(2**70)], "is not in the range 1<=x<=256"),
     "train --run 2**70": (["train", "--arch", "3d", "--videos", "10", "--run", str(2**70)], "is not in the range 0<=x<=1000000"),
+    # every candidate is checked against the data when planning, before any training (a sweep failed each k=99 run)
+    **{f"{command} {option} {value}": ([command, "--arch", "3d", "--videos", "10", option, value], message)
+       for command in ("train", "sweep")
+       for option, value, message in (
+           ("--val-size", "500", "--val-size 500: the val split of"),  # was recorded as 500
+           ("--temporal-kernel", "5,99" if command == "sweep" else "99",
+            "--temporal-kernel 99: input of 30 frames of 28x28 is too small"))},
     **{f"{command} --channels {big},2": ([command, "--arch", "3d", "--videos", "10", "--channels", f"{big},2"],
                                          f"--channels must be two positive numbers C1,C2 of at most 1,024 each, got {big},2")
        for command in ("train", "sweep") for big in (2**40, 2**70)},

@@ -61,6 +61,14 @@ def one_line_failure(result, message: str) -> None:
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+#: Zero means zero (issue 19: a 0 was replaced by the default): each option refuses it with its reason, in `ttn train`
+#: and `ttn sweep` alike; --val-size 0 is honoured (`test_val_size_zero_is_the_whole_split`).
+ZERO_REFUSED = {"--lr": "--lr must be positive, got 0.0", "--epochs": "--epochs must be positive, got 0",
+                "--batch-size": "--batch-size must be positive, got 0", "--lr-decay": "--lr-decay must be in (0, 1], got 0.0",
+                "--transform-lr-scale": "--transform-lr-scale must be positive, got 0.0",
+                "--temporal-kernel": "--temporal-kernel must be a positive odd number, got 0",
+                "--val-every": "--val-every must be positive, got 0", "--init-scale": "--init-scale must be positive, got 0.0"}
+
 CASES = {
     "train --device foo": (["train", "--arch", "3d", "--videos", "10", "--device", "foo"], "not a torch device"),
     "train --device cuda": (["train", "--arch", "3d", "--videos", "10", "--device", "cuda"], "CUDA is not available"),
@@ -97,6 +105,8 @@ CASES = {
                                        f"--{option.lstrip('-')}': '--force' looks like an option")
        for command, option in (("train", "--out"), ("sweep", "--out"), ("train", "--data"), ("sweep", "--data"),
                                ("evaluate", "--data"), ("reproduce", "--mnist"))},
+    **{f"{command} {option} 0": ([command, "--arch", "3dttn", "--videos", "10", option, "0"], message)
+       for command in ("train", "sweep") for option, message in ZERO_REFUSED.items()},
     # integers have an upper bound: a one-line range instead of an OverflowError, a MemoryError or a C++ stack
     "sweep --runs 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--runs", str(2**70)], "'--runs': 1180591620717411303424 is not in the range 1<=x<=10000"),
     "sweep --workers 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--workers", str(2**70)], "'--workers': 1180591620717411303424 is not in the range 1<=x<=256"),
@@ -136,6 +146,32 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, check
     before = snapshot(tmp_path)
     one_line_failure(CliRunner().invoke(main, args), message)
     assert snapshot(tmp_path) == before
+
+
+def test_zero_refused_covers_every_number_option() -> None:
+    """A test of every training option that takes a number: a new one is added to ZERO_REFUSED (or honours 0)."""
+    from cli.training_options import OPTION_FIELDS, field_type
+    from ttn.experiment.config import flag
+
+    numbers = {flag(f.name) for f in OPTION_FIELDS if field_type(f) in (int, float)}
+    assert numbers == set(ZERO_REFUSED) | {"--val-size"}
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_val_size_zero_is_the_whole_split(command, data, tmp_path, monkeypatch) -> None:
+    """--val-size 0 is honoured and recorded as 0 (the whole val split), not replaced by the default 1000."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ttn.experiment.runners import PoolRunner
+
+    monkeypatch.setattr("cli.ttn_sweep.runner_of", lambda *args: PoolRunner(make_pool=lambda: ThreadPoolExecutor(1)))
+    out = tmp_path / "res"
+    args = [command, "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out), "--epochs", "1",
+            "--channels", "2,3", "--val-size", "0", *(["--runs", "1"] if command == "sweep" else [])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(next(out.glob("*.json")).read_text())
+    assert record["config"]["val_size"] == 0
 
 
 def test_existing_files_are_never_replaced_without_force(data, tmp_path) -> None:

@@ -67,6 +67,15 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
         yield update
 
 
+def refuse_finished(out: Path, run_id: str, force: bool) -> None:
+    """ClickException if `out` holds the complete record of `run_id` and not `force`."""
+    from ttn.experiment.records import record_exists, record_path
+
+    if record_exists(out, run_id) and not force:
+        raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
+                                   "(the record is replaced), or choose another --run or --out")
+
+
 @click.command("train")
 @data_option
 @click.option("--arch", required=True, help="Architecture: 3d, 3dttn or 2plus1d (see `ttn models`).")
@@ -85,24 +94,31 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
     3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
     """
-    from ttn.experiment.records import record_exists, record_path
+    from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
-    from ttn.experiment.training import train_run
+    from ttn.experiment.training import check_checkpoint_room, train_run
 
     import vmnist
+    from vmnist.atomic import made_folder
 
     check_arch(arch)
     check_videos(videos)
     config = configs_from_options(options, [arch])[arch][0]
     task = plan_tasks([arch], [videos], [run], config)[0]
     run_id = task.run_id
-    if record_exists(out, run_id) and not force:
-        raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
-                                   "(the record is replaced), or choose another --run or --out")
+    refuse_finished(out, run_id, force)
     check_tasks_fit([task], data)  # the data file first: a missing or foreign one is named before the folder
-    check_out_dir(out, [task], vmnist.dataset_fingerprint(data))
-    with epoch_progress(f"train {run_id}", config.epochs) as progress:
-        result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
+    fingerprint = vmnist.dataset_fingerprint(data)
+    check_out_dir(out, [task], fingerprint)
+    if save_model:
+        check_checkpoint_room(task, fingerprint, out)
+    with made_folder(out / CLAIMS_DIR), claim(out, run_id) as claimed:  # a failed first run leaves no empty folder
+        if not claimed:  # another `ttn train` or sweep is training this run in this folder now
+            raise click.ClickException(f"{run_id} is being trained by another process (it holds "
+                                       f"{claim_path(out, run_id)}): wait for it to finish, or choose another --run or --out")
+        refuse_finished(out, run_id, force)  # again: another process may have finished it meanwhile
+        with epoch_progress(f"train {run_id}", config.epochs) as progress:
+            result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
     out_console.print(

@@ -203,6 +203,49 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(data, tmp_path, monke
     assert "is the disk full" in result.output and not list(out.glob("*"))  # no record, no temporary file
 
 
+def test_no_room_for_the_checkpoint_is_refused_before_training(data, tmp_path, monkeypatch) -> None:
+    """--save-model on a folder without room for the checkpoint: one line naming it, before any training."""
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+    monkeypatch.setattr("ttn.experiment.training.train_run", lambda *a, **k: pytest.fail("trained without room to save"))
+    out = tmp_path / "new" / "res"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out),
+                                       "--save-model", *TINY])
+    one_line_failure(result, f"cannot write {out}/3d-v10-lr0.02-c2x3-inithe-r0.pt: 4,096 bytes free in {tmp_path}")
+    assert "free some disk space or choose another --out" in result.output and not (tmp_path / "new").exists()
+
+
+HOLD_CLAIM = """
+import sys
+from ttn.experiment.claims import claim
+with claim(sys.argv[1], sys.argv[2]) as claimed:
+    print(claimed, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_run_being_trained_elsewhere_is_not_trained_again(data, tmp_path) -> None:
+    """`ttn train` takes the run's claim as a sweep's task does: a second `ttn train` of the same run (here: another
+    process holding its claim) is refused in one line naming the lock, and changes nothing."""
+    from ttn.experiment.config import make_config
+    from ttn.experiment.task import Task
+
+    out = tmp_path / "res"
+    run_id = Task("3d", 10, 0, make_config(epochs=1, channels=(2, 3), val_size=12)).run_id
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_CLAIM, str(out), run_id], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out",
+                                           str(out), *TINY])
+        one_line_failure(result, f"{run_id} is being trained by another process (it holds {out}/.claims/{run_id}.lock)")
+        assert not list(out.glob("*.json"))
+    finally:
+        holder.communicate("", timeout=60)
+    assert not (out / ".claims" / f"{run_id}.lock").exists()  # its holder removed it
+
+
 GOOD_RECORD = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "test_accuracy": 0.5,
                "val_accuracy": 0.5, "config": {"lr": 0.02}, "data": {}, "complete": True,
                "history": [{"epoch": 1, "val_accuracy": 0.5}]}

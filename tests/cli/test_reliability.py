@@ -2,6 +2,7 @@
 traceback, and changes no file; concurrent sweeps share a folder and train each run once."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -330,6 +331,28 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 128 + signal.SIGTERM and "terminated" in stderr and "Traceback" not in stderr, stderr
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
+
+
+def test_workers_die_with_a_sweep_killed_outright(data, tmp_path) -> None:
+    """kill -9 of a sweep (the OOM killer, a lost batch job): no worker outlives it by more than a few seconds (2-3
+    used to go on, one finishing its run and idling for minutes)."""
+    psutil = pytest.importorskip("psutil")
+    from vmnist.testing import process_ended, wait_until
+
+    out = tmp_path / "res"
+    sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(out), "--workers", "2", "--epochs", "50"], Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()
+    assert wait_until(lambda: list(out.glob(".claims/*.lock")), 120), "no run started"  # the workers are training
+    workers = psutil.Process(sweep.pid).children(recursive=True)
+    assert len(workers) >= 2
+    sweep.kill()
+    sweep.wait(timeout=60)  # not communicate(): a surviving worker would hold the pipes open
+    try:
+        assert wait_until(lambda: all(process_ended(worker.pid) for worker in workers), 5), "a worker outlived its sweep"
+    finally:
+        for worker in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
 
 
 def good_results(folder: Path) -> Path:

@@ -185,12 +185,11 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(describe_os_error(exc)) from None
-        except Terminated:
-            err_console.print("terminated: nothing half-written was kept")
-            sys.exit(128 + signal.SIGTERM)
-        except KeyboardInterrupt:
-            err_console.print("interrupted: nothing half-written was kept")
-            sys.exit(130)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated); a command may say what was done
+            done = f"; {stop.args[0]}" if stop.args else ""
+            word, code = ("terminated", 128 + signal.SIGTERM) if isinstance(stop, Terminated) else ("interrupted", 130)
+            err_console.print(f"{word}: nothing half-written was kept{done}", markup=False, highlight=False)
+            sys.exit(code)
 
 
 def parse_int_list(value: str, option: str) -> list[int]:

@@ -137,6 +137,7 @@ def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) 
     commands share)."""
     import vmnist
 
+    from ttn.experiment.claims import clear_stale
     from ttn.experiment.cost import estimate_cost, format_duration
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, run_sweep
 
@@ -149,8 +150,14 @@ def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) 
     err_console.print(f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on "
                       f"{runner.description}; estimated cost ~{format_duration(cpu)} CPU{wall}",
                       highlight=False, soft_wrap=True)
-    with runner, task_progress(len(todo)) as on_done:
-        return run_sweep(tasks, data, out, runner, on_done=on_done)
+    try:
+        with runner, task_progress(len(todo)) as on_done:
+            return run_sweep(tasks, data, out, runner, on_done=on_done)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, once the workers are stopped: say what is on disk
+        recorded = len(pending_tasks(tasks, out)[1])
+        raise type(stop)(f"{recorded} of {len(tasks)} runs recorded in {out}; the same command trains the rest") from None
+    finally:
+        clear_stale(out, [task.run_id for task in todo])  # the claims of workers stopped mid-run
 
 
 def print_summary(summary: Any, out: Path) -> None:

@@ -40,6 +40,9 @@ def children_deaf_to_sigint() -> Iterator[None]:
     a Ctrl-C stays pending in them, never a KeyboardInterrupt, until they ignore it (`_worker_setup`) or forever.
     This process's own disposition is untouched, so a Ctrl-C meanwhile is never lost: another thread takes it for
     Python's handler, or it is delivered here when the block ends."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # before: launching it unblocks SIGINT in the launching thread (SIG_UNBLOCK)
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield

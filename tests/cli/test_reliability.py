@@ -322,6 +322,28 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(data, tmp_path) -> None:
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
 
 
+@pytest.mark.parametrize("runner", [["--workers", "2"], ["--dask-local", "2"]], ids=["process pool", "dask"])
+def test_ctrl_c_mid_run_is_one_line_and_leaves_no_claim(runner, data, tmp_path) -> None:
+    """Ctrl-C while workers train: exit 130, one line saying how many runs are recorded (as many as on disk), no
+    worker traceback (Dask's printed two), no stale .claims/*.lock."""
+    if "--dask-local" in runner:
+        pytest.importorskip("distributed")
+    from vmnist.testing import wait_until
+
+    out = tmp_path / "res"
+    sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(out), *runner, "--epochs", "50"], Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()
+    assert wait_until(lambda: list(out.glob(".claims/*.lock")), 120), "no run started"
+    os.killpg(sweep.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole process group, workers included
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130 and "Traceback" not in stderr + stdout, stderr
+    recorded = len(list(out.glob("*.json")))
+    assert stderr.strip().splitlines()[-1] == (f"interrupted: nothing half-written was kept; {recorded} of 6 runs "
+                                                f"recorded in {out}; the same command trains the rest"), stderr
+    assert [line for line in stderr.splitlines() if not line.startswith("[")] == stderr.strip().splitlines()[-1:], stderr
+    assert not list(out.glob(".claims/*")) and not list(out.glob(".*.tmp"))
+
+
 def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     """kill / Slurm's scancel send SIGTERM: the workers are stopped and nothing half-written is kept."""
     sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(tmp_path / "res"), "--workers", "2"], Path.cwd())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import MAX_RUNS, UserPath, err_console, out_console, parse_int_list, progress_enabled
+from cli.common import MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, progress_enabled
 from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
@@ -78,7 +78,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
     task with done/total and the time left. Failures are printed as they happen."""
     def report_failure(run_id: str, error: str | None) -> None:
         if error is not None:
-            err_console.print(f"[red]failed[/red] {run_id}: {error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]failed[/red] {escape(run_id)}: {escape(error)}", highlight=False, soft_wrap=True)
 
     if total == 0:
         yield lambda run_id, result, error: report_failure(run_id, error)
@@ -101,7 +101,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}", markup=False),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console) as bar:
         task = bar.add_task("sweep", total=total, last="")
 
@@ -149,7 +149,7 @@ def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) 
     wall = "" if runner.slots is None else f", ~{format_duration(cpu / max(1, min(runner.slots, len(todo) or 1)))} wall"
     err_console.print(f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on "
                       f"{runner.description}; estimated cost ~{format_duration(cpu)} CPU{wall}",
-                      highlight=False, soft_wrap=True)
+                      highlight=False, soft_wrap=True, markup=False)
     try:
         with runner, task_progress(len(todo)) as on_done:
             return run_sweep(tasks, data, out, runner, on_done=on_done)
@@ -166,7 +166,7 @@ def print_summary(summary: Any, out: Path) -> None:
     elsewhere = f", {len(summary.elsewhere)} being trained by another sweep" if summary.elsewhere else ""
     out_console.print(
         f"sweep: {len(summary.done)} trained, {len(summary.skipped)} already done{elsewhere}{failed} "
-        f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True,
+        f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True, markup=False,
     )
 
 
@@ -213,7 +213,7 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
     elif mnist is not None:
         err_console.print(f"{data} exists, so --mnist {mnist} is not used (the videos were rendered before, from MNIST "
                           f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, soft_wrap=True, markup=False)
     summary = run_sweep_command(data, out, tasks, runner)
     print_summary(summary, out)
     from cli.ttn_report import print_report
@@ -235,5 +235,6 @@ def generate_data(data: Path, mnist: Path | None) -> None:
     """Render the Video-MNIST file `data` through vmnist's own generate code path."""
     import vmnist
 
-    err_console.print(f"{data} not found: generating Video-MNIST (about 20-60 s on 2 cores)", highlight=False)
-    vmnist.generate(data, mnist=mnist, status=lambda message: err_console.print(message, highlight=False))
+    err_console.print(f"{data} not found: generating Video-MNIST (about 20-60 s on 2 cores)", highlight=False,
+                      markup=False)
+    vmnist.generate(data, mnist=mnist, status=lambda message: err_console.print(message, highlight=False, markup=False))

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from cli.common import MAX_RUN_INDEX, UserPath, err_console, out_console, progress_enabled
+from cli.common import MAX_RUN_INDEX, UserPath, echo, err_console, escape, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import configs_from_options, training_options
@@ -54,7 +54,8 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[status]}", markup=False),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total, status="")
@@ -124,7 +125,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     out_console.print(
         f"{run_id}: test accuracy {record['test_accuracy']:.4f} ({record['score']} val {record['val_accuracy']:.4f} at "
         f"epoch {record['scored_epoch']}), {record['params']:,} params, {record['wall_time_s']:.0f} s -> {result.record_path}{saved}",
-        highlight=False, soft_wrap=True,
+        highlight=False, soft_wrap=True, markup=False,
     )
 
 
@@ -144,11 +145,7 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
 
     model, header = load_checkpoint(checkpoint)
     fingerprint = vmnist.dataset_fingerprint(data)  # a missing or foreign file fails here, before any work
-    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
-        raise click.ClickException(
-            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
-            f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
-            "data rendered like its training data (vmnist generate --frames ...)")
+    check_evaluable(checkpoint, header, data, fingerprint)
     labels, predictions = predict_split(model, data, split, header.input_scale)
     confusion = confusion_matrix(labels, predictions)
     per_class = per_class_accuracy(confusion)
@@ -159,21 +156,43 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
         "confusion_matrix": confusion.tolist(),
     }
     if as_json:
-        click.echo(json.dumps(result, indent=1))
-        return
+        echo(json.dumps(result, indent=1))
+    else:
+        print_evaluation(result, f"{checkpoint.name} on {split}")
+
+
+def check_evaluable(checkpoint: Path, header: Any, data: Path, fingerprint: dict[str, Any]) -> None:
+    """ClickException if the checkpoint's model cannot take the videos of `data`; a warning on stderr if they move
+    otherwise than its training videos (another trajectory family: the accuracy then measures a transfer)."""
+    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
+        raise click.ClickException(
+            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
+            f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
+            "data rendered like its training data (vmnist generate --frames ...)")
+    source = header.extra.get("data")
+    trained = source.get("trajectories") if isinstance(source, dict) else None  # unknown for older checkpoints
+    if isinstance(trained, str) and trained != fingerprint["trajectories"]:
+        err_console.print(f"warning: {checkpoint} was trained on {trained!r} trajectories, {data} holds "
+                          f"{fingerprint['trajectories']!r} ones: this accuracy measures a transfer to other motion; "
+                          f"for its own test, evaluate on data of vmnist generate --trajectories {trained}",
+                          markup=False, highlight=False)
+
+
+def print_evaluation(result: dict[str, Any], title: str) -> None:
+    """The accuracy per class and the confusion matrix of an evaluation `result`, as tables on stdout."""
     from rich.table import Table
 
-    table = Table(title=f"{checkpoint.name} on {split} ({len(labels)} videos): accuracy {result['accuracy']:.4f}")
-    table.add_column("class", justify="right")
-    table.add_column("videos", justify="right")
-    table.add_column("accuracy", justify="right")
-    for digit, value in enumerate(per_class):
-        table.add_row(str(digit), str(int(confusion[digit].sum())), "-" if np.isnan(value) else f"{value:.3f}")
+    confusion = result["confusion_matrix"]
+    table = Table(title=escape(f"{title} ({result['videos']} videos): accuracy {result['accuracy']:.4f}"))
+    for name in ("class", "videos", "accuracy"):
+        table.add_column(name, justify="right")
+    for digit, value in enumerate(result["per_class_accuracy"]):
+        table.add_row(str(digit), str(sum(confusion[digit])), "-" if value is None else f"{value:.3f}")
     out_console.print(table)
     matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
     matrix.add_column("", justify="right")
-    for digit in range(confusion.shape[1]):
+    for digit in range(len(confusion[0])):
         matrix.add_column(str(digit), justify="right")
     for digit, row in enumerate(confusion):
-        matrix.add_row(str(digit), *[str(int(v)) for v in row])
+        matrix.add_row(str(digit), *map(str, row))
     out_console.print(matrix)

@@ -399,6 +399,52 @@ def test_names_are_text_not_markup(tmp_path, monkeypatch) -> None:
     assert sorted(os.listdir(tmp_path)) == ["r[", "zero.pkl.gz"]
 
 
+def test_train_sweep_and_evaluate_print_names_as_text(data, checkpoint, tmp_path, monkeypatch) -> None:
+    """A results folder, checkpoint or error that reads as markup ('a[b]c') is printed as it is, not as bold 'ac'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ttn.errors import TTNError
+    from ttn.experiment.runners import PoolRunner
+
+    monkeypatch.chdir(tmp_path)
+    train = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", "t[b]x",
+                                      "--save-model", *TINY])
+    assert train.exit_code == 0 and "-> t[b]x/3d-v10" in train.output and ", model t[b]x/3d" in train.output, train.output
+    named = tmp_path / "m[b]x.pt"
+    named.write_bytes(checkpoint.read_bytes())
+    evaluate = CliRunner().invoke(main, ["evaluate", str(named), "--data", str(data)])
+    assert evaluate.exit_code == 0 and "m[b]x.pt on test" in evaluate.output, evaluate.output
+
+    def failing(*args, **kwargs):
+        raise TTNError("a [b]bold[/b] claim")
+
+    monkeypatch.setattr("cli.ttn_sweep.runner_of", lambda *args: PoolRunner(make_pool=lambda: ThreadPoolExecutor(1)))
+    monkeypatch.setattr("ttn.experiment.training.train_run", failing)
+    sweep = CliRunner().invoke(main, ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1",
+                                      "--out", "s[b]x", *TINY])
+    assert sweep.exit_code == 1 and "TTNError: a [b]bold[/b] claim" in sweep.stderr, sweep.stderr
+    assert "-> s[b]x" in sweep.stdout, sweep.stdout
+
+
+def test_evaluate_on_another_trajectory_family_warns(data, tmp_path) -> None:
+    """A checkpoint evaluated on videos of another motion than it was trained on: a one-line warning on stderr, the
+    results on stdout as usual (JSON through cli.common.echo too); none on its own family."""
+    kwargs = {"channels": [2, 3]}
+    model = build_model("3d", **kwargs)
+    for trained, warned in (("smooth", True), ("authors", False)):
+        path = save_checkpoint(tmp_path / f"{trained}.pt", model, arch="3d", model_kwargs=kwargs,
+                               extra={"data": {"trajectories": trained}})
+        for fmt in ([], ["--json"]):
+            result = CliRunner().invoke(main, ["evaluate", str(path), "--data", str(data), *fmt])
+            assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+            warning = (f"warning: {path} was trained on 'smooth' trajectories, {data} holds 'authors' ones: this "
+                       "accuracy measures a transfer to other motion; for its own test, evaluate on data of vmnist "
+                       "generate --trajectories smooth")
+            assert result.stderr.strip() == (warning if warned else ""), result.stderr
+            if fmt:
+                assert json.loads(result.stdout)["videos"] == 40
+
+
 def run_ttn_to_end(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} | kwargs
     return subprocess.run([sys.executable, "-c", "from cli.ttn_cli import main; main()", *args], text=True, timeout=300,

@@ -15,10 +15,9 @@ HOLD = "import sys\nfrom ttn.experiment.claims import claim\nwith claim(sys.argv
 
 
 def test_the_holder_removes_its_lock_file_when_the_block_fails(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with claim(tmp_path, "r0") as claimed:
-            assert claimed and claim_path(tmp_path, "r0").exists()
-            raise KeyboardInterrupt  # Ctrl-C while training: no stale lock file
+    with pytest.raises(KeyboardInterrupt), claim(tmp_path, "r0") as claimed:
+        assert claimed and claim_path(tmp_path, "r0").exists()
+        raise KeyboardInterrupt  # Ctrl-C while training: no stale lock file
     assert not claim_path(tmp_path, "r0").exists()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
@@ -15,6 +15,9 @@ from cli.common import MAX_RUN_INDEX, UserPath, echo, err_console, escape, out_c
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import configs_from_options, training_options
+
+if TYPE_CHECKING:
+    from ttn.experiment.checkpoint import CheckpointHeader
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -161,7 +164,7 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
         print_evaluation(result, f"{checkpoint.name} on {split}")
 
 
-def check_evaluable(checkpoint: Path, header: Any, data: Path, fingerprint: dict[str, Any]) -> None:
+def check_evaluable(checkpoint: Path, header: CheckpointHeader, data: Path, fingerprint: dict[str, Any]) -> None:
     """ClickException if the checkpoint's model cannot take the videos of `data`; a warning on stderr if they move
     otherwise than its training videos (another trajectory family: the accuracy then measures a transfer)."""
     if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):

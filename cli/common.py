@@ -185,12 +185,11 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(describe_os_error(exc)) from None
-        except Terminated:
-            err_console.print("terminated: nothing half-written was kept")
-            sys.exit(128 + signal.SIGTERM)
-        except KeyboardInterrupt:
-            err_console.print("interrupted: nothing half-written was kept")
-            sys.exit(130)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated); a command may say what was done
+            done = f"; {stop.args[0]}" if stop.args else ""
+            word, code = ("terminated", 128 + signal.SIGTERM) if isinstance(stop, Terminated) else ("interrupted", 130)
+            err_console.print(f"{word}: nothing half-written was kept{done}", markup=False, highlight=False)
+            sys.exit(code)
 
 
 def parse_int_list(value: str, option: str) -> list[int]:
@@ -204,8 +203,10 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
-#: The largest run index a range may name (a sweep's --runs is far below it; it keeps "0-10**9" from allocating).
+#: The largest run index a range or `ttn train --run` may name (it keeps "0-10**9" from allocating).
 MAX_RUN_INDEX = 1_000_000
+#: Most runs per (arch, size) a sweep plans (`ttn sweep --runs`; the paper's protocol has 30).
+MAX_RUNS = 10_000
 
 
 def parse_run_ranges(value: str, option: str) -> frozenset[int]:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import err_console, out_console, parse_int_list, progress_enabled
+from cli.common import MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, progress_enabled
 from cli.training_options import configs_from_options, training_options
-from cli.ttn_train import DEFAULT_DATA, DEFAULT_OUT, check_arch, check_videos
+from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
+from vmnist.processes import MAX_WORKERS
 
 if TYPE_CHECKING:
     from ttn.experiment.runners import Runner
@@ -40,21 +41,19 @@ def _videos(ctx: click.Context, param: click.Parameter, value: str | None) -> li
 def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `ttn sweep` and `ttn reproduce`: what to run and where."""
     options = [
-        click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-                     help="Video-MNIST file made by `vmnist generate`."),
+        data_option,
         click.option("--arch", "archs", callback=_archs, default=None, metavar="A,B",
                      help=f"Architectures [default: the preset's, else {','.join(DEFAULT_ARCHS)}]."),
         click.option("--videos", callback=_videos, default=None, metavar="N,N,...",
                      help="Training-set sizes [default: the preset's, else the paper's 10..5000]."),
-        click.option("--runs", type=click.IntRange(min=1), default=None,
+        click.option("--runs", type=click.IntRange(1, MAX_RUNS), default=None,
                      help=f"Runs per (arch, size): run indices 0..RUNS-1 [default: the preset's, else {DEFAULT_RUNS}]."),
-        click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
-                     help="Folder of result records (finished runs in it are skipped)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
+        out_option("Folder of result records (finished runs in it are skipped)."),
+        click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Local worker processes, one torch thread each [default: all cores]."),
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run on a Dask cluster, e.g. tcp://host:8786 (needs pip install -e .[cluster])."),
-        click.option("--dask-local", type=click.IntRange(min=1), default=None, metavar="N",
+        click.option("--dask-local", type=click.IntRange(1, MAX_WORKERS), default=None, metavar="N",
                      help="Run on a local Dask cluster of N worker processes."),
     ]
     for option in reversed(options):
@@ -79,7 +78,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
     task with done/total and the time left. Failures are printed as they happen."""
     def report_failure(run_id: str, error: str | None) -> None:
         if error is not None:
-            err_console.print(f"[red]failed[/red] {run_id}: {error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]failed[/red] {escape(run_id)}: {escape(error)}", highlight=False, soft_wrap=True)
 
     if total == 0:
         yield lambda run_id, result, error: report_failure(run_id, error)
@@ -102,7 +101,7 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}", markup=False),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console) as bar:
         task = bar.add_task("sweep", total=total, last="")
 
@@ -138,6 +137,7 @@ def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) 
     commands share)."""
     import vmnist
 
+    from ttn.experiment.claims import clear_stale
     from ttn.experiment.cost import estimate_cost, format_duration
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, run_sweep
 
@@ -149,9 +149,15 @@ def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) 
     wall = "" if runner.slots is None else f", ~{format_duration(cpu / max(1, min(runner.slots, len(todo) or 1)))} wall"
     err_console.print(f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on "
                       f"{runner.description}; estimated cost ~{format_duration(cpu)} CPU{wall}",
-                      highlight=False, soft_wrap=True)
-    with runner, task_progress(len(todo)) as on_done:
-        return run_sweep(tasks, data, out, runner, on_done=on_done)
+                      highlight=False, soft_wrap=True, markup=False)
+    try:
+        with runner, task_progress(len(todo)) as on_done:
+            return run_sweep(tasks, data, out, runner, on_done=on_done)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, once the workers are stopped: say what is on disk
+        recorded = len(pending_tasks(tasks, out)[1])
+        raise type(stop)(f"{recorded} of {len(tasks)} runs recorded in {out}; the same command trains the rest") from None
+    finally:
+        clear_stale(out, [task.run_id for task in todo])  # the claims of workers stopped mid-run
 
 
 def print_summary(summary: Any, out: Path) -> None:
@@ -160,7 +166,7 @@ def print_summary(summary: Any, out: Path) -> None:
     elsewhere = f", {len(summary.elsewhere)} being trained by another sweep" if summary.elsewhere else ""
     out_console.print(
         f"sweep: {len(summary.done)} trained, {len(summary.skipped)} already done{elsewhere}{failed} "
-        f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True,
+        f"in {summary.wall_time_s:.0f} s -> {out}", highlight=False, soft_wrap=True, markup=False,
     )
 
 
@@ -191,7 +197,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
               help="'quick' (< 30 min on 2 cores) or 'paper' (the full protocol: days on a laptop).")
-@click.option("--mnist", type=click.Path(exists=True, path_type=Path), default=None,
+@click.option("--mnist", type=UserPath(exists=True, path_type=Path), default=None,
               help="Local MNIST file or folder for generating the data (else fetched and cached); used only when "
                    "--data does not exist yet.")
 @sweep_options
@@ -207,7 +213,7 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
     elif mnist is not None:
         err_console.print(f"{data} exists, so --mnist {mnist} is not used (the videos were rendered before, from MNIST "
                           f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, soft_wrap=True, markup=False)
     summary = run_sweep_command(data, out, tasks, runner)
     print_summary(summary, out)
     from cli.ttn_report import print_report
@@ -229,5 +235,6 @@ def generate_data(data: Path, mnist: Path | None) -> None:
     """Render the Video-MNIST file `data` through vmnist's own generate code path."""
     import vmnist
 
-    err_console.print(f"{data} not found: generating Video-MNIST (about 20-60 s on 2 cores)", highlight=False)
-    vmnist.generate(data, mnist=mnist, status=lambda message: err_console.print(message, highlight=False))
+    err_console.print(f"{data} not found: generating Video-MNIST (about 20-60 s on 2 cores)", highlight=False,
+                      markup=False)
+    vmnist.generate(data, mnist=mnist, status=lambda message: err_console.print(message, highlight=False, markup=False))

@@ -7,17 +7,30 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import err_console, out_console, progress_enabled
+from cli.common import MAX_RUN_INDEX, UserPath, echo, err_console, escape, out_console, progress_enabled
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import configs_from_options, training_options
 
+if TYPE_CHECKING:
+    from ttn.experiment.checkpoint import CheckpointHeader
+
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
+
+#: The --data option of every command that reads a Video-MNIST file (a value like "--force" is refused: UserPath).
+data_option = click.option("--data", type=UserPath(path_type=Path), default=DEFAULT_DATA, show_default=True,
+                           help="Video-MNIST file made by `vmnist generate`.")
+
+
+def out_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --out option (a folder of result records) of `ttn train`, `ttn sweep` and `ttn reproduce`."""
+    return click.option("--out", type=UserPath(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+                        show_default=True, help=help_text)
 
 
 def check_arch(arch: str) -> str:
@@ -44,7 +57,8 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[status]}", markup=False),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total, status="")
@@ -57,15 +71,22 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
         yield update
 
 
+def refuse_finished(out: Path, run_id: str, force: bool) -> None:
+    """ClickException if `out` holds the complete record of `run_id` and not `force`."""
+    from ttn.experiment.records import record_exists, record_path
+
+    if record_exists(out, run_id) and not force:
+        raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
+                                   "(the record is replaced), or choose another --run or --out")
+
+
 @click.command("train")
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Video-MNIST file made by `vmnist generate`.")
+@data_option
 @click.option("--arch", required=True, help="Architecture: 3d, 3dttn or 2plus1d (see `ttn models`).")
 @click.option("--videos", type=int, required=True, help="Training videos (a multiple of 10: videos/10 per class).")
-@click.option("--run", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--run", type=click.IntRange(0, MAX_RUN_INDEX), default=0, show_default=True,
               help="Run index: picks the training videos (same for every arch) and the init seed.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT, show_default=True,
-              help="Folder of result records.")
+@out_option("Folder of result records.")
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
 @click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
 @training_options(grid=False)
@@ -77,36 +98,43 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
     3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
     """
-    from ttn.experiment.records import record_exists, record_path
-    from ttn.experiment.sweep import check_out_dir, plan_tasks
-    from ttn.experiment.training import train_run
+    from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
+    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
+    from ttn.experiment.training import check_checkpoint_room, train_run
 
     import vmnist
+    from vmnist.atomic import made_folder
 
     check_arch(arch)
     check_videos(videos)
     config = configs_from_options(options, [arch])[arch][0]
     task = plan_tasks([arch], [videos], [run], config)[0]
     run_id = task.run_id
-    if record_exists(out, run_id) and not force:
-        raise click.ClickException(f"{record_path(out, run_id)} is a finished run: pass --force to train it again "
-                                   "(the record is replaced), or choose another --run or --out")
-    check_out_dir(out, [task], vmnist.dataset_fingerprint(data))
-    with epoch_progress(f"train {run_id}", config.epochs) as progress:
-        result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
+    refuse_finished(out, run_id, force)
+    check_tasks_fit([task], data)  # the data file first: a missing or foreign one is named before the folder
+    fingerprint = vmnist.dataset_fingerprint(data)
+    check_out_dir(out, [task], fingerprint)
+    if save_model:
+        check_checkpoint_room(task, fingerprint, out)
+    with made_folder(out / CLAIMS_DIR), claim(out, run_id) as claimed:  # a failed first run leaves no empty folder
+        if not claimed:  # another `ttn train` or sweep is training this run in this folder now
+            raise click.ClickException(f"{run_id} is being trained by another process (it holds "
+                                       f"{claim_path(out, run_id)}): wait for it to finish, or choose another --run or --out")
+        refuse_finished(out, run_id, force)  # again: another process may have finished it meanwhile
+        with epoch_progress(f"train {run_id}", config.epochs) as progress:
+            result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
     out_console.print(
         f"{run_id}: test accuracy {record['test_accuracy']:.4f} ({record['score']} val {record['val_accuracy']:.4f} at "
         f"epoch {record['scored_epoch']}), {record['params']:,} params, {record['wall_time_s']:.0f} s -> {result.record_path}{saved}",
-        highlight=False, soft_wrap=True,
+        highlight=False, soft_wrap=True, markup=False,
     )
 
 
 @click.command("evaluate")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Video-MNIST file made by `vmnist generate`.")
+@data_option
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) -> None:
@@ -120,11 +148,7 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
 
     model, header = load_checkpoint(checkpoint)
     fingerprint = vmnist.dataset_fingerprint(data)  # a missing or foreign file fails here, before any work
-    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
-        raise click.ClickException(
-            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
-            f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
-            "data rendered like its training data (vmnist generate --frames ...)")
+    check_evaluable(checkpoint, header, data, fingerprint)
     labels, predictions = predict_split(model, data, split, header.input_scale)
     confusion = confusion_matrix(labels, predictions)
     per_class = per_class_accuracy(confusion)
@@ -135,21 +159,43 @@ def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) ->
         "confusion_matrix": confusion.tolist(),
     }
     if as_json:
-        click.echo(json.dumps(result, indent=1))
-        return
+        echo(json.dumps(result, indent=1))
+    else:
+        print_evaluation(result, f"{checkpoint.name} on {split}")
+
+
+def check_evaluable(checkpoint: Path, header: CheckpointHeader, data: Path, fingerprint: dict[str, Any]) -> None:
+    """ClickException if the checkpoint's model cannot take the videos of `data`; a warning on stderr if they move
+    otherwise than its training videos (another trajectory family: the accuracy then measures a transfer)."""
+    if (header.frames, header.size) != (fingerprint["frames"], fingerprint["height"]):
+        raise click.ClickException(
+            f"{checkpoint} was trained on videos of {header.frames} frames of {header.size}x{header.size}, but {data} "
+            f"holds {fingerprint['frames']} frames of {fingerprint['height']}x{fingerprint['width']}: evaluate it on "
+            "data rendered like its training data (vmnist generate --frames ...)")
+    source = header.extra.get("data")
+    trained = source.get("trajectories") if isinstance(source, dict) else None  # unknown for older checkpoints
+    if isinstance(trained, str) and trained != fingerprint["trajectories"]:
+        err_console.print(f"warning: {checkpoint} was trained on {trained!r} trajectories, {data} holds "
+                          f"{fingerprint['trajectories']!r} ones: this accuracy measures a transfer to other motion; "
+                          f"for its own test, evaluate on data of vmnist generate --trajectories {trained}",
+                          markup=False, highlight=False)
+
+
+def print_evaluation(result: dict[str, Any], title: str) -> None:
+    """The accuracy per class and the confusion matrix of an evaluation `result`, as tables on stdout."""
     from rich.table import Table
 
-    table = Table(title=f"{checkpoint.name} on {split} ({len(labels)} videos): accuracy {result['accuracy']:.4f}")
-    table.add_column("class", justify="right")
-    table.add_column("videos", justify="right")
-    table.add_column("accuracy", justify="right")
-    for digit, value in enumerate(per_class):
-        table.add_row(str(digit), str(int(confusion[digit].sum())), "-" if np.isnan(value) else f"{value:.3f}")
+    confusion = result["confusion_matrix"]
+    table = Table(title=escape(f"{title} ({result['videos']} videos): accuracy {result['accuracy']:.4f}"))
+    for name in ("class", "videos", "accuracy"):
+        table.add_column(name, justify="right")
+    for digit, value in enumerate(result["per_class_accuracy"]):
+        table.add_row(str(digit), str(sum(confusion[digit])), "-" if value is None else f"{value:.3f}")
     out_console.print(table)
     matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
     matrix.add_column("", justify="right")
-    for digit in range(confusion.shape[1]):
+    for digit in range(len(confusion[0])):
         matrix.add_column(str(digit), justify="right")
     for digit, row in enumerate(confusion):
-        matrix.add_row(str(digit), *[str(int(v)) for v in row])
+        matrix.add_row(str(digit), *map(str, row))
     out_console.print(matrix)

@@ -86,10 +86,16 @@ def check_positive(value: Any, what: str) -> float:
     return value
 
 
+#: Most channels a convolution may have: far above the paper's (Table 2: up to 28), far below what fails to allocate
+#: (2**40 channels was an allocation failure, 2**70 a C++ error).
+MAX_CHANNELS = 1024
+
+
 def check_channels(channels: Any, what: str = "--channels") -> tuple[int, int]:
-    """`channels` as (C1, C2) if they are two positive whole numbers; TTNError naming `what` otherwise."""
-    if len(channels) != 2 or any(isinstance(c, bool) or int(c) != c or c < 1 for c in channels):
-        raise TTNError(f"{what} must be two positive numbers C1,C2, got {tuple(channels)}")
+    """`channels` as (C1, C2) if they are two whole numbers from 1 to MAX_CHANNELS; TTNError naming `what` otherwise."""
+    if len(channels) != 2 or any(isinstance(c, bool) or int(c) != c or not 1 <= c <= MAX_CHANNELS for c in channels):
+        raise TTNError(f"{what} must be two positive numbers C1,C2 of at most {MAX_CHANNELS:,} each, got "
+                       f"{','.join(map(str, channels))}")
     return int(channels[0]), int(channels[1])
 
 

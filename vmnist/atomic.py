@@ -18,11 +18,14 @@ from __future__ import annotations
 import errno as errno_codes
 import os
 import re
+import shutil
 import socket
 import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Callable, Iterator
+
+from vmnist.errors import UserError
 
 
 def _host() -> str:
@@ -89,6 +92,20 @@ def _remove_folders(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+@contextmanager
+def made_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Create `folder` (with its missing parents) for the block; if the block fails, remove again those of them it
+    created that are still empty (a folder that existed, or holds files by then, stays)."""
+    folder = Path(folder)
+    missing = _missing_folders(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        _remove_folders(missing)
+        raise
 
 
 def _temporary_beside(path: Path, created: list[Path]) -> Path:
@@ -262,3 +279,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_open(path, "w") as handle:
         handle.write(text)
     return Path(path)
+
+
+
+def check_free_space(path: str | os.PathLike, needed: int, fix: str = "free some disk space") -> None:
+    """UserError naming `path` if the file system it will be written to (its folder, or the nearest folder that
+    exists) has less than `needed` bytes free: a write known to fail is refused before the work that makes it (a
+    checkpoint is written only after the whole training). `fix` ends the message."""
+    folder = Path(path).parent
+    missing = _missing_folders(folder)
+    existing = missing[-1].parent if missing else folder
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise UserError(f"cannot write {path}: {free:,} bytes free in {existing}, about {needed:,} needed; {fix}")

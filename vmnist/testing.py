@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -195,3 +196,31 @@ def shifted(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
     out[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = \
         image[max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
     return out
+
+
+# ----------------------------------------------------------------------------- processes
+def process_ended(pid: int) -> bool:
+    """Whether process `pid` has ended (a zombie nobody reaped yet counts as ended): /proc where there is one."""
+    if Path("/proc/self/stat").exists():
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return True
+        return state in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    return False
+
+
+def wait_until(condition: Callable[[], Any], seconds: float, interval: float = 0.05) -> bool:
+    """Poll `condition` until it is true (True) or `seconds` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True

@@ -2,6 +2,7 @@
 traceback, and changes no file; concurrent sweeps share a folder and train each run once."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -61,6 +62,14 @@ def one_line_failure(result, message: str) -> None:
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+#: Zero means zero (issue 19: a 0 was replaced by the default): each option refuses it with its reason, in `ttn train`
+#: and `ttn sweep` alike; --val-size 0 is honoured (`test_val_size_zero_is_the_whole_split`).
+ZERO_REFUSED = {"--lr": "--lr must be positive, got 0.0", "--epochs": "--epochs must be positive, got 0",
+                "--batch-size": "--batch-size must be positive, got 0", "--lr-decay": "--lr-decay must be in (0, 1], got 0.0",
+                "--transform-lr-scale": "--transform-lr-scale must be positive, got 0.0",
+                "--temporal-kernel": "--temporal-kernel must be a positive odd number, got 0",
+                "--val-every": "--val-every must be positive, got 0", "--init-scale": "--init-scale must be positive, got 0.0"}
+
 CASES = {
     "train --device foo": (["train", "--arch", "3d", "--videos", "10", "--device", "foo"], "not a torch device"),
     "train --device cuda": (["train", "--arch", "3d", "--videos", "10", "--device", "cuda"], "CUDA is not available"),
@@ -93,6 +102,27 @@ CASES = {
     "report --out OUT/t.json": (["report", "OUT", "--format", "json", "--out", "OUT-JSON"], "is in the results folder"),
     "report --out --force": (["report", "OUT", "--out", "--force"], "'--force' looks like an option"),
     "show-kernels --out --force": (["show-kernels", "CKPT", "--out", "--force"], "'--force' looks like an option"),
+    **{f"{command} {option} --force": ([command, *(["CKPT"] if command == "evaluate" else []), option, "--force"],
+                                       f"--{option.lstrip('-')}': '--force' looks like an option")
+       for command, option in (("train", "--out"), ("sweep", "--out"), ("train", "--data"), ("sweep", "--data"),
+                               ("evaluate", "--data"), ("reproduce", "--mnist"))},
+    **{f"{command} {option} 0": ([command, "--arch", "3dttn", "--videos", "10", option, "0"], message)
+       for command in ("train", "sweep") for option, message in ZERO_REFUSED.items()},
+    # integers have an upper bound: a one-line range instead of an OverflowError, a MemoryError or a C++ stack
+    "sweep --runs 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--runs", str(2**70)], "'--runs': 1180591620717411303424 is not in the range 1<=x<=10000"),
+    "sweep --workers 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--workers", str(2**70)], "'--workers': 1180591620717411303424 is not in the range 1<=x<=256"),
+    "sweep --dask-local 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--dask-local", str(2**70)], "is not in the range 1<=x<=256"),
+    "train --run 2**70": (["train", "--arch", "3d", "--videos", "10", "--run", str(2**70)], "is not in the range 0<=x<=1000000"),
+    # every candidate is checked against the data when planning, before any training (a sweep failed each k=99 run)
+    **{f"{command} {option} {value}": ([command, "--arch", "3d", "--videos", "10", option, value], message)
+       for command in ("train", "sweep")
+       for option, value, message in (
+           ("--val-size", "500", "--val-size 500: the val split of"),  # was recorded as 500
+           ("--temporal-kernel", "5,99" if command == "sweep" else "99",
+            "--temporal-kernel 99: input of 30 frames of 28x28 is too small"))},
+    **{f"{command} --channels {big},2": ([command, "--arch", "3d", "--videos", "10", "--channels", f"{big},2"],
+                                         f"--channels must be two positive numbers C1,C2 of at most 1,024 each, got {big},2")
+       for command in ("train", "sweep") for big in (2**40, 2**70)},
 }
 
 
@@ -111,11 +141,38 @@ def test_bad_input_is_one_line_and_changes_nothing(case, data, short_data, check
     swap |= {arg: str(edited_copy(data, tmp_path, arg.removeprefix("EDITED-"))) for arg in args if arg.startswith("EDITED-")}
     args = [swap.get(a, a) for a in args]
     if args[0] in ("train", "sweep"):
-        args += ([] if "--data" in args else ["--data", str(data)]) + ["--out", str(tmp_path / "fresh")]
+        args += [item for name, value in (("--data", str(data)), ("--out", str(tmp_path / "fresh"))) if name not in args
+                 for item in (name, value)]
         args += [item for name, value in zip(TINY[::2], TINY[1::2]) if name not in args for item in (name, value)]
     before = snapshot(tmp_path)
     one_line_failure(CliRunner().invoke(main, args), message)
     assert snapshot(tmp_path) == before
+
+
+def test_zero_refused_covers_every_number_option() -> None:
+    """A test of every training option that takes a number: a new one is added to ZERO_REFUSED (or honours 0)."""
+    from cli.training_options import OPTION_FIELDS, field_type
+    from ttn.experiment.config import flag
+
+    numbers = {flag(f.name) for f in OPTION_FIELDS if field_type(f) in (int, float)}
+    assert numbers == set(ZERO_REFUSED) | {"--val-size"}
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_val_size_zero_is_the_whole_split(command, data, tmp_path, monkeypatch) -> None:
+    """--val-size 0 is honoured and recorded as 0 (the whole val split), not replaced by the default 1000."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ttn.experiment.runners import PoolRunner
+
+    monkeypatch.setattr("cli.ttn_sweep.runner_of", lambda *args: PoolRunner(make_pool=lambda: ThreadPoolExecutor(1)))
+    out = tmp_path / "res"
+    args = [command, "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out), "--epochs", "1",
+            "--channels", "2,3", "--val-size", "0", *(["--runs", "1"] if command == "sweep" else [])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(next(out.glob("*.json")).read_text())
+    assert record["config"]["val_size"] == 0
 
 
 def test_existing_files_are_never_replaced_without_force(data, tmp_path) -> None:
@@ -145,6 +202,49 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(data, tmp_path, monke
                                        "--save-model", *TINY])
     one_line_failure(result, "cannot write checkpoint")
     assert "is the disk full" in result.output and not list(out.glob("*"))  # no record, no temporary file
+
+
+def test_no_room_for_the_checkpoint_is_refused_before_training(data, tmp_path, monkeypatch) -> None:
+    """--save-model on a folder without room for the checkpoint: one line naming it, before any training."""
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+    monkeypatch.setattr("ttn.experiment.training.train_run", lambda *a, **k: pytest.fail("trained without room to save"))
+    out = tmp_path / "new" / "res"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", str(out),
+                                       "--save-model", *TINY])
+    one_line_failure(result, f"cannot write {out}/3d-v10-lr0.02-c2x3-inithe-r0.pt: 4,096 bytes free in {tmp_path}")
+    assert "free some disk space or choose another --out" in result.output and not (tmp_path / "new").exists()
+
+
+HOLD_CLAIM = """
+import sys
+from ttn.experiment.claims import claim
+with claim(sys.argv[1], sys.argv[2]) as claimed:
+    print(claimed, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_run_being_trained_elsewhere_is_not_trained_again(data, tmp_path) -> None:
+    """`ttn train` takes the run's claim as a sweep's task does: a second `ttn train` of the same run (here: another
+    process holding its claim) is refused in one line naming the lock, and changes nothing."""
+    from ttn.experiment.config import make_config
+    from ttn.experiment.task import Task
+
+    out = tmp_path / "res"
+    run_id = Task("3d", 10, 0, make_config(epochs=1, channels=(2, 3), val_size=12)).run_id
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_CLAIM, str(out), run_id], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        result = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out",
+                                           str(out), *TINY])
+        one_line_failure(result, f"{run_id} is being trained by another process (it holds {out}/.claims/{run_id}.lock)")
+        assert not list(out.glob("*.json"))
+    finally:
+        holder.communicate("", timeout=60)
+    assert not (out / ".claims" / f"{run_id}.lock").exists()  # its holder removed it
 
 
 GOOD_RECORD = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "test_accuracy": 0.5,
@@ -222,6 +322,28 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(data, tmp_path) -> None:
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
 
 
+@pytest.mark.parametrize("runner", [["--workers", "2"], ["--dask-local", "2"]], ids=["process pool", "dask"])
+def test_ctrl_c_mid_run_is_one_line_and_leaves_no_claim(runner, data, tmp_path) -> None:
+    """Ctrl-C while workers train: exit 130, one line saying how many runs are recorded (as many as on disk), no
+    worker traceback (Dask's printed two), no stale .claims/*.lock."""
+    if "--dask-local" in runner:
+        pytest.importorskip("distributed")
+    from vmnist.testing import wait_until
+
+    out = tmp_path / "res"
+    sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(out), *runner, "--epochs", "50"], Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()
+    assert wait_until(lambda: list(out.glob(".claims/*.lock")), 120), "no run started"
+    os.killpg(sweep.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole process group, workers included
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130 and "Traceback" not in stderr + stdout, stderr
+    recorded = len(list(out.glob("*.json")))
+    assert stderr.strip().splitlines()[-1] == (f"interrupted: nothing half-written was kept; {recorded} of 6 runs "
+                                                f"recorded in {out}; the same command trains the rest"), stderr
+    assert [line for line in stderr.splitlines() if not line.startswith("[")] == stderr.strip().splitlines()[-1:], stderr
+    assert not list(out.glob(".claims/*")) and not list(out.glob(".*.tmp"))
+
+
 def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     """kill / Slurm's scancel send SIGTERM: the workers are stopped and nothing half-written is kept."""
     sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(tmp_path / "res"), "--workers", "2"], Path.cwd())
@@ -231,6 +353,28 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(data, tmp_path) -> None:
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 128 + signal.SIGTERM and "terminated" in stderr and "Traceback" not in stderr, stderr
     assert not [p for p in (tmp_path / "res").glob(".*.tmp")]
+
+
+def test_workers_die_with_a_sweep_killed_outright(data, tmp_path) -> None:
+    """kill -9 of a sweep (the OOM killer, a lost batch job): no worker outlives it by more than a few seconds (2-3
+    used to go on, one finishing its run and idling for minutes)."""
+    psutil = pytest.importorskip("psutil")
+    from vmnist.testing import process_ended, wait_until
+
+    out = tmp_path / "res"
+    sweep = run_ttn(SWEEP + ["--data", str(data), "--out", str(out), "--workers", "2", "--epochs", "50"], Path.cwd())
+    assert "runs planned" in sweep.stderr.readline()
+    assert wait_until(lambda: list(out.glob(".claims/*.lock")), 120), "no run started"  # the workers are training
+    workers = psutil.Process(sweep.pid).children(recursive=True)
+    assert len(workers) >= 2
+    sweep.kill()
+    sweep.wait(timeout=60)  # not communicate(): a surviving worker would hold the pipes open
+    try:
+        assert wait_until(lambda: all(process_ended(worker.pid) for worker in workers), 5), "a worker outlived its sweep"
+    finally:
+        for worker in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
 
 
 def good_results(folder: Path) -> Path:
@@ -253,6 +397,52 @@ def test_names_are_text_not_markup(tmp_path, monkeypatch) -> None:
     assert reproduce.exit_code == 1 and "Traceback" not in reproduce.output, reproduce.output
     assert "d[/]d.h5 not found" in reproduce.output and "zero.pkl.gz: a character device" in reproduce.output
     assert sorted(os.listdir(tmp_path)) == ["r[", "zero.pkl.gz"]
+
+
+def test_train_sweep_and_evaluate_print_names_as_text(data, checkpoint, tmp_path, monkeypatch) -> None:
+    """A results folder, checkpoint or error that reads as markup ('a[b]c') is printed as it is, not as bold 'ac'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ttn.errors import TTNError
+    from ttn.experiment.runners import PoolRunner
+
+    monkeypatch.chdir(tmp_path)
+    train = CliRunner().invoke(main, ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--out", "t[b]x",
+                                      "--save-model", *TINY])
+    assert train.exit_code == 0 and "-> t[b]x/3d-v10" in train.output and ", model t[b]x/3d" in train.output, train.output
+    named = tmp_path / "m[b]x.pt"
+    named.write_bytes(checkpoint.read_bytes())
+    evaluate = CliRunner().invoke(main, ["evaluate", str(named), "--data", str(data)])
+    assert evaluate.exit_code == 0 and "m[b]x.pt on test" in evaluate.output, evaluate.output
+
+    def failing(*args, **kwargs):
+        raise TTNError("a [b]bold[/b] claim")
+
+    monkeypatch.setattr("cli.ttn_sweep.runner_of", lambda *args: PoolRunner(make_pool=lambda: ThreadPoolExecutor(1)))
+    monkeypatch.setattr("ttn.experiment.training.train_run", failing)
+    sweep = CliRunner().invoke(main, ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1",
+                                      "--out", "s[b]x", *TINY])
+    assert sweep.exit_code == 1 and "TTNError: a [b]bold[/b] claim" in sweep.stderr, sweep.stderr
+    assert "-> s[b]x" in sweep.stdout, sweep.stdout
+
+
+def test_evaluate_on_another_trajectory_family_warns(data, tmp_path) -> None:
+    """A checkpoint evaluated on videos of another motion than it was trained on: a one-line warning on stderr, the
+    results on stdout as usual (JSON through cli.common.echo too); none on its own family."""
+    kwargs = {"channels": [2, 3]}
+    model = build_model("3d", **kwargs)
+    for trained, warned in (("smooth", True), ("authors", False)):
+        path = save_checkpoint(tmp_path / f"{trained}.pt", model, arch="3d", model_kwargs=kwargs,
+                               extra={"data": {"trajectories": trained}})
+        for fmt in ([], ["--json"]):
+            result = CliRunner().invoke(main, ["evaluate", str(path), "--data", str(data), *fmt])
+            assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+            warning = (f"warning: {path} was trained on 'smooth' trajectories, {data} holds 'authors' ones: this "
+                       "accuracy measures a transfer to other motion; for its own test, evaluate on data of vmnist "
+                       "generate --trajectories smooth")
+            assert result.stderr.strip() == (warning if warned else ""), result.stderr
+            if fmt:
+                assert json.loads(result.stdout)["videos"] == 40
 
 
 def run_ttn_to_end(args: list[str], **kwargs) -> subprocess.CompletedProcess:

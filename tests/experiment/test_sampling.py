@@ -51,8 +51,10 @@ def test_val_subset_fixed():
     a = val_indices(1000, 100)
     assert np.array_equal(a, val_indices(1000, 100))
     assert len(np.unique(a)) == 100 and a.max() < 1000
-    assert np.array_equal(val_indices(50, 100), np.arange(50))
+    assert np.array_equal(val_indices(50, 50), np.arange(50))
     assert np.array_equal(val_indices(50, 0), np.arange(50))
+    with pytest.raises(TTNError, match="--val-size 100: the val split of the data file has 50 videos; give --val-size 50"):
+        val_indices(50, 100)  # was: the whole split, recorded as 100
 
 
 def test_init_seed():

@@ -34,6 +34,9 @@ from ttn.registry import ARCHS
 
 FORMAT = "ttn-checkpoint"
 FORMAT_VERSION = 1
+#: What a checkpoint takes besides its tensors (header, extra, zip entries: a few KiB), and the run's record beside it
+#: (tens of KiB): generously rounded up.
+OVERHEAD_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,14 @@ def save_checkpoint(
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TTNError(f"cannot write checkpoint {path}: {reason} (is the disk full?); nothing was left behind") from None
     return path
+
+
+def checkpoint_bytes(arch: str, model_kwargs: dict[str, Any]) -> int:
+    """About the bytes `save_checkpoint` writes for ``build_model(arch, **model_kwargs)``, with room to spare (the
+    model is built on the meta device: no memory, no draws)."""
+    with torch.device("meta"):
+        model = build_model(arch, **model_kwargs)
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values()) + OVERHEAD_BYTES
 
 
 def _plain(value: Any) -> Any:

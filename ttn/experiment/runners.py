@@ -12,12 +12,13 @@ as a context manager: at once, cancelling what has not started, when the block e
 from __future__ import annotations
 
 import abc
+import logging
 from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 from ttn.errors import TTNError
-from vmnist.processes import default_workers, spawn_pool, stop_pool
+from vmnist.processes import children_deaf_to_sigint, default_workers, spawn_pool, stop_pool
 
 #: How often Dask re-runs a task that raised (a dead worker's tasks are re-scheduled by Dask itself).
 DASK_RETRIES = 2
@@ -122,9 +123,11 @@ class DaskRunner(Runner):
         if self.client is None and self.scheduler:
             self.client = connect(self.distributed, self.scheduler)
         elif self.client is None:
-            self.cluster = self.distributed.LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                                         dashboard_address=None)
-            self.client = self.distributed.Client(self.cluster)
+            with children_deaf_to_sigint():  # Ctrl-C is the sweep's to handle: no worker prints a traceback
+                self.cluster = self.distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.ERROR)  # its warnings when stopped mid-task are no news to a user who stopped it
+                self.client = self.distributed.Client(self.cluster)
         return self.client
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:

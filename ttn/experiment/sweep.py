@@ -73,14 +73,25 @@ def plan_tasks(
 
 
 def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
-    """TTNError if the data file cannot supply a planned size (checked before any work is submitted)."""
+    """TTNError if the data file cannot supply a planned run: its training videos, its validation subset
+    (--val-size), or videos long and large enough for its temporal kernel. Every candidate is checked when
+    planning, before any work is submitted (`ttn train` and `ttn sweep` alike)."""
     import vmnist
 
-    from ttn.experiment.sampling import check_sample_size
+    from ttn.experiment.sampling import check_sample_size, check_val_size
+    from ttn.nn.lenet5 import check_input_fits
 
     labels = vmnist.load_labels(data, "train")
     for size in sorted({task.videos for task in tasks}):
         check_sample_size(size, labels)
+    fingerprint = vmnist.dataset_fingerprint(data)
+    for val_size in sorted({task.config.val_size for task in tasks}):
+        check_val_size(val_size, fingerprint["split_sizes"].get("val", 0), data)
+    for kernel in sorted({task.config.temporal_kernel for task in tasks}):
+        try:
+            check_input_fits(int(fingerprint["frames"]), int(fingerprint["height"]), kernel)
+        except TTNError as exc:
+            raise TTNError(f"--temporal-kernel {kernel}: {exc}; choose a smaller kernel or longer videos") from None
 
 
 def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: Mapping[str, Any]) -> None:

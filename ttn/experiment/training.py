@@ -305,10 +305,25 @@ def write_run(result: TrainResult, out_dir: str | os.PathLike[str], save_model: 
     if save_model:
         from ttn.experiment.checkpoint import save_checkpoint
 
-        result.checkpoint_path = Path(out_dir) / f"{record['run_id']}.pt"
+        result.checkpoint_path = checkpoint_path(out_dir, record["run_id"])
         save_checkpoint(result.checkpoint_path, result.model, arch=record["arch"], model_kwargs=model_kwargs,
                         input_scale=record["config"]["input_scale"], extra=_checkpoint_extra(record))
     result.record_path = write_record(out_dir, record)  # last: a record means everything is written
+
+
+def checkpoint_path(out_dir: str | os.PathLike[str], run_id: str) -> Path:
+    """Where `ttn train --save-model` writes the checkpoint of `run_id`: OUT/RUN_ID.pt."""
+    return Path(out_dir) / f"{run_id}.pt"
+
+
+def check_checkpoint_room(task: Task, fingerprint: dict[str, Any], out_dir: str | os.PathLike[str]) -> None:
+    """UserError naming the checkpoint if `out_dir` has no room for it (`ttn train --save-model`), checked before
+    training: a full disk was found only when saving, after the whole training."""
+    from ttn.experiment.checkpoint import checkpoint_bytes
+    from vmnist.atomic import check_free_space
+
+    needed = checkpoint_bytes(task.arch, model_options(task.resolved_config(), fingerprint))
+    check_free_space(checkpoint_path(out_dir, task.run_id), needed, "free some disk space or choose another --out")
 
 
 def _checkpoint_extra(record: dict[str, Any]) -> dict[str, Any]:

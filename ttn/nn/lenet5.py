@@ -92,6 +92,14 @@ def feature_shape(frames: int, size: int, temporal_kernel: int) -> tuple[int, in
     return depth, side, side
 
 
+def check_input_fits(frames: int, size: int, temporal_kernel: int) -> None:
+    """TTNError unless videos of `frames` frames of `size` x `size` leave features after LeNet-5's second pool with a
+    temporal kernel of `temporal_kernel` frames."""
+    if min(feature_shape(frames, size, temporal_kernel)) < 1:
+        raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of "
+                       f"{temporal_kernel}")
+
+
 def build_model(
     arch: str,
     *,
@@ -119,8 +127,7 @@ def build_model(
     check_positive(init_scale, "--init-scale")
     channels = check_channels(channels, "channels")
     check_temporal_kernel(temporal_kernel, "temporal kernel")
-    if min(feature_shape(frames, size, temporal_kernel)) < 1:
-        raise TTNError(f"input of {frames} frames of {size}x{size} is too small for LeNet-5 with a temporal kernel of {temporal_kernel}")
+    check_input_fits(frames, size, temporal_kernel)
     if freeze_transforms and arch != "3dttn":
         raise TTNError(f"--freeze-transforms applies to 3dttn only, not to {arch}")
     conv = CONV_MAKERS[arch]

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
 from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SEED_RANGE, SPLITS
 from vmnist.processes import MAX_WORKERS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
@@ -27,6 +27,17 @@ def parse_splits(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     if twice:
         raise click.BadParameter(f"{', '.join(twice)} named twice in {value!r}; name each split once")
     return splits
+
+
+class SeedRange(click.IntRange):
+    """Seeds 0 to MAX_SEED, written SEED_RANGE ("0 to 2**64-1") in --help and in errors, where Click would print
+    "0<=x<=18446744073709551615"."""
+
+    def __init__(self) -> None:
+        super().__init__(0, MAX_SEED)
+
+    def _describe_range(self) -> str:  # Click's hook for the "[0<=x<=...]" of --help and the range in errors
+        return SEED_RANGE
 
 
 @contextmanager
@@ -51,19 +62,19 @@ def main() -> None:
 
     \b
     Start here:
-      vmnist generate --out data.h5        # all 70,000 videos (~20-30 s on 2 cores)
-      vmnist info data.h5                  # provenance, trajectories, shapes, class balance
+      vmnist generate --out data.h5      # all 70,000 videos (~20-30 s, 2 cores)
+      vmnist info data.h5                # provenance, shapes, class balance
       vmnist preview data.h5 --out fig2.png
-      vmnist verify data.h5                # re-render a sample byte for byte
-    \b
-    Two trajectory families (--trajectories): "authors" (default), the motion of the
-    authors' own generator, and "smooth", gentler motion that stays inside the frame.
+      vmnist verify data.h5              # re-render a sample byte for byte
+
+    Two trajectory families (--trajectories): "authors" (default), the motion of the authors' own generator,
+    and "smooth", gentler motion that stays inside the frame.
     """
 
 
 @main.command("generate")
 @click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically); a missing folder is created.")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
+@click.option("--seed", type=SeedRange(), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
 @click.option("--frames", type=click.IntRange(2, MAX_FRAMES), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
@@ -88,9 +99,10 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
 
     \b
     Examples:
-      vmnist generate --out data.h5                          # authors' motion, one file
+      vmnist generate --out data.h5                  # authors' motion, one file
       vmnist generate --out smooth.h5 --trajectories smooth
-      vmnist generate --out data.h5 --shard-size 10000       # data-train-00000.h5 ... + data.h5
+      # shard files data-train-00000.h5 ... and a small data.h5 that joins them:
+      vmnist generate --out data.h5 --shard-size 10000
     """
     from vmnist.generator import GenerateConfig, check_output, generate, plan_output
 
@@ -149,7 +161,8 @@ def info_command(path: Path) -> None:
 @DATA_FILE
 @click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
 @click.option("--gif", is_flag=True, help="Write an animated GIF of one video per class instead.")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="The split whose videos are drawn (the first video of each class).")
 @click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
 @click.option("--compare", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
@@ -163,7 +176,8 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
     \b
     Compare the two trajectory families on the same test digits:
       vmnist generate --out authors.h5 --splits test --limit 100
-      vmnist generate --out smooth.h5 --splits test --limit 100 --trajectories smooth
+      vmnist generate --out smooth.h5 --splits test --limit 100 \\
+                      --trajectories smooth
       vmnist preview authors.h5 --compare smooth.h5 --out compare.png
     """
     from vmnist.errors import UserError

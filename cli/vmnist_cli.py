@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
+from cli.fit import key_value_lines, print_fitted
 from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SEED_RANGE, SPLITS
 from vmnist.processes import MAX_WORKERS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
+
+if TYPE_CHECKING:
+    from vmnist.info import DatasetInfo
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
 
@@ -137,24 +143,53 @@ DATA_FILE = click.argument("path", type=click.Path(path_type=Path))
 @DATA_FILE
 def info_command(path: Path) -> None:
     """Show a file's format version, provenance, shapes, class balance and compression ratio."""
-    from vmnist.info import dataset_info
+    from vmnist.info import config_items, dataset_info
 
     info = dataset_info(path)
     attrs = info.attributes
     shards = f" (main file and {info.shards} shards)" if info.shards else ""
     out_console.print(f"[bold]{escape(str(info.path))}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
-    out_console.print(f"  {'trajectories':<18} {info.trajectories}", markup=False, highlight=False)
-    for key in ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256", "mnist_source"):
-        if key in attrs:
-            out_console.print(f"  {key:<18} {attrs[key]}", markup=False, highlight=False)
-    table = Table(title="videos per class", title_justify="left")
-    for column in ("split", "videos", *map(str, range(10)), "ratio", "shards"):
-        table.add_column(column, justify="left" if column in ("split", "videos") else "right")
-    for split in info.splits:
-        table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts),
-                      f"{split.compression_ratio:.2f}x", str(split.shards or "-"))
-    out_console.print(table)
-    out_console.print(f"  config {attrs['config']}", markup=False, highlight=False, soft_wrap=True)
+    provenance = [("trajectories", info.trajectories)] + [(key, str(attrs[key])) for key in INFO_ATTRIBUTES if key in attrs]
+    print_lines(key_value_lines(provenance, out_console.width))
+    print_info_table("splits", *splits_table(info))
+    print_info_table("videos per class", ["split", *map(str, range(10)), "total"],
+                     [[split.name, *map(str, split.class_counts), str(split.class_counts.sum())] for split in info.splits])
+    out_console.print("\nconfig (the generator's settings)", highlight=False, markup=False)
+    print_lines(key_value_lines(config_items(attrs["config"]), out_console.width))
+
+
+#: The file attributes `vmnist info` lists, in order, after the trajectory family.
+INFO_ATTRIBUTES = ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256",
+                   "mnist_source")
+
+
+def splits_table(info: DatasetInfo) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `vmnist info`'s splits table: shape, compression and, for a sharded file, shards."""
+    shards = ["shards"] if info.shards else []
+    rows = [[split.name, "x".join(map(str, split.videos_shape)), f"{split.compression_ratio:.2f}x",
+             *([str(split.shards or "-")] if shards else [])] for split in info.splits]
+    return ["split", "videos", "compression", *shards], rows
+
+
+def print_lines(lines: list[str]) -> None:
+    """Print lines of file text on stdout as they are (no markup, no highlighting, no re-wrapping)."""
+    for line in lines:
+        out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_info_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """A `vmnist info` table fitted to stdout: split names left, numbers right, stacked blocks if too wide."""
+    def make(names: list[str], cells: list[list[str]], first: bool, last: bool) -> Table:
+        table = Table(title=title if first else None, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+                      collapse_padding=True, show_edge=False)
+        for name in names:
+            table.add_column(name, justify="left" if name == "split" else "right", no_wrap=True)
+        for row in cells:
+            table.add_row(*map(Text, row))
+        return table
+
+    out_console.print()
+    print_fitted(out_console, make, header, rows, keys=(0,))
 
 
 @main.command("preview")

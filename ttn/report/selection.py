@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.experiment.config import NOT_IDENTITY, identity
+from ttn.registry import canonical_init
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
 SELECT_RULES = ("val", "none")
@@ -150,14 +151,22 @@ def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
 
 def where(records: Sequence[dict[str, Any]], filters: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     """The records whose config option KEY is one of the VALUES for every filter (spelled as `format_value`);
-    an option that does not apply to a record's arch (None, e.g. transform_lr_scale of a 3d run) passes."""
+    an option that does not apply to a record's arch (None, e.g. transform_lr_scale of a 3d run) passes. An init
+    rule matches the records of the rule that draws the same model for their arch (`canonical_init`):
+    conv_init=default keeps a 3DTTN's runs, recorded as "he", the model PyTorch's default draws for it."""
     known = {key for record in records for key in record["config"]}
     unknown = sorted(set(filters) - known)
     if records and unknown:
         raise TTNError(f"--where {', '.join(unknown)}: no such option in the records; options: {', '.join(sorted(known))}")
     return [record for record in records
-            if all(record["config"].get(key) is None or any(_matches(record["config"][key], v) for v in values)
+            if all(record["config"].get(key) is None
+                   or any(_matches(record["config"][key], _wanted(record, key, v)) for v in values)
                    for key, values in filters.items())]
+
+
+def _wanted(record: dict[str, Any], key: str, value: str) -> str:
+    """A --where value as `record` spells it: an init rule by its canonical name for the record's arch."""
+    return canonical_init(record["arch"], value) if key == "conv_init" else value
 
 
 def _matches(value: Any, wanted: str) -> bool:

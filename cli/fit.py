@@ -7,6 +7,7 @@ that cannot fit even one column beside its keys is printed at its natural width.
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, Sequence
 
 from rich.console import Console
@@ -69,3 +70,22 @@ def print_fitted(console: Console, make: TableMaker, header: list[str], rows: li
     for number, columns in enumerate(blocks):
         print_unshrunk(console, make(*_subset(header, rows, columns), number == 0, number == len(blocks) - 1))
     return dropped
+
+
+def key_value_lines(items: Sequence[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
+    """`key  value` lines, the values aligned, at most `width` columns where the words allow: a value too long for
+    its line goes on the lines below its key, indented and wrapped between words (a hash or a number is never
+    split or cut; only a single word wider than the console overflows)."""
+    if not items:
+        return []
+    key_width = max(len(key) for key, _ in items)
+    lines = []
+    for key, value in items:
+        line = f"{' ' * indent}{key:<{key_width}}  {value}"
+        if len(line) <= width or not value:
+            lines.append(line)
+            continue
+        lines.append(f"{' ' * indent}{key}")
+        lines += textwrap.wrap(value, width=max(width, 2 * indent + 8), initial_indent=" " * 2 * indent,
+                               subsequent_indent=" " * 2 * indent, break_long_words=False, break_on_hyphens=False)
+    return lines

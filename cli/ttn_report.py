@@ -249,9 +249,11 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --compare-paper --correct holm --plot fig3.png
       ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
       ttn report results/ --format json --out results.json
-      ttn report results/ --format records --runs > runs.jsonl   # pandas.read_json(..., lines=True)
       ttn report results/ --format html --out report.html
-      ttn report results/ --select-runs 0-9 --estimate-runs 10-29   # an estimate the choice did not see
+      # one row per run, for pandas.read_json("runs.jsonl", lines=True):
+      ttn report results/ --format records --runs > runs.jsonl
+      # select on runs 0-9, report runs 10-29, which the choice did not see:
+      ttn report results/ --select-runs 0-9 --estimate-runs 10-29
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
                  transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard)
@@ -268,7 +270,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
 @click.option("--videos", "sizes", default=None, metavar="N,N,...", help="Only these training-set sizes.")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
               help="Multiple-testing correction over every (row, size) of the table.")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True,
+              help="table: on the terminal; markdown (with the caption); json: every gap with its numbers.")
 @run_range_options
 def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: str | None, correction: str,
                     fmt: str, select_runs: frozenset[int] | None, estimate_runs: frozenset[int] | None) -> None:
@@ -285,12 +288,11 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     fresh runs 10-29 only (a confirmatory estimate).
 
     \b
-    Examples (the tables of docs/results.md):
-      ttn compare --row "shared lr 0.02=docs/experiments/selected-authors?lr=0.02" \\
-                  --row "lr selected=docs/experiments/selected-authors?transform_lr_scale=1&freeze_transforms=false" \\
-                  --row "authors recipe=docs/experiments/authors-recipe"
-      ttn compare --row "learned vs frozen=docs/experiments/selected-authors?transform_lr_scale=1" \\
-                  --treatment "3dttn?freeze_transforms=false" --baseline "3dttn?freeze_transforms=true"
+    Examples (docs/results.md has the commands of its tables):
+      ttn compare --row "shared lr=results?lr=0.02" --row "selected lr=results"
+      ttn compare --row "3dttn: learned vs frozen=results" \\
+                  --treatment "3dttn?freeze_transforms=false" \\
+                  --baseline "3dttn?freeze_transforms=true"
     """
     from cli.common import parse_int_list
     from ttn.report.compare import caption as compare_caption

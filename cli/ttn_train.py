@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
+from rich.console import Console
 
 from cli.common import MAX_RUN_INDEX, UserPath, echo, err_console, escape, out_console, progress_enabled
 from ttn import registry
@@ -18,6 +19,7 @@ from cli.training_options import configs_from_options, training_options
 
 if TYPE_CHECKING:
     from ttn.experiment.checkpoint import CheckpointHeader
+    from ttn.experiment.training import EpochInfo, ProgressCallback
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
@@ -49,11 +51,27 @@ def check_videos(videos: int) -> int:
         raise click.BadParameter(str(exc)) from None
 
 
+def epoch_line(info: EpochInfo) -> str:
+    """One validated epoch in one line (`ttn train -v`), e.g. "epoch 10/100  loss 0.4123  val 0.8450 (best 0.8500)
+    lr 0.01  elapsed 42 s"."""
+    from ttn.experiment.cost import format_duration
+
+    return (f"epoch {info.epoch}/{info.epochs}  loss {info.train_loss:.4f}  val {info.val_accuracy:.4f} "
+            f"(best {info.best_val_accuracy:.4f})  lr {info.lr:.3g}  elapsed {format_duration(info.elapsed_s)}")
+
+
+def print_epoch(info: EpochInfo, console: Console = err_console) -> None:
+    """Print `epoch_line` of a validated epoch on `console` (stderr); an epoch without validation prints nothing."""
+    if info.val_accuracy is not None:
+        console.print(epoch_line(info), highlight=False, markup=False, soft_wrap=True)
+
+
 @contextmanager
-def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], None]]:
-    """A rich progress bar over epochs on stderr (terminal only); yields the ttn.experiment.training progress callback."""
+def epoch_progress(description: str, total: int, verbose: bool = False) -> Iterator[ProgressCallback]:
+    """The ttn.experiment.training progress callback: a rich progress bar over epochs on stderr (terminal only)
+    and, with `verbose`, one line per validated epoch on stderr (above the bar on a terminal)."""
     if not progress_enabled():
-        yield lambda info: None
+        yield print_epoch if verbose else lambda info: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -63,10 +81,12 @@ def epoch_progress(description: str, total: int) -> Iterator[Callable[[Any], Non
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total, status="")
 
-        def update(info: Any) -> None:
+        def update(info: EpochInfo) -> None:
             val = "-" if info.val_accuracy is None else f"{info.val_accuracy:.3f}"
             status = f"loss {info.train_loss:.3f}  val {val} (best {info.best_val_accuracy:.3f})  lr {info.lr:.2g}"
             bar.update(task, completed=info.epoch, status=status)
+            if verbose:
+                print_epoch(info, bar.console)
 
         yield update
 
@@ -89,14 +109,25 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
 @out_option("Folder of result records.")
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
 @click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print one line per validated epoch on stderr (loss, val accuracy, best, lr, time), also in a log "
+                   "file or batch job, where no progress bar is drawn.")
 @training_options(grid=False)
 def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool,
-                  **options: Any) -> None:
+                  verbose: bool, **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
     The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
     The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
     3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
+
+    \b
+    Examples:
+      ttn train --arch 3dttn --videos 40      # results/3dttn-v40-lr0.02-r0.json
+      ttn train --arch 3d --videos 40 --run 1 --lr 0.01 --save-model   # + .pt
+      ttn train --arch 3dttn --videos 100 --epochs 40 -v   # a line per epoch
+      ttn train --arch 3d --videos 10 --recipe authors     # the authors' recipe
+      ttn evaluate results/3dttn-v40-lr0.02-r0.pt   # a model of --save-model
     """
     from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
@@ -121,7 +152,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
             raise click.ClickException(f"{run_id} is being trained by another process (it holds "
                                        f"{claim_path(out, run_id)}): wait for it to finish, or choose another --run or --out")
         refuse_finished(out, run_id, force)  # again: another process may have finished it meanwhile
-        with epoch_progress(f"train {run_id}", config.epochs) as progress:
+        with epoch_progress(f"train {run_id}", config.epochs, verbose) as progress:
             result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
@@ -135,7 +166,8 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 @click.command("evaluate")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @data_option
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True,
+              help="The split of --data to evaluate on, all its videos.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) -> None:
     """Accuracy, per-class accuracy and confusion matrix of a checkpoint (from `ttn train --save-model`)."""

@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
+from cli.fit import key_value_lines, print_fitted
 from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SPLITS
+from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SEED_RANGE, SPLITS
 from vmnist.processes import MAX_WORKERS
 from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
+
+if TYPE_CHECKING:
+    from vmnist.info import DatasetInfo
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
 
@@ -27,6 +33,17 @@ def parse_splits(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     if twice:
         raise click.BadParameter(f"{', '.join(twice)} named twice in {value!r}; name each split once")
     return splits
+
+
+class SeedRange(click.IntRange):
+    """Seeds 0 to MAX_SEED, written SEED_RANGE ("0 to 2**64-1") in --help and in errors, where Click would print
+    "0<=x<=18446744073709551615"."""
+
+    def __init__(self) -> None:
+        super().__init__(0, MAX_SEED)
+
+    def _describe_range(self) -> str:  # Click's hook for the "[0<=x<=...]" of --help and the range in errors
+        return SEED_RANGE
 
 
 @contextmanager
@@ -51,19 +68,19 @@ def main() -> None:
 
     \b
     Start here:
-      vmnist generate --out data.h5        # all 70,000 videos (~20-30 s on 2 cores)
-      vmnist info data.h5                  # provenance, trajectories, shapes, class balance
+      vmnist generate --out data.h5      # all 70,000 videos (~20-30 s, 2 cores)
+      vmnist info data.h5                # provenance, shapes, class balance
       vmnist preview data.h5 --out fig2.png
-      vmnist verify data.h5                # re-render a sample byte for byte
-    \b
-    Two trajectory families (--trajectories): "authors" (default), the motion of the
-    authors' own generator, and "smooth", gentler motion that stays inside the frame.
+      vmnist verify data.h5              # re-render a sample byte for byte
+
+    Two trajectory families (--trajectories): "authors" (default), the motion of the authors' own generator,
+    and "smooth", gentler motion that stays inside the frame.
     """
 
 
 @main.command("generate")
 @click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=Path("data.h5"), show_default=True, help="HDF5 file to write (atomically); a missing folder is created.")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
+@click.option("--seed", type=SeedRange(), default=DEFAULT_SEED, show_default=True, help="Root seed; each video's randomness derives from (seed, split, index).")
 @click.option("--frames", type=click.IntRange(2, MAX_FRAMES), default=DEFAULT_FRAMES, show_default=True, help="Frames per video.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Render only the first N digits of each split (quick tries).")
 @click.option("--splits", callback=parse_splits, default=",".join(SPLITS), show_default=True, help="Comma-separated splits to render.")
@@ -88,9 +105,10 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
 
     \b
     Examples:
-      vmnist generate --out data.h5                          # authors' motion, one file
+      vmnist generate --out data.h5                  # authors' motion, one file
       vmnist generate --out smooth.h5 --trajectories smooth
-      vmnist generate --out data.h5 --shard-size 10000       # data-train-00000.h5 ... + data.h5
+      # shard files data-train-00000.h5 ... and a small data.h5 that joins them:
+      vmnist generate --out data.h5 --shard-size 10000
     """
     from vmnist.generator import GenerateConfig, check_output, generate, plan_output
 
@@ -125,31 +143,61 @@ DATA_FILE = click.argument("path", type=click.Path(path_type=Path))
 @DATA_FILE
 def info_command(path: Path) -> None:
     """Show a file's format version, provenance, shapes, class balance and compression ratio."""
-    from vmnist.info import dataset_info
+    from vmnist.info import config_items, dataset_info
 
     info = dataset_info(path)
     attrs = info.attributes
     shards = f" (main file and {info.shards} shards)" if info.shards else ""
     out_console.print(f"[bold]{escape(str(info.path))}[/bold]: {info.file_bytes / 2**20:.1f} MiB{shards}, compression {info.compression_ratio:.2f}x")
-    out_console.print(f"  {'trajectories':<18} {info.trajectories}", markup=False, highlight=False)
-    for key in ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256", "mnist_source"):
-        if key in attrs:
-            out_console.print(f"  {key:<18} {attrs[key]}", markup=False, highlight=False)
-    table = Table(title="videos per class", title_justify="left")
-    for column in ("split", "videos", *map(str, range(10)), "ratio", "shards"):
-        table.add_column(column, justify="left" if column in ("split", "videos") else "right")
-    for split in info.splits:
-        table.add_row(split.name, "x".join(map(str, split.videos_shape)), *map(str, split.class_counts),
-                      f"{split.compression_ratio:.2f}x", str(split.shards or "-"))
-    out_console.print(table)
-    out_console.print(f"  config {attrs['config']}", markup=False, highlight=False, soft_wrap=True)
+    provenance = [("trajectories", info.trajectories)] + [(key, str(attrs[key])) for key in INFO_ATTRIBUTES if key in attrs]
+    print_lines(key_value_lines(provenance, out_console.width))
+    print_info_table("splits", *splits_table(info))
+    print_info_table("videos per class", ["split", *map(str, range(10)), "total"],
+                     [[split.name, *map(str, split.class_counts), str(split.class_counts.sum())] for split in info.splits])
+    out_console.print("\nconfig (the generator's settings)", highlight=False, markup=False)
+    print_lines(key_value_lines(config_items(attrs["config"]), out_console.width))
+
+
+#: The file attributes `vmnist info` lists, in order, after the trajectory family.
+INFO_ATTRIBUTES = ("format", "format_version", "generator_version", "seed", "frames", "height", "width", "mnist_sha256",
+                   "mnist_source")
+
+
+def splits_table(info: DatasetInfo) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `vmnist info`'s splits table: shape, compression and, for a sharded file, shards."""
+    shards = ["shards"] if info.shards else []
+    rows = [[split.name, "x".join(map(str, split.videos_shape)), f"{split.compression_ratio:.2f}x",
+             *([str(split.shards or "-")] if shards else [])] for split in info.splits]
+    return ["split", "videos", "compression", *shards], rows
+
+
+def print_lines(lines: list[str]) -> None:
+    """Print lines of file text on stdout as they are (no markup, no highlighting, no re-wrapping)."""
+    for line in lines:
+        out_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_info_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """A `vmnist info` table fitted to stdout: split names left, numbers right, stacked blocks if too wide."""
+    def make(names: list[str], cells: list[list[str]], first: bool, last: bool) -> Table:
+        table = Table(title=title if first else None, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+                      collapse_padding=True, show_edge=False)
+        for name in names:
+            table.add_column(name, justify="left" if name == "split" else "right", no_wrap=True)
+        for row in cells:
+            table.add_row(*map(Text, row))
+        return table
+
+    out_console.print()
+    print_fitted(out_console, make, header, rows, keys=(0,))
 
 
 @main.command("preview")
 @DATA_FILE
 @click.option("--out", type=UserPath(dir_okay=False, path_type=Path), default=None, help="Picture to write [default: fig2.png, or preview.gif with --gif].")
 @click.option("--gif", is_flag=True, help="Write an animated GIF of one video per class instead.")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="The split whose videos are drawn (the first video of each class).")
 @click.option("--every", type=click.IntRange(min=1), default=2, show_default=True, help="Draw every N-th frame.")
 @click.option("--compare", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="A second Video-MNIST file drawn beside the first, class by class (e.g. the other trajectory family).")
@@ -163,7 +211,8 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
     \b
     Compare the two trajectory families on the same test digits:
       vmnist generate --out authors.h5 --splits test --limit 100
-      vmnist generate --out smooth.h5 --splits test --limit 100 --trajectories smooth
+      vmnist generate --out smooth.h5 --splits test --limit 100 \\
+                      --trajectories smooth
       vmnist preview authors.h5 --compare smooth.h5 --out compare.png
     """
     from vmnist.errors import UserError

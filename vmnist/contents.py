@@ -17,7 +17,7 @@ import numpy as np
 
 from vmnist.digits import NUM_CLASSES
 from vmnist.errors import DatasetError
-from vmnist.format import (FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, MAX_FRAMES, MAX_SEED, REQUIRED_ATTRIBUTES,
+from vmnist.format import (FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, MAX_FRAMES, MAX_SEED, REQUIRED_ATTRIBUTES, SEED_RANGE,
                            SPLIT_DATASETS, SPLIT_SOURCES, SPLITS)
 from vmnist.shards import SHARDS_ATTRIBUTE, ShardRecord, decode_shards, plain, regenerate_hint, shard_records
 
@@ -31,7 +31,7 @@ def _whole(low: int, high: int) -> Callable[[Any], bool]:
 #: What each required attribute must be (besides `format`, `complete` and `config`, checked on their own).
 _ATTRIBUTE_TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "generator_version": (lambda value: isinstance(value, str), "text"),
-    "seed": (_whole(0, MAX_SEED), f"a whole number 0..{MAX_SEED}"),
+    "seed": (_whole(0, MAX_SEED), f"a whole number {SEED_RANGE}"),
     "frames": (_whole(2, MAX_FRAMES), f"a whole number 2..{MAX_FRAMES}"),
     "height": (_whole(FRAME_SIZE, FRAME_SIZE), str(FRAME_SIZE)),
     "width": (_whole(FRAME_SIZE, FRAME_SIZE), str(FRAME_SIZE)),

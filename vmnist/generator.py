@@ -23,7 +23,7 @@ from vmnist.atomic import atomic_files
 from vmnist.deflate import MAX_LEVEL, compress
 from vmnist.errors import UserError
 from vmnist.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_FRAMES, MAX_SEED,
-                           SPLIT_SOURCES, SPLITS)
+                           SEED_RANGE, SPLIT_SOURCES, SPLITS)
 from vmnist.mnist import MnistDigits, fetch_mnist
 from vmnist.processes import default_workers, spawn_pool, stop_pool
 from vmnist.shards import ShardRecord, own_shards, plan_shards
@@ -65,7 +65,7 @@ class GenerateConfig:
         if twice:
             raise UserError(f"--splits: {', '.join(twice)} named twice; name each split once")
         if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
-            raise UserError(f"--seed must be a whole number from 0 to 2**64 - 1, got {self.seed!r}")
+            raise UserError(f"--seed must be a whole number {SEED_RANGE}, got {self.seed!r}")
         if not 2 <= self.frames <= MAX_FRAMES:
             raise UserError(f"--frames must be 2-{MAX_FRAMES}, got {self.frames}")
         if self.limit is not None and self.limit < 1:

@@ -1,6 +1,7 @@
 """Describe a Video-MNIST file: provenance, trajectory family, shards, shapes, class balance and compression."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,3 +64,23 @@ def dataset_info(path: str | os.PathLike) -> DatasetInfo:
             splits.append(SplitInfo(name, tuple(videos.shape), counts, raw, stored, len(records.get(name, []))))
     shard_bytes = sum(r.bytes for rs in records.values() for r in rs)
     return DatasetInfo(path, path.stat().st_size + shard_bytes, attributes, tuple(splits), trajectories_of(attributes["config"]))
+
+
+def config_items(config: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The generator config (the file's `config` attribute) as (key, value) text pairs, nested dicts flattened
+    into dotted keys ("constants.speed_max"), lists joined by ", ", other values as JSON writes them."""
+    items: list[tuple[str, str]] = []
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            items += config_items(value, f"{name}.")
+        elif isinstance(value, (list, tuple)):
+            items.append((name, ", ".join(_config_text(item) for item in value)))
+        else:
+            items.append((name, _config_text(value)))
+    return items
+
+
+def _config_text(value: Any) -> str:
+    """A config value as text: strings as they are, anything else as JSON (null, true, 0.5)."""
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,5 +1,6 @@
 """One training run (ttn.training): lr schedule, best-val restore, record, determinism, recipes, CLI."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -179,3 +180,28 @@ def test_train_cli_bad_inputs(data, tmp_path, extra, message):
 def test_evaluate_cli_missing_checkpoint(data, tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "none.pt"), "--data", str(data)])
     assert result.exit_code == 1 and "not found" in result.output
+
+
+EPOCH_LINE = r"epoch (\d+)/(\d+)  loss (\S+)  val (\S+) \(best (\S+)\)  lr (\S+)  elapsed (\d+ s|\d+ min|\d+ h \d+ min)"
+
+
+def test_train_verbose_prints_one_line_per_validated_epoch_without_a_terminal(data, tmp_path):
+    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "3", "--val-every", "2",
+            "--channels", "2,3", "--val-size", "12"]
+    quiet = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "quiet")])
+    assert quiet.exit_code == 0, quiet.output
+    assert not re.search(r"^epoch ", quiet.stderr, re.M)  # no -v, no terminal: no epoch lines
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "res"), "-v"])
+    assert result.exit_code == 0, result.output
+    lines = [re.fullmatch(EPOCH_LINE, line) for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert lines and all(lines), result.stderr
+    assert not re.search(r"^epoch ", result.stdout, re.M)  # stdout keeps only the result line
+    record = read_record(next((tmp_path / "res").glob("*.json")))
+    validated = [entry for entry in record["history"] if entry["val_accuracy"] is not None]
+    assert [int(m[1]) for m in lines] == [entry["epoch"] for entry in validated] and len(validated) < 3
+    best = 0.0
+    for match, entry in zip(lines, validated):
+        best = max(best, entry["val_accuracy"])
+        assert match[2] == "3" and float(match[3]) == pytest.approx(entry["train_loss"], abs=5e-5)
+        assert float(match[4]) == pytest.approx(entry["val_accuracy"], abs=5e-5)
+        assert float(match[5]) == pytest.approx(best, abs=5e-5) and float(match[6]) == pytest.approx(entry["lr"], rel=1e-2)

@@ -2,8 +2,11 @@
 that fit 80 columns without cutting a number, and the self-contained HTML page, loaded in a real Chromium."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -67,6 +70,29 @@ def test_pandas_reads_the_records_formats_as_they_are(folder) -> None:
     assert chosen[("3d", 10)] == pytest.approx(report.rows[0].cells["3d"].stats.mean)
     runs = pd.read_json(io.StringIO(render(report, "records", runs=True)), lines=True)
     assert len(runs) == 36 and runs["run"].max() == 2
+
+
+def readme_recipe(marker: str) -> tuple[str, str]:
+    """The shell block and the python block that follow `marker` in the README."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shell, python = re.findall(r"^```(?:bash|python)\n(.*?)^```", text[text.index(marker):], re.MULTILINE | re.DOTALL)[:2]
+    return shell, python
+
+
+def test_the_readme_pandas_recipe_runs(folder, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("pandas")
+    shell, python = readme_recipe("**Results in pandas.**")
+    monkeypatch.chdir(tmp_path)
+    for line in shell.splitlines():  # ttn report RESULTS ... > FILE, on the test's records
+        command, _, target = line.partition("#")[0].partition(">")
+        prog, _, _, *args = shlex.split(command)
+        result = _ttn("report", str(folder), *args)
+        assert prog == "ttn" and result.returncode == 0, result.stderr
+        Path(target.strip()).write_text(result.stdout)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(python, "README.md (pandas recipe)", "exec"), {})
+    assert "3dttn" in printed.getvalue() and "0.005" in printed.getvalue()
 
 
 def test_latex_has_booktabs_a_label_and_thousands_separators(folder) -> None:

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
+from cli.fit import key_value_lines
 from cli.vmnist_cli import main
 from vmnist import VideoMNIST, load_split
+from vmnist.info import config_items, dataset_info
 from vmnist.errors import MnistError
 from vmnist.mnist import MNIST_SHA256, fetch_mnist
 from vmnist.testing import make_tiny_dataset
@@ -150,3 +155,31 @@ def test_preview_compares_two_families(tmp_path):
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert_one_line_error(run("preview", str(authors), "--compare", str(smooth), "--gif"), "--compare", code=2)
+
+
+def test_info_fits_80_columns_and_cuts_nothing(tmp_path):
+    make_tiny_dataset(tmp_path / "t.h5", per_split=10, frames=4, shard_size=4)
+    shown = subprocess.run([sys.executable, "-c", "from cli.vmnist_cli import main; main()", "info", "t.h5"],
+                           cwd=tmp_path, env={**os.environ, "COLUMNS": "80"}, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in shown.stdout and "..." not in shown.stdout
+    info = dataset_info(tmp_path / "t.h5")
+    for split in info.splits:  # the split's shape and each class count, whole
+        assert "x".join(map(str, split.videos_shape)) in shown.stdout
+        row = [split.name, *map(str, split.class_counts), str(split.class_counts.sum())]
+        assert any(line.split() == row for line in lines), row
+    for key, value in [("mnist_sha256", info.attributes["mnist_sha256"]), *config_items(info.attributes["config"])]:
+        assert re.search(rf"^  {re.escape(key)}( +{re.escape(value)})?$", shown.stdout, re.MULTILINE), key
+        assert value in shown.stdout
+    assert "{" not in shown.stdout  # the config as key: value lines, not a dict
+
+
+def test_key_value_lines_wrap_long_values_below_their_key():
+    items = [("seed", "0"), ("mnist_sha256", "ab" * 32), ("splits", "train, val, test " * 5)]
+    lines = key_value_lines(items, width=40)
+    assert lines[0] == "  seed          0" and lines[1:3] == ["  mnist_sha256", "    " + "ab" * 32]  # a hash stays whole
+    assert lines[3] == "  splits" and all(len(line) <= 40 and line.startswith("    ") for line in lines[4:])
+    assert " ".join(" ".join(lines[4:]).split()) == " ".join(items[2][1].split())
+    assert key_value_lines(items, width=200)[1] == "  mnist_sha256  " + "ab" * 32 and key_value_lines([], 80) == []

@@ -151,7 +151,9 @@ def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
 
 def where(records: Sequence[dict[str, Any]], filters: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     """The records whose config option KEY is one of the VALUES for every filter (spelled as `format_value`);
-    an option that does not apply to a record's arch (None, e.g. transform_lr_scale of a 3d run) passes."""
+    an option that does not apply to a record's arch (None, e.g. transform_lr_scale of a 3d run) passes. An init
+    rule matches the records of the rule that draws the same model for their arch (`canonical_init`):
+    conv_init=default keeps a 3DTTN's runs, recorded as "he", the model PyTorch's default draws for it."""
     known = {key for record in records for key in record["config"]}
     unknown = sorted(set(filters) - known)
     if records and unknown:

@@ -113,26 +113,31 @@ def rising_warnings(records: Sequence[dict[str, Any]]) -> list[str]:
         return []
     head = (f"rising mean validation accuracy peaks at the last validated epoch ({last}: {curve[last]:.3f}, "
             f"+{100 * gain:.1f} points since epoch {since})")
-    zero = [record for record in records if _final_train_loss(record) <= ZERO_LOSS]
+    zero = [record for record in records if (loss := _final_train_loss(record)) is not None and loss <= ZERO_LOSS]
     if 2 * len(zero) > len(records):
         return [f"{head}, but the training loss is 0 in {len(zero)}/{len(records)} runs: no gradient is left, what "
                 "still moves them is momentum running out; a longer schedule is unlikely to change much"]
     return [f"{head}: the runs were still learning; train longer to see where it ends"]
 
 
-def _final_train_loss(record: dict[str, Any]) -> float:
-    """The last epoch's training loss of a run (inf if it has none)."""
-    history = [entry for entry in record.get("history") or [] if isinstance(entry, dict)]
+def _history(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's per-epoch entries (entries that are not dicts, in a damaged record, left out)."""
+    return [entry for entry in record.get("history") or [] if isinstance(entry, dict)]
+
+
+def _final_train_loss(record: dict[str, Any]) -> float | None:
+    """The last epoch's training loss of a run (None if it has none; inf or NaN as recorded)."""
+    history = _history(record)
     loss = history[-1].get("train_loss") if history else None
-    return float(loss) if _numeric(loss) else math.inf
+    return float(loss) if _numeric(loss) else None
 
 
 def _mean_validation_curve(records: Sequence[dict[str, Any]]) -> dict[int, float]:
     """{epoch: mean validation accuracy over the runs validated at that epoch}."""
     sums: dict[int, list[float]] = {}
     for record in records:
-        for entry in record.get("history") or []:
-            if isinstance(entry, dict) and _numeric(entry.get("val_accuracy")) and _numeric(entry.get("epoch")):
+        for entry in _history(record):
+            if _numeric(entry.get("val_accuracy")) and _numeric(entry.get("epoch")):
                 sums.setdefault(int(entry["epoch"]), []).append(float(entry["val_accuracy"]))
     return {epoch: sum(values) / len(values) for epoch, values in sums.items()}
 
@@ -140,13 +145,13 @@ def _mean_validation_curve(records: Sequence[dict[str, Any]]) -> dict[int, float
 def ended_at_chance(record: dict[str, Any]) -> bool:
     """Whether a run's last epoch is at chance: diverged, final train loss within 5% of ln 10, or final
     validation accuracy below CHANCE_ACCURACY (a record without a history is not judged)."""
-    history = [entry for entry in record.get("history") or [] if isinstance(entry, dict)]
+    history = _history(record)
     if record.get("diverged_at_epoch") is not None:
         return True
     if not history:
         return False
-    loss = history[-1].get("train_loss")
-    if _numeric(loss) and (not math.isfinite(loss) or abs(loss - CHANCE_LOSS) <= CHANCE_TOLERANCE * CHANCE_LOSS):
+    loss = _final_train_loss(record)
+    if loss is not None and (not math.isfinite(loss) or abs(loss - CHANCE_LOSS) <= CHANCE_TOLERANCE * CHANCE_LOSS):
         return True
     validated = [entry["val_accuracy"] for entry in history if _numeric(entry.get("val_accuracy"))]
     return bool(validated) and validated[-1] < CHANCE_ACCURACY

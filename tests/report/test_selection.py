@@ -96,13 +96,6 @@ def test_select_none_refuses_several_candidates_and_where_filters() -> None:
               record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, freeze_transforms=None)]
     assert len(where(frozen, parse_where(["freeze_transforms=true"]))) == 2
     assert len(where(frozen, parse_where(["freeze-transforms=false"]))) == 1
-    # an init rule keeps the runs of the rule that draws the same model: a 3DTTN's "default" is recorded as "he"
-    inits = [record("3dttn", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="he"),
-             record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="he"),
-             record("3d", 10, 0, lr=0.01, val=0.5, test=0.5, conv_init="default")]
-    assert [(r["arch"], r["config"]["conv_init"]) for r in where(inits, parse_where(["conv_init=default"]))] == [
-        ("3dttn", "he"), ("3d", "default")]
-    assert len(where(inits, parse_where(["conv_init=he"]))) == 2
     with pytest.raises(TTNError, match="no such option"):
         where(records, parse_where(["lrr=0.1"]))
     with pytest.raises(TTNError, match="KEY=VALUE"):

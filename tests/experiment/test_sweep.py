@@ -3,6 +3,7 @@ Dask) through the same tests."""
 import json
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -236,6 +237,26 @@ def test_a_runner_with_nothing_to_do_starts_no_worker(kind, data, tmp_path):
         summary = run_sweep([], data, tmp_path, runner)
         assert summary.ok and not summary.done
         assert getattr(runner, "pool", None) is None and getattr(runner, "client", None) is None
+
+
+def _start_then_finish_after_2_s(folder: str) -> None:
+    Path(folder, "started").touch()
+    time.sleep(2.0)
+    Path(folder, "finished").touch()
+
+
+@pytest.mark.parametrize("kind", list(RUNNERS))
+def test_an_aborted_runner_kills_its_running_task(kind, tmp_path):
+    """Ctrl-C or an error closes a runner with abort: its running task is killed, not waited for (Dask's graceful
+    close let a busy worker run on for ~4 s, so a sweep took seconds to stop)."""
+    from vmnist.testing import wait_until
+
+    with pytest.raises(KeyboardInterrupt), RUNNERS[kind]() as runner:
+        runner.submit(_start_then_finish_after_2_s, str(tmp_path), key="slow")
+        assert wait_until((tmp_path / "started").exists, 120), "the task never started"
+        raise KeyboardInterrupt
+    time.sleep(3.0)  # a task left running would have finished by now
+    assert not (tmp_path / "finished").exists()
 
 
 def test_dask_missing_gives_install_hint(monkeypatch):

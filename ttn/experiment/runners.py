@@ -137,12 +137,30 @@ class DaskRunner(Runner):
         return iter(self.distributed.as_completed(list(futures)))
 
     def close(self, abort: bool = False) -> None:
+        if abort and self.cluster is not None:
+            self._kill_local_workers()
         if self.owns_client and self.client is not None:
             self.client.close()
             self.client = None
         if self.cluster is not None:  # ours, local; a remote cluster keeps running
             self.cluster.close()
             self.cluster = None
+
+    def _kill_local_workers(self) -> None:
+        """Kill our LocalCluster's worker processes at once (Ctrl-C or an error): a graceful close would first wait
+        ~4 s per busy worker for its running task. Each nanny is told not to restart its worker."""
+        import os
+        import signal
+
+        for nanny in list(self.cluster.workers.values()):
+            pid = getattr(nanny, "pid", None)
+            if pid is None:
+                continue
+            nanny.close_gracefully(reason="sweep-aborted")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone
 
 
 def make_runner(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None) -> Runner:

@@ -1,10 +1,14 @@
 """What the user reads stays true and fits (issue 20): every `ttn` / `vmnist` command shown in the README, the
 docs and the --help examples parses with today's options; every --help fits 80 columns; every option says what
-it does; seeds are described as "0 to 2**64-1"."""
+it does; seeds are described as "0 to 2**64-1". And every table of docs/results.md that a command shown above it
+prints is exactly what that command prints today from the committed records (issue 18: the page claims only
+what the records carry)."""
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +174,38 @@ def test_split_options_are_described() -> None:
     splits = {name: param.help for name, command in commands() for param in command.params
               if isinstance(param, click.Option) and "--split" in param.opts}
     assert set(splits) >= {"ttn evaluate", "vmnist preview"} and all(splits.values())
+
+
+RESULTS = ROOT / "docs" / "results.md"
+
+
+def results_table_commands() -> list[list[str]]:
+    """The argv of every command in docs/results.md's shell blocks that prints a markdown table: `ttn compare
+    --format markdown` and the candidate tables of docs/experiments/candidate_grid.py."""
+    lines = shell_lines("\n".join(code_blocks(RESULTS.read_text())))
+    compares = [call for line in lines for call in program_calls(line)
+                if call[:2] == ["ttn", "compare"] and "markdown" in call]
+    grids = [shlex.split(without_comment(line))[2:] for line in lines
+             if line.strip().startswith("python docs/experiments/candidate_grid.py")]
+    return compares + [["candidate_grid", *args] for args in grids]
+
+
+def test_results_page_shows_its_table_commands() -> None:
+    shown = results_table_commands()
+    assert sum(argv[0] == "ttn" for argv in shown) >= 5 and any(argv[0] == "candidate_grid" for argv in shown)
+
+
+@pytest.mark.parametrize("argv", results_table_commands(), ids=lambda argv: " ".join(argv)[:60])
+def test_every_results_table_is_what_its_command_prints(argv: list[str], monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)  # the page's paths are relative to the repository
+    if argv[0] == "candidate_grid":
+        script = ROOT / "docs" / "experiments" / "candidate_grid.py"
+        printed = subprocess.run([sys.executable, str(script), *argv[1:]], capture_output=True, text=True,
+                                 check=True).stdout
+    else:
+        result = CliRunner().invoke(ttn_main, argv[1:], prog_name="ttn")
+        assert result.exit_code == 0, result.output
+        printed = result.stdout
+    table = printed.strip()
+    assert table.startswith("|") and table in RESULTS.read_text(), f"docs/results.md does not show what " \
+        f"`{' '.join(argv)}` prints now:\n{table}"

@@ -213,6 +213,10 @@ def test_selection_on_one_run_range_and_the_estimate_on_another(tmp_path) -> Non
     assert "selected on runs 0-4; accuracies of runs 5-9" in table.stdout
     bad = CliRunner().invoke(main, ["compare", "--row", f"x={tmp_path}", "--select-runs", "9-0"])
     assert bad.exit_code == 2 and "--select-runs" in bad.output and "Traceback" not in bad.output
+    for command in (["compare", "--row", f"x={tmp_path}"], ["report", str(tmp_path)]):  # no run 20-29: no table
+        empty = CliRunner().invoke(main, [*command, "--select-runs", "0-4", "--estimate-runs", "20-29"])
+        assert empty.exit_code == 1 and "Traceback" not in empty.output
+        assert "no selected candidate has runs in the ranges given; the records hold runs 0-9" in empty.output
 
 
 def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:

@@ -350,6 +350,11 @@ def build_report(
     base = _resolve_baseline(archs_found, options.baseline)
     archs = _arch_order(archs_found, base)
     cells = _cells(records, options, warnings)
+    if not cells and (options.select_runs is not None or options.estimate_runs is not None):
+        # every cell left out by the run ranges: an empty table would look like a result
+        held = frozenset(record["run"] for record in records)
+        raise TTNError(f"--select-runs / --estimate-runs: no selected candidate has runs in the ranges given; the "
+                       f"records hold runs {format_runs(held)}: choose among those")
     sizes = sorted({videos for _, videos in cells})
     warnings.extend(_partial_warnings(cells, archs, sizes))
     asymmetry = init_asymmetry_warning(cells.values())

@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, progress_enabled
+from cli.common import (MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, parse_run_ranges,
+                        progress_enabled)
 from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
 from vmnist.processes import MAX_WORKERS
 
 if TYPE_CHECKING:
+    from ttn.experiment.raced_sweep import Cell
     from ttn.experiment.runners import Runner
     from ttn.experiment.sweep import SweepSummary
     from ttn.experiment.task import Task
@@ -38,6 +41,22 @@ def _videos(ctx: click.Context, param: click.Parameter, value: str | None) -> li
     return [check_videos(size) for size in parse_int_list(value, "--videos")]
 
 
+def _runs(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    """--runs: a count ("30": runs 0-29) or run indices ("40-49", "0-9,20")."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        count = int(value)
+        if not 1 <= count <= MAX_RUNS:
+            raise click.BadParameter(f"a count of runs must be 1 to {MAX_RUNS:,}, got {count}", param_hint="--runs")
+        return list(range(count))
+    return sorted(parse_run_ranges(value, "--runs"))
+
+
+def _run_set(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    return None if value is None else sorted(parse_run_ranges(value, "--" + param.name.replace("_", "-")))
+
+
 def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `ttn sweep` and `ttn reproduce`: what to run and where."""
     options = [
@@ -46,8 +65,19 @@ def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Architectures [default: the preset's, else {','.join(DEFAULT_ARCHS)}]."),
         click.option("--videos", callback=_videos, default=None, metavar="N,N,...",
                      help="Training-set sizes [default: the preset's, else the paper's 10..5000]."),
-        click.option("--runs", type=click.IntRange(1, MAX_RUNS), default=None,
-                     help=f"Runs per (arch, size): run indices 0..RUNS-1 [default: the preset's, else {DEFAULT_RUNS}]."),
+        click.option("--runs", callback=_runs, default=None, metavar="N|A-B,C",
+                     help=f"Runs per (arch, size): a count N (run indices 0..N-1) or indices, e.g. 40-49 or 0-9,20 "
+                          f"[default: the preset's, else {DEFAULT_RUNS}]."),
+        click.option("--race", type=click.IntRange(0, MAX_RUNS), default=None, metavar="K",
+                     help="Race the candidates over runs: each trains the first K --select-runs, the top half goes "
+                          "on to the rest of them, the best (mean val) trains the other --runs; 0 = no racing "
+                          "[default: the preset's, else 0]."),
+        click.option("--select-runs", callback=_run_set, default=None, metavar="A-B",
+                     help="With --race: the runs the pick is made on [default: the preset's, else all --runs]."),
+        click.option("--test-all", is_flag=True,
+                     help="With --race: also test the runs of candidates that were not picked (their scored models "
+                          "are kept beside the records)."),
+        click.option("--dry-run", is_flag=True, help="Print the plan and its estimated cost, then exit."),
         out_option("Folder of result records (finished runs in it are skipped)."),
         click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Local worker processes, one torch thread each [default: all cores]."),
@@ -69,13 +99,18 @@ def _outcome(run_id: str, result: dict | None) -> str:
         return f"{run_id} is trained by another sweep"
     if result.get("skipped"):
         return f"{run_id} was finished by another sweep"
+    if result.get("tested"):
+        return f"{run_id} tested: {result['test_accuracy']:.3f} in {result['wall_time_s']:.0f} s"
+    if result.get("test_accuracy") is None:
+        return f"{run_id} val {result['val_accuracy']:.3f} (test deferred) in {result['wall_time_s']:.0f} s"
     return f"{run_id} test {result['test_accuracy']:.3f} in {result['wall_time_s']:.0f} s"
 
 
 @contextmanager
-def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None], None]]:
+def task_progress(total: int | None) -> Iterator[Callable[[str, dict | None, str | None], None]]:
     """A rich bar over tasks on stderr on a terminal; otherwise (a log file, a batch job) one line per finished
-    task with done/total and the time left. Failures are printed as they happen."""
+    task with done/total and the time left (a raced sweep, `total` None: done and elapsed). Failures are printed
+    as they happen."""
     def report_failure(run_id: str, error: str | None) -> None:
         if error is not None:
             err_console.print(f"[red]failed[/red] {escape(run_id)}: {escape(error)}", highlight=False, soft_wrap=True)
@@ -93,6 +128,10 @@ def task_progress(total: int) -> Iterator[Callable[[str, dict | None, str | None
             done += 1
             report_failure(run_id, error)
             elapsed = time.perf_counter() - started
+            if total is None:
+                err_console.print(f"[{done}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}",
+                                  highlight=False, soft_wrap=True, markup=False)
+                return
             left = format_duration(elapsed / done * (total - done)) if done < total else "0 s"
             err_console.print(f"[{done}/{total}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}, "
                               f"~{left} left", highlight=False, soft_wrap=True, markup=False)
@@ -121,43 +160,131 @@ def runner_of(workers: int | None, scheduler: str | None, dask_local: int | None
     return make_runner(workers, scheduler, dask_local)
 
 
-def planned_tasks(archs: list[str] | None, videos: list[int] | None, runs: int | None, preset: Preset | None,
-                  options: dict[str, Any]) -> list[Task]:
-    """Every task of the options, the preset's (else the paper's) where not given."""
+@dataclass
+class SweepPlan:
+    """What a sweep will run: every task it may train, and for a raced sweep its cells (`cells` None: every
+    task is trained)."""
+
+    tasks: list[Task]
+    cells: list[Cell] | None = None
+    test_all: bool = False
+
+
+def planned_sweep(archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, preset: Preset | None,
+                  options: dict[str, Any], race: int | None = None, select_runs: list[int] | None = None,
+                  test_all: bool = False) -> SweepPlan:
+    """The sweep of the options, the preset's (else the paper's) where not given; raced when --race K > 0 or the
+    preset races and --race is not 0."""
+    from ttn.errors import TTNError
+    from ttn.experiment.raced_sweep import make_cells
+    from ttn.experiment.racing import RacePlan
     from ttn.experiment.sweep import plan_tasks
 
     archs = archs or list(preset.archs if preset else DEFAULT_ARCHS)
-    return plan_tasks(archs, videos or (preset.videos if preset else PAPER_VIDEOS),
-                      runs or (preset.runs if preset else DEFAULT_RUNS),
-                      configs_from_options(options, archs, preset.values if preset else None))
+    sizes = videos or list(preset.videos if preset else PAPER_VIDEOS)
+    configs = configs_from_options(options, archs, preset.values if preset else None)
+    preset_race = preset.race if preset else {}
+    if race == 0 or (race is None and not preset_race):
+        if select_runs is not None or test_all:
+            raise click.BadParameter("--select-runs and --test-all belong to a raced sweep: add --race K",
+                                     param_hint="--race")
+        return SweepPlan(plan_tasks(archs, sizes, runs or (preset.runs if preset else DEFAULT_RUNS), configs))
+    plans = {}
+    for size in sizes:
+        base = preset_race.get(size)
+        all_runs = tuple(runs or (base.runs if base else range(preset.runs if preset else DEFAULT_RUNS)))
+        chosen = tuple(select_runs or (base.select_runs if base and not runs else all_runs))
+        try:
+            plans[size] = RacePlan(race or (base.race if base else 2), chosen, all_runs)
+        except TTNError as exc:
+            raise click.BadParameter(str(exc), param_hint="--race") from None
+    every_run = sorted({run for plan in plans.values() for run in plan.runs})
+    return SweepPlan(plan_tasks(archs, sizes, every_run, configs), make_cells(archs, sizes, configs, plans), test_all)
 
 
-def run_sweep_command(data: Path, out: Path, tasks: list[Task], runner: Runner) -> SweepSummary:
-    """Check the data and the results folder, say what will run where, and run it with progress (what both
-    commands share)."""
+def estimate_rates(out: Path, tasks: list[Task]) -> Any:
+    """The cost rates of this machine: from the records in `out` made on this CPU, else a short probe."""
+    from ttn.experiment.cost import calibrate_from_records, probe_rates
+    from ttn.experiment.provenance import versions
+    from ttn.experiment.records import load_records
+
+    if out.is_dir():
+        rates = calibrate_from_records(load_records(out).records, versions().get("cpu"))
+        if rates is not None:
+            return rates
+    return probe_rates(tasks)
+
+
+def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int) -> None:
+    """What will run where and what it costs: one line, and for a raced sweep a line per stage."""
+    from ttn.experiment.cost import estimate_cost, format_duration
+
+    rates = estimate_rates(out, todo or plan.tasks)
+    slots = runner.slots
+
+    def wall(cpu: float, tasks: int) -> str:
+        return "" if slots is None else f", ~{format_duration(cpu / max(1, min(slots, tasks or 1)))} wall"
+
+    say = lambda text: err_console.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
+    if plan.cells is None:
+        cpu = estimate_cost(todo, rates, test_videos=test_videos)
+        say(f"{len(plan.tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {runner.description}; "
+            f"estimated cost ~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source})")
+        return
+    from ttn.experiment.stages import STAGE_TEXT, project
+
+    lines = project(plan.cells, out, rates, test_videos)
+    cpu = sum(line.seconds_left for line in lines)
+    full = estimate_cost(plan.tasks, rates, test_videos=test_videos)
+    say(f"raced sweep of {len(plan.cells)} (arch, size) cells on {runner.description}; estimated cost left "
+        f"~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source}); every candidate on every run would "
+        f"cost ~{format_duration(full)}")
+    for line in lines:
+        unit = "tests" if line.stage == "test" else "runs"
+        say(f"  {line.stage:8} {line.done:5}/{line.planned:<5} {unit:5} ~{format_duration(line.seconds_left):>10} CPU   "
+            f"{STAGE_TEXT[line.stage]}")
+
+
+def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dry_run: bool = False) -> SweepSummary | None:
+    """Check the data and the results folder, say what will run where and what it costs, and run it with
+    progress (what both commands share); None after printing the plan when `dry_run`."""
     import vmnist
 
     from ttn.experiment.claims import clear_stale
-    from ttn.experiment.cost import estimate_cost, format_duration
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, run_sweep
 
+    tasks = plan.tasks
     fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
     check_tasks_fit(tasks, data)
     check_out_dir(out, tasks, fingerprint)
     todo, done = pending_tasks(tasks, out)
-    cpu = estimate_cost(todo, test_videos=vmnist.split_sizes(data).get("test", 10_000))
-    wall = "" if runner.slots is None else f", ~{format_duration(cpu / max(1, min(runner.slots, len(todo) or 1)))} wall"
-    err_console.print(f"{len(tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on "
-                      f"{runner.description}; estimated cost ~{format_duration(cpu)} CPU{wall}",
-                      highlight=False, soft_wrap=True, markup=False)
+    print_plan(plan, todo, done, out, runner, vmnist.split_sizes(data).get("test", 10_000))
+    if dry_run:
+        return None
     try:
-        with runner, task_progress(len(todo)) as on_done:
-            return run_sweep(tasks, data, out, runner, on_done=on_done)
+        if plan.cells is None:
+            with runner, task_progress(len(todo)) as on_done:
+                return run_sweep(tasks, data, out, runner, on_done=on_done)
+        return run_raced(plan, data, out, runner)
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, once the workers are stopped: say what is on disk
         recorded = len(pending_tasks(tasks, out)[1])
-        raise type(stop)(f"{recorded} of {len(tasks)} runs recorded in {out}; the same command trains the rest") from None
+        of = "" if plan.cells is not None else f" of {len(tasks)}"  # a raced sweep's total is not known ahead
+        raise type(stop)(f"{recorded}{of} runs recorded in {out}; the same command trains the rest") from None
     finally:
         clear_stale(out, [task.run_id for task in todo])  # the claims of workers stopped mid-run
+
+
+def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner) -> SweepSummary:
+    """Race the plan's cells round by round, a progress line per round and per finished run."""
+    from ttn.experiment.raced_sweep import run_raced_sweep
+
+    def on_round(work: Any) -> None:
+        stages = sorted({decision.stage for decision in work.decisions.values()})
+        err_console.print(f"round: {len(work.train)} runs to train, {len(work.test)} to test (cells at: "
+                          f"{', '.join(stages)})", highlight=False, soft_wrap=True, markup=False)
+
+    with runner, task_progress(None) as on_done:
+        return run_raced_sweep(plan.cells, data, out, runner, on_done=on_done, on_round=on_round, test_all=plan.test_all)
 
 
 def print_summary(summary: Any, out: Path) -> None:
@@ -176,27 +303,42 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 
 @click.command("sweep")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
-              help="'paper': section 3.5 in full; 'quick': a reduced protocol (< 30 min on 2 cores).")
+              help="'paper': section 3.5 with Table 2's models, raced; 'quick': a reduced protocol (~30 min on 2 cores).")
 @sweep_options
 @training_options(grid=True)
-def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
+def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
+                  race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool,
                   **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
     Explicit options override the preset's. A failed run is reported and the others go on; the exit code
     is 1 if any failed. Then `ttn report OUT` selects among the candidates on validation accuracy.
 
+    With --race K the candidates race over runs, never over epochs: every candidate trains the first K of
+    --select-runs; the top half (at least 2) by mean validation accuracy trains the rest of them; the best
+    by mean validation accuracy over --select-runs (the pick) has those runs tested and trains the other
+    --runs, fresh runs for an estimate the choice did not see. Runs of candidates not picked are not tested
+    (--test-all tests them); their scored models are kept beside the records. The plan (OUT/race.json) is
+    what `ttn report` selects by. Each decision reads finished records only: a restarted sweep, or two on
+    one folder, decide alike.
+
     \b
     Examples:
-      ttn sweep --preset quick                  # 96 runs, < 30 min on 2 cores
-      ttn sweep --arch 3d,3dttn --videos 10,20,50 --runs 10 --lr 0.005,0.01,0.02
-      ttn sweep --preset quick --channels 6,16/18,28 --out channels/
+      ttn sweep --preset quick                  # 96 runs, ~30 min on 2 cores
+      ttn sweep --preset paper --videos 10,50 --dry-run   # the plan, its cost
+      # racing: picked on runs 0-9, then fresh runs 10-29 of the pick
+      ttn sweep --videos 10,20 --lr 0.0025,0.005,0.01,0.02 \\
+                --race 2 --select-runs 0-9 --runs 30
+      ttn sweep --preset quick --runs 40-49     # more runs of the same candidates
       ttn sweep --preset paper --dask-local 4   # a local Dask cluster
       ttn sweep --preset paper --scheduler tcp://host:8786   # see docs/cluster.md
     """
     runner = runner_of(workers, scheduler, dask_local)
-    summary = run_sweep_command(data, out, planned_tasks(archs, videos, runs, preset, options), runner)
+    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all)
+    summary = run_sweep_command(data, out, plan, runner, dry_run)
+    if summary is None:
+        return
     print_summary(summary, out)
     if not summary.ok:
         click.get_current_context().exit(1)
@@ -204,34 +346,42 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
-              help="'quick' (< 30 min on 2 cores) or 'paper' (the full protocol: days on a laptop).")
+              help="'quick' (~30 min on 2 cores) or 'paper' (the full protocol, raced: days on a laptop).")
 @click.option("--mnist", type=UserPath(exists=True, path_type=Path), default=None,
               help="Local MNIST file or folder for generating the data (else fetched and cached); used only when "
                    "--data does not exist yet.")
 @sweep_options
 @training_options(grid=True)
-def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: int | None, out: Path,
+def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
+                      race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool,
                       mnist: Path | None, **options: Any) -> None:
     """The whole pipeline: generate the data if missing, run the sweep, print the report.
 
     Running it again resumes the sweep (finished runs are skipped) and prints the report of all runs.
+    --dry-run prints the plan and its cost (the data must exist for that) and exits.
 
     \b
     Examples:
-      ttn reproduce                     # --preset quick: < 30 min on 2 cores
+      ttn reproduce                     # --preset quick: ~30 min on 2 cores
       ttn reproduce --preset quick --runs 10 --out quick10/
+      ttn reproduce --preset paper --dry-run        # the staged plan and its cost
       ttn reproduce --preset paper --dask-local 8   # section 3.5 in full
     """
     runner = runner_of(workers, scheduler, dask_local)
-    tasks = planned_tasks(archs, videos, runs, preset, options)
+    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all)
     if not data.exists():
+        if dry_run:
+            raise click.BadParameter(f"{data} does not exist: --dry-run checks the plan against the data; run "
+                                     "`vmnist generate` first or drop --dry-run", param_hint="--data")
         generate_data(data, mnist)
     elif mnist is not None:
         err_console.print(f"{data} exists, so --mnist {mnist} is not used (the videos were rendered before, from MNIST "
                           f"{_mnist_of(data)}); delete {data} or pass another --data to render from --mnist",
                           highlight=False, soft_wrap=True, markup=False)
-    summary = run_sweep_command(data, out, tasks, runner)
+    summary = run_sweep_command(data, out, plan, runner, dry_run)
+    if summary is None:
+        return
     print_summary(summary, out)
     from cli.ttn_report import print_report
 

@@ -109,7 +109,7 @@ CASES = {
     **{f"{command} {option} 0": ([command, "--arch", "3dttn", "--videos", "10", option, "0"], message)
        for command in ("train", "sweep") for option, message in ZERO_REFUSED.items()},
     # integers have an upper bound: a one-line range instead of an OverflowError, a MemoryError or a C++ stack
-    "sweep --runs 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--runs", str(2**70)], "'--runs': 1180591620717411303424 is not in the range 1<=x<=10000"),
+    "sweep --runs 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--runs", str(2**70)], "--runs: a count of runs must be 1 to 10,000, got 1180591620717411303424"),
     "sweep --workers 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--workers", str(2**70)], "'--workers': 1180591620717411303424 is not in the range 1<=x<=256"),
     "sweep --dask-local 2**70": (["sweep", "--arch", "3d", "--videos", "10", "--dask-local", str(2**70)], "is not in the range 1<=x<=256"),
     "train --run 2**70": (["train", "--arch", "3d", "--videos", "10", "--run", str(2**70)], "is not in the range 0<=x<=1000000"),

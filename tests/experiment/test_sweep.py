@@ -14,7 +14,6 @@ from cli.ttn_cli import main
 from ttn.experiment.config import expand_grid, make_config
 from ttn.experiment.presets import LRS, get_preset
 from ttn.errors import TTNError
-from ttn.paper import paper_table
 from ttn.experiment.records import read_record, record_path
 from ttn.experiment.cost import estimate_cost
 from ttn.experiment.runners import DaskRunner, PoolRunner
@@ -52,16 +51,21 @@ def test_plan_tasks():
         plan_tasks(["3d"], [15], 1, TINY)
 
 
-def test_paper_preset_selects_among_table_2_channels_and_lrs():
+def test_paper_preset_plans_equal_searches_on_table_2_models():
+    from ttn.paper import paper_channels
+
     preset = get_preset("paper")
     configs = {arch: expand_grid(**preset.values(arch)) for arch in preset.archs}
     tasks = plan_tasks(preset.archs, preset.videos, 1, configs)
-    table2 = {arch: {row.channels for row in paper_table() if row.arch == arch} for arch in preset.archs}
-    assert len(tasks) == len(preset.videos) * (2 * 4 + 4 * 4)  # 3d: 2 channel pairs x 4 lrs; 3dttn: 4 x 4
+    assert len(tasks) == len(preset.videos) * (4 + 4)  # the same number of candidates for both archs
     for task in tasks:
-        assert tuple(task.resolved_config()["channels"]) in table2[task.arch]
-        assert task.config.epochs == 100 and task.config.lr in LRS[task.arch]
+        assert tuple(task.resolved_config()["channels"]) == paper_channels(task.arch, task.videos)  # the paper's model
+        assert task.config.epochs == 100 and task.config.lr in LRS[task.arch] and task.config.conv_init == "he"
+        assert task.config.val_size == 300 and task.config.val_every == 10
     assert len({task.run_id for task in tasks}) == len(tasks)
+    assert {v: (p.race, p.select_runs, p.runs) for v, p in preset.race.items() if v in (10, 100, 500, 5000)} == {
+        10: (2, tuple(range(10)), tuple(range(30))), 100: (2, tuple(range(10)), tuple(range(30))),
+        500: (2, tuple(range(5)), tuple(range(10))), 5000: (1, (0, 1), (0, 1, 2))}
     assert estimate_cost(tasks) > estimate_cost(plan_tasks(["3d"], [10], 1, TINY))
     with pytest.raises(TTNError, match="unknown --preset"):
         get_preset("slow")

@@ -1,10 +1,23 @@
-"""A rough estimate of what a sweep costs in CPU time, printed before it starts."""
+"""What a sweep costs in CPU time on the machine it runs on, printed before it starts.
+
+A run costs  train: epochs x videos / train rate   +   validation: checks x val videos / eval rate
+           + test: test videos / eval rate (none when its test is deferred, `Task.defer_test`)
+with per-process rates (videos/s, one torch thread) of its model shape. The rates come, in this order, from:
+
+    `calibrate_from_records`: the run times of records in the results folder made on this CPU (`versions.cpu`):
+                              the built-in rates scaled by the median of measured / estimated time
+    `probe_rates`:            a short timing of each model shape in this process (a few steps and one eval batch)
+    `Rates()`:                the built-in rates (fitted on another machine; about 2x fast on the AMD EPYC one)
+"""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
 
-from ttn.experiment.config import channels_for
+from ttn.experiment.config import batch_size_for, channels_for
 
 if TYPE_CHECKING:
     from ttn.experiment.task import Task
@@ -15,19 +28,128 @@ if TYPE_CHECKING:
 BASE_TRAIN_RATE = 555.0
 BASE_EVAL_RATE = 1140.0
 BASE_CHANNELS = (6, 16)
+#: Records needed on this CPU before they replace a probe.
+MIN_CALIBRATION_RECORDS = 3
+#: Videos of the probe's evaluation pass.
+PROBE_EVAL_VIDEOS = 300
+#: Workers sharing the cores run slower than one probe alone (memory bandwidth, clocks): measured on the 2-core
+#: AMD EPYC, the quick preset's 96 runs with 2 workers against the probe's rates (README, "Cost").
+PARALLEL_SLOWDOWN = 1.0
+
+Shape = tuple[str, int, int]  # (arch, C1, C2)
 
 
-def estimate_cost(tasks: list[Task], test_videos: int = 10_000, val_split: int = 10_000) -> float:
-    """Rough CPU-seconds (one thread) of `tasks`: training + validation every `val_every` epochs + one test pass."""
-    total = 0.0
+@dataclass(frozen=True)
+class Rates:
+    """Videos/s per process of training and evaluation: per model shape where probed, else the base rates scaled
+    by the shape's conv work. `source` says where they come from (printed with the estimate)."""
+
+    train: float = BASE_TRAIN_RATE
+    eval: float = BASE_EVAL_RATE
+    per_shape: dict[Shape, tuple[float, float]] = field(default_factory=dict)
+    source: str = "built-in rates (another machine)"
+
+    def of(self, shape: Shape) -> tuple[float, float]:
+        """(train, eval) videos/s of a model shape."""
+        if shape in self.per_shape:
+            return self.per_shape[shape]
+        work = max(0.25, shape[1] * (1 + shape[2]) / (BASE_CHANNELS[0] * (1 + BASE_CHANNELS[1])))
+        return self.train / work, self.eval / work
+
+
+def shape_of(task: Task) -> Shape:
+    return (task.arch, *channels_for(task.config, task.arch, task.videos))
+
+
+def task_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000, val_split: int = 10_000) -> float:
+    """Estimated CPU-seconds (one thread) of one task: training, validation, and its test pass unless deferred."""
+    train_rate, eval_rate = rates.of(shape_of(task))
+    config = task.config
+    val = val_split if config.val_size <= 0 else min(config.val_size, val_split)
+    validations = math.ceil(config.epochs / config.val_every)
+    tested = 0 if task.defer_test else test_videos
+    return config.epochs * task.videos / train_rate + (validations * val + tested) / eval_rate
+
+
+def test_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000) -> float:
+    """Estimated CPU-seconds of a recorded run's deferred test pass."""
+    return test_videos / rates.of(shape_of(task))[1]
+
+
+def estimate_cost(tasks: Iterable[Task], rates: Rates = Rates(), test_videos: int = 10_000, val_split: int = 10_000) -> float:
+    """Rough CPU-seconds (one thread) of `tasks`."""
+    return sum(task_seconds(task, rates, test_videos, val_split) for task in tasks)
+
+
+def calibrate_from_records(records: Iterable[dict[str, Any]], cpu: str | None) -> Rates | None:
+    """The base rates scaled by the median measured / estimated wall time of the `records` made on `cpu`, or None
+    when fewer than MIN_CALIBRATION_RECORDS were (another machine's times say little about this one)."""
+    from ttn.experiment.config import make_config
+    from ttn.experiment.task import Task
+
+    ratios = []
+    for record in records:
+        if cpu is None or record.get("versions", {}).get("cpu") != cpu or not record.get("wall_time_s"):
+            continue
+        config = record["config"]
+        try:
+            task = Task(record["arch"], record["videos"], record["run"],
+                        make_config(epochs=len(record.get("history") or []) or config["epochs"], channels=config["channels"],
+                                    val_size=config["val_size"], val_every=config["val_every"], lr_decay=1.0),
+                        defer_test=record.get("test_time_s") is None and record.get("test_deferred") is True)
+        except Exception:  # noqa: BLE001 - a record this version cannot cost says nothing about the machine
+            continue
+        ratios.append(record["wall_time_s"] / task_seconds(task))
+    if len(ratios) < MIN_CALIBRATION_RECORDS:
+        return None
+    scale = statistics.median(ratios)
+    return Rates(BASE_TRAIN_RATE / scale, BASE_EVAL_RATE / scale,
+                 source=f"calibrated on {len(ratios)} records made on this CPU ({cpu})")
+
+
+def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: int = 2) -> Rates:
+    """Rates measured here: per model shape of `tasks`, `steps` training steps at the run's batch size and one
+    evaluation batch, one torch thread, after one untimed step each (a few seconds per shape)."""
+    import torch
+
+    from ttn.cpu import accelerate
+    from ttn.experiment.evaluation import predict, scale_input
+    from ttn.experiment.training import train_step
+    from ttn.nn import build_model
+
+    shapes: dict[Shape, int] = {}
     for task in tasks:
-        c1, c2 = channels_for(task.config, task.arch, task.videos)
-        work = max(0.25, (c1 * (1 + c2)) / (BASE_CHANNELS[0] * (1 + BASE_CHANNELS[1])))
-        val = val_split if task.config.val_size <= 0 else min(task.config.val_size, val_split)
-        epochs = task.config.epochs
-        validations = math.ceil(epochs / task.config.val_every)
-        total += work * (epochs * task.videos / BASE_TRAIN_RATE + (validations * val + test_videos) / BASE_EVAL_RATE)
-    return total
+        shapes.setdefault(shape_of(task), batch_size_for(task.config, task.videos))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    per_shape = {}
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            videos = torch.randint(0, 256, (PROBE_EVAL_VIDEOS, frames, size, size), dtype=torch.uint8)
+            for (arch, c1, c2), batch in shapes.items():
+                model = build_model(arch, channels=(c1, c2), frames=frames, size=size)
+                forward = accelerate(model, "cpu")
+                optimizer = torch.optim.SGD(model.parameters(), lr=1e-9, momentum=0.9)
+                x, y = scale_input(videos[:batch], "unit"), torch.randint(0, 10, (batch,))
+                forward.train()
+                train = batch / _median_seconds(lambda: train_step(forward, optimizer, x, y, "mean"), steps)
+                evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(forward, videos, "unit"), 1)
+                per_shape[(arch, c1, c2)] = (train / PARALLEL_SLOWDOWN, evaluate / PARALLEL_SLOWDOWN)
+    finally:
+        torch.set_num_threads(threads)
+    return Rates(per_shape=per_shape, source=f"probed here ({len(per_shape)} model shapes)")
+
+
+def _median_seconds(step: Any, repeats: int) -> float:
+    """Median wall time of `repeats` calls of `step` after one untimed call."""
+    step()
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        step()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
 
 
 def format_duration(seconds: float) -> str:

@@ -177,8 +177,29 @@ def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
             return summary | {"elsewhere": True}
         if record_exists(out, task.run_id):  # a retried, resumed or concurrent task never redoes finished work
             return summary | {"test_accuracy": read_record(record_path(out, task.run_id))["test_accuracy"]}
-        record = train_run(data, task.arch, task.videos, task.run, task.config, out_dir=out).record
-    return summary | {"test_accuracy": record["test_accuracy"], "wall_time_s": record["wall_time_s"], "skipped": False}
+        record = train_run(data, task.arch, task.videos, task.run, task.config, out_dir=out,
+                           defer_test=task.defer_test).record
+    return summary | {"test_accuracy": record["test_accuracy"], "val_accuracy": record["val_accuracy"],
+                      "wall_time_s": record["wall_time_s"], "skipped": False}
+
+
+def run_test_task(task: Task, data: str, out: str) -> dict[str, Any]:
+    """Test a recorded run whose test was deferred (`ttn.experiment.training.test_recorded_run`), under its claim;
+    returns the same summary as `run_task` (wall_time_s: the test pass)."""
+    from ttn.experiment.claims import claim
+    from ttn.experiment.records import read_record, record_path
+    from ttn.experiment.training import test_recorded_run
+
+    summary = {"run_id": task.run_id, "test_accuracy": None, "wall_time_s": 0.0, "skipped": True, "elsewhere": False,
+               "tested": True}
+    with claim(out, task.run_id) as claimed:
+        if not claimed:
+            return summary | {"elsewhere": True}
+        record = read_record(record_path(out, task.run_id))
+        if record["test_accuracy"] is not None:
+            return summary | {"test_accuracy": record["test_accuracy"]}
+        record = test_recorded_run(out, task.run_id, data)
+    return summary | {"test_accuracy": record["test_accuracy"], "wall_time_s": record["test_time_s"], "skipped": False}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -199,15 +220,17 @@ def run_sweep(
     task_fn: TaskFn = run_task,
     on_done: DoneCallback | None = None,
     retries: int = DEAD_WORKER_RETRIES,
+    skip_recorded: bool = True,
 ) -> SweepSummary:
     """Run the tasks whose record is missing on `runner` (`ttn.experiment.runners`).
 
     A task that fails is recorded in `summary.failed` with its one-line error; the others go on. The tasks lost
     to a worker that died are submitted again once the runner replaced it, up to `retries` times.
+    `skip_recorded` False: submit tasks whose record exists too (tests of recorded runs, `run_test_task`).
     """
     started = time.perf_counter()
     summary = SweepSummary(planned=len(tasks))
-    todo, done = pending_tasks(tasks, out)
+    todo, done = pending_tasks(tasks, out) if skip_recorded else (list(tasks), [])
     summary.skipped = [task.run_id for task in done]
     data, out = str(data), str(out)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -217,7 +240,7 @@ def run_sweep(
         lost = _run_once(todo, data, out, runner, task_fn, on_done, summary, may_retry=attempt < retries)
         if lost:
             runner.replace_dead()
-        todo = pending_tasks(lost, out)[0]
+        todo = pending_tasks(lost, out)[0] if skip_recorded else lost
     summary.wall_time_s = time.perf_counter() - started
     return summary
 

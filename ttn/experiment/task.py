@@ -19,6 +19,8 @@ class Task:
     videos: int
     run: int
     config: TrainConfig
+    #: no test pass when trained: a raced sweep's run of a candidate not yet picked (`ttn.experiment.racing`)
+    defer_test: bool = False
 
     @property
     def run_id(self) -> str:

@@ -1,0 +1,166 @@
+"""Racing selection over runs (ttn.experiment.racing, ttn.experiment.raced_sweep): the exact rule on crafted
+accuracies, and a crafted sweep that shows which candidate trains which runs, tests which, and resumes."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ttn.errors import TTNError
+from ttn.experiment.config import make_config
+from ttn.experiment.raced_sweep import Cell, make_cells, next_work, run_raced_sweep
+from ttn.experiment.racing import RacePlan, decide, read_plans, store_plans, survivors_count
+from ttn.experiment.records import SCHEMA_VERSION, read_record, record_path, write_record
+from ttn.experiment.runners import PoolRunner
+from ttn.experiment.task import Task
+
+PLAN = RacePlan(race=2, select_runs=(0, 1, 2, 3), runs=(0, 1, 2, 3, 4, 5))
+
+
+def test_survivors_are_the_top_half_and_at_least_two():
+    assert [survivors_count(n) for n in (1, 2, 3, 4, 5, 8)] == [1, 2, 2, 2, 3, 4]
+
+
+def test_plan_checks_its_runs():
+    assert PLAN.race_runs == (0, 1) and PLAN.later_select_runs == (2, 3) and PLAN.confirm_runs == (4, 5)
+    with pytest.raises(TTNError, match="--race 5 is more runs than --select-runs holds"):
+        RacePlan(5, (0, 1, 2, 3), (0, 1, 2, 3))
+    with pytest.raises(TTNError, match="--select-runs names runs that --runs does not"):
+        RacePlan(2, (0, 1, 2, 3), (0, 1, 2))
+
+
+def test_decide_follows_the_rule_stage_by_stage():
+    cands = ["a", "b", "c", "d"]
+    first = decide(PLAN, cands, {})
+    assert first.stage == "race" and first.survivors is None
+    assert first.train == [(c, r) for c in cands for r in (0, 1)]
+    # b and c tie on the race runs (0.65): both go on; a (0.5) and d (0.2) stop there
+    val = {"a": {0: 0.5, 1: 0.5}, "b": {0: 0.7, 1: 0.6}, "c": {0: 0.6, 1: 0.7}, "d": {0: 0.2, 1: 0.2}}
+    second = decide(PLAN, cands, val)
+    assert second.stage == "select" and second.survivors == ["b", "c"]
+    assert second.train == [("b", 2), ("b", 3), ("c", 2), ("c", 3)]
+    val["b"] |= {2: 0.6, 3: 0.6}  # mean over 0-3: 0.625
+    val["c"] |= {2: 0.7}
+    assert decide(PLAN, cands, val).train == [("c", 3)]  # a stage waits for every record it decides on
+    val["c"] |= {3: 0.7}  # 0.675: c is the pick
+    third = decide(PLAN, cands, val, untested={"b": {0, 1, 2, 3}, "c": {0, 1, 2, 3}, "a": {0, 1}})
+    assert third.stage == "confirm" and third.winner == "c"
+    assert third.test == [("c", r) for r in (0, 1, 2, 3)] and third.train == [("c", 4), ("c", 5)]
+    val["c"] |= {4: 0.1, 5: 0.1}  # confirmatory runs never change the pick
+    done = decide(PLAN, cands, val)
+    assert done.stage == "done" and done.winner == "c" and not done.train and not done.test
+
+
+def test_ties_go_to_the_earlier_candidate():
+    val = {c: {r: 0.5 for r in range(4)} for c in "abc"}
+    assert decide(PLAN, ["c", "b", "a"], val).winner == "c"
+
+
+# ----------------------------------------------------------------------------------------- a crafted sweep
+
+#: Validation accuracy of a crafted run: candidate lr -> per run. lr 0.02 leads the race, 0.01 wins on runs 0-3.
+VAL = {0.005: [0.30, 0.30, 0.9, 0.9], 0.01: [0.50, 0.48, 0.80, 0.80], 0.02: [0.60, 0.55, 0.40, 0.40],
+       0.04: [0.10, 0.10, 0.10, 0.10]}
+
+
+def _crafted_train(task, data, out):
+    """Write the record a run of `task` would: its crafted validation accuracy; tested unless deferred."""
+    val = VAL[task.config.lr][task.run] if task.run < 4 else 0.5
+    record = {"schema": SCHEMA_VERSION, "run_id": task.run_id, "arch": task.arch, "videos": task.videos, "run": task.run,
+              "params": 1, "val_accuracy": val, "test_accuracy": None if task.defer_test else 0.25,
+              "test_deferred": task.defer_test, "config": task.resolved_config(), "data": {}, "complete": True}
+    write_record(out, record)
+    return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": False}
+
+
+def _crafted_test(task, data, out):
+    record = read_record(record_path(out, task.run_id))
+    write_record(out, record | {"test_accuracy": 0.75})
+    return {"run_id": task.run_id, "test_accuracy": 0.75, "wall_time_s": 0.0, "skipped": False}
+
+
+def _sweep(out, **options):
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in VAL]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN})
+    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
+        return run_raced_sweep(cells, "unused.h5", out, runner, train_fn=_crafted_train, test_fn=_crafted_test,
+                               poll_s=0.01, **options), cells
+
+
+def test_a_crafted_sweep_trains_exactly_what_the_rule_says(tmp_path):
+    summary, cells = _sweep(tmp_path)
+    trained = {}
+    for path in sorted(tmp_path.glob("*.json")):
+        if path.name == "race.json":
+            continue
+        record = read_record(path)
+        trained.setdefault(record["config"]["lr"], {})[record["run"]] = record["test_accuracy"]
+    # every lr races runs 0-1; 0.02 (0.575) and 0.01 (0.49) go on to runs 2-3; 0.01 wins on runs 0-3 (0.645 vs
+    # 0.4875) and trains runs 4-5; only its runs are tested: 0-3 after the pick (0.75), 4-5 as they train (0.25)
+    assert trained == {0.005: {0: None, 1: None}, 0.04: {0: None, 1: None},
+                       0.02: {0: None, 1: None, 2: None, 3: None},
+                       0.01: {0: 0.75, 1: 0.75, 2: 0.75, 3: 0.75, 4: 0.25, 5: 0.25}}
+    assert summary.ok and len(summary.done) == 4 * 2 + 2 * 2 + 2 + 4
+    assert read_plans(tmp_path) == {10: PLAN}
+    assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
+    again, _ = _sweep(tmp_path)  # a restarted sweep decides the same and finds nothing to do
+    assert again.done == [] and again.ok
+
+
+def test_test_all_tests_the_runs_of_every_candidate(tmp_path):
+    _sweep(tmp_path)
+    summary, _ = _sweep(tmp_path, test_all=True)
+    assert len(summary.done) == 8  # 0.005, 0.04: runs 0-1; 0.02: runs 0-3
+    assert all(read_record(p)["test_accuracy"] is not None for p in tmp_path.glob("3d-*.json"))
+
+
+def test_a_folder_keeps_one_plan_per_size(tmp_path):
+    store_plans(tmp_path, {10: PLAN})
+    store_plans(tmp_path, {10: PLAN, 20: RacePlan(1, (0, 1), (0, 1, 2))})  # the same plan again, a new size
+    assert set(read_plans(tmp_path)) == {10, 20}
+    with pytest.raises(TTNError, match="10 videos were raced with --race 2 --select-runs 0-3 --runs 0-5"):
+        store_plans(tmp_path, {10: RacePlan(3, (0, 1, 2, 3), (0, 1, 2, 3, 4, 5))})
+    (tmp_path / "race.json").write_text("[1, 2")
+    with pytest.raises(TTNError, match="race.json: not a race plan"):
+        read_plans(tmp_path)
+
+
+def test_cells_keep_the_candidate_order():
+    configs = {"3d": [make_config(lr=0.02), make_config(lr=0.01), make_config(lr=0.02)]}
+    (cell,) = make_cells(["3d"], [10], configs, {10: PLAN})
+    assert isinstance(cell, Cell) and [c.lr for c in cell.candidates] == [0.02, 0.01]
+
+
+def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_path):
+    """Real training on tiny videos through `ttn sweep --race`: the records follow the rule, the runs not picked
+    keep their scored model for a later test, and --dry-run prints the stages without training anything."""
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+    from ttn.experiment.raced_sweep import recorded
+    from ttn.experiment.racing import decide
+    from vmnist.testing import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "tiny.h5", per_split=40)
+    out = tmp_path / "raced"
+    args = ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--channels", "2,3",
+            "--val-size", "12", "--lr", "0.01,0.02,0.04", "--race", "1", "--select-runs", "0-1", "--runs", "3",
+            "--workers", "1", "--out", str(out)]
+    dry = CliRunner().invoke(main, args + ["--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "race         0/3" in dry.output and "select       0/2" in dry.output and "confirm      0/1" in dry.output
+    assert not out.exists()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    configs = {"3d": [make_config(epochs=1, channels=(2, 3), val_size=12, lr=lr) for lr in (0.01, 0.02, 0.04)]}
+    (cell,) = make_cells(["3d"], [10], configs, read_plans(out))
+    val, untested = recorded(out, cell)
+    decision = decide(cell.plan, list(cell.candidates), val, untested)
+    assert decision.stage == "done" and sorted(val[decision.winner]) == [0, 1, 2]
+    assert sum(len(runs) for runs in val.values()) == 3 + 2 + 1  # every lr run 0, two of them run 1, the pick run 2
+    for config, runs in val.items():
+        for run in runs:
+            record = read_record(record_path(out, Task(cell.arch, 10, run, config).run_id))
+            picked = config == decision.winner
+            assert (record["test_accuracy"] is not None) == picked
+            assert (out / f"{record['run_id']}.pt").exists() == (not picked or run < 2)
+    report = CliRunner().invoke(main, ["report", str(out)])
+    assert report.exit_code == 0, report.output

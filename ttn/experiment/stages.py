@@ -1,0 +1,68 @@
+"""The stages of a raced sweep as a plan: how many runs (and test passes) each stage holds, how many are done,
+and what the rest costs (`ttn.experiment.cost`), from the records already in the results folder.
+
+Before a stage's decision is made its runs are not known, only how many there are: the projection then costs
+the first candidates in the sweep's order (all of a cell's candidates share its model shape unless a grid
+varies the channels).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+from ttn.experiment.cost import Rates, task_seconds, test_seconds
+from ttn.experiment.raced_sweep import Cell, recorded
+from ttn.experiment.racing import decide, survivors_count
+from ttn.experiment.task import Task
+
+STAGES = ("race", "select", "test", "confirm")
+#: What each stage is, for the printed plan.
+STAGE_TEXT = {
+    "race": "every candidate, the first K selection runs (no test pass)",
+    "select": "the top half (at least 2), the other selection runs (no test pass)",
+    "test": "the pick's selection runs, tested once it is picked",
+    "confirm": "the pick, the runs outside the selection (tested as they train)",
+}
+
+
+@dataclass
+class StageLine:
+    """One stage over every cell: runs (or test passes) planned, done, and the estimated CPU-seconds left."""
+
+    stage: str
+    planned: int = 0
+    done: int = 0
+    seconds_left: float = 0.0
+
+
+def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),
+            test_videos: int = 10_000) -> list[StageLine]:
+    """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each."""
+    lines = {stage: StageLine(stage) for stage in STAGES}
+    for cell in cells:
+        val, untested = recorded(out, cell) if out is not None and os.path.isdir(out) else ({}, {})
+        decision = decide(cell.plan, list(cell.candidates), val, untested)
+        plan, candidates = cell.plan, list(cell.candidates)
+        survivors = decision.survivors or candidates[: survivors_count(len(candidates))]
+        pick = decision.winner if decision.winner is not None else survivors[0]
+        units = {
+            "race": [(c, run, True) for c in candidates for run in plan.race_runs],
+            "select": [(c, run, True) for c in survivors for run in plan.later_select_runs],
+            "test": [(pick, run, None) for run in plan.select_runs],
+            "confirm": [(pick, run, False) for run in plan.confirm_runs],
+        }
+        for stage, items in units.items():
+            line = lines[stage]
+            for config, run, defer in items:
+                task = Task(cell.arch, cell.videos, run, config, defer_test=bool(defer))
+                line.planned += 1
+                if stage == "test":
+                    finished = decision.winner is not None and run in val.get(pick, {}) and run not in untested.get(pick, set())
+                    cost = test_seconds(task, rates, test_videos)
+                else:
+                    finished = run in val.get(config, {})
+                    cost = task_seconds(task, rates, test_videos)
+                line.done += finished
+                line.seconds_left += 0.0 if finished else cost
+    return [lines[stage] for stage in STAGES]

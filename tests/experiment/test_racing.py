@@ -123,10 +123,10 @@ def test_a_folder_keeps_one_plan_per_size(tmp_path):
         read_plans(tmp_path)
 
 
-def test_cells_keep_the_candidate_order():
+def test_cells_order_candidates_as_reports_do():
     configs = {"3d": [make_config(lr=0.02), make_config(lr=0.01), make_config(lr=0.02)]}
     (cell,) = make_cells(["3d"], [10], configs, {10: PLAN})
-    assert isinstance(cell, Cell) and [c.lr for c in cell.candidates] == [0.02, 0.01]
+    assert isinstance(cell, Cell) and [c.lr for c in cell.candidates] == [0.01, 0.02]  # config_order: lr by value
 
 
 def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_path):
@@ -164,3 +164,27 @@ def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_p
             assert (out / f"{record['run_id']}.pt").exists() == (not picked or run < 2)
     report = CliRunner().invoke(main, ["report", str(out)])
     assert report.exit_code == 0, report.output
+
+
+def test_a_report_on_a_raced_folder_picks_by_the_race_and_reports_the_fresh_runs(tmp_path):
+    from ttn.report.tables import ReportOptions, make_report, runs_caption
+
+    _sweep(tmp_path)
+    report = make_report(tmp_path, ReportOptions(select_rule="val"))
+    (row,) = report.rows
+    cell = row.cells["3d"]
+    # the ordinary rule would compare all four lrs on runs 0-1 and pick the race leader, 0.02; the race picks 0.01
+    assert cell.selection.chosen.config["lr"] == 0.01
+    assert cell.accuracies == {4: 0.25, 5: 0.25}  # the confirmatory runs only, not the tested selection runs
+    assert "picked on the selection runs (K 2, runs 0-3)" in runs_caption(report.options)
+    assert "runs 4-5" in runs_caption(report.options)
+    tested = make_report(tmp_path, ReportOptions(estimate_runs=frozenset({0, 1, 2, 3})))
+    assert tested.rows[0].cells["3d"].accuracies == {0: 0.75, 1: 0.75, 2: 0.75, 3: 0.75}
+    # with --select-runs given the ordinary rule compares all lrs on them: 0.02, whose runs are not tested
+    options = ReportOptions(select_runs=frozenset({0, 1}), estimate_runs=frozenset({0, 1}))
+    with pytest.raises(TTNError, match="no selected candidate has runs"):
+        make_report(tmp_path, options)
+    _sweep(tmp_path, test_all=True)
+    explicit = make_report(tmp_path, options)
+    assert explicit.rows[0].cells["3d"].selection.chosen.config["lr"] == 0.02
+    assert explicit.rows[0].cells["3d"].accuracies == {0: 0.75, 1: 0.75}

@@ -305,3 +305,29 @@ def expand_grid(recipe: str = "default", **options: Any) -> list[TrainConfig]:
     combos = itertools.product(*lists.values())
     configs = [make_config(recipe, **fixed, **dict(zip(lists, combo))) for combo in combos]
     return list(dict.fromkeys(configs))  # equal candidates once (frozen dataclasses compare by value)
+
+
+def format_value(value: Any) -> str:
+    """An option value as tables, run ids and --where filters spell it: 0.005, 6x16, true, none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return "x".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def config_order(resolved: Mapping[str, Any]) -> list[tuple[int, Any]]:
+    """The sort key of a candidate's resolved config: its options by name, numbers by value (0.005 < 0.01 < 0.1),
+    everything else by its spelling (`format_value`). Reports list candidates in this order and raced sweeps
+    break ties by it (`ttn.experiment.racing`), so that both pick alike."""
+    return [_value_order(resolved.get(name)) for name in sorted(resolved)]
+
+
+def _value_order(value: Any) -> tuple[int, Any]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value))
+    return (1, format_value(value))

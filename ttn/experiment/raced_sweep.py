@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ttn.experiment.config import TrainConfig
+from ttn.experiment.config import TrainConfig, config_order, resolved_config
 from ttn.experiment.racing import CellDecision, RacePlan, decide, store_plans
 from ttn.experiment.runners import Runner
 from ttn.experiment.sweep import DoneCallback, SweepSummary, TaskFn, run_sweep, run_task, run_test_task
@@ -46,8 +46,13 @@ class RoundWork:
 
 def make_cells(archs: Sequence[str], sizes: Sequence[int], configs: Mapping[str, Sequence[TrainConfig]],
                plans: Mapping[int, RacePlan]) -> list[Cell]:
-    """The cells of a raced sweep, smallest sizes first (their results arrive first)."""
-    return [Cell(arch, videos, tuple(dict.fromkeys(configs[arch])), plans[videos])
+    """The cells of a raced sweep, smallest sizes first (their results arrive first), each cell's candidates in
+    `config_order` (the order in which `ttn report` lists them and breaks ties)."""
+    def ordered(arch: str, videos: int) -> tuple[TrainConfig, ...]:
+        unique = dict.fromkeys(configs[arch])
+        return tuple(sorted(unique, key=lambda config: config_order(resolved_config(config, arch, videos))))
+
+    return [Cell(arch, videos, ordered(arch, videos), plans[videos])
             for videos in sorted(set(sizes)) for arch in dict.fromkeys(archs)]
 
 

@@ -18,25 +18,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.registry import canonical_init
-from ttn.experiment.config import NOT_IDENTITY, identity
+from ttn.experiment.config import NOT_IDENTITY, config_order, format_value, identity
+from ttn.experiment.racing import RacePlan, winner
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
 SELECT_RULES = ("val", "none")
 #: Two mean validation accuracies closer than this are a tie.
 TIE = 1e-12
-
-
-def format_value(value: Any) -> str:
-    """An option value as tables, run ids and --where filters spell it: 0.005, 6x16, true, none."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, (list, tuple)):
-        return "x".join(format_value(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 @dataclass
@@ -90,7 +78,7 @@ def candidates_of(records: Sequence[dict[str, Any]]) -> list[Candidate]:
         candidate = groups.setdefault(key, Candidate(config=dict(record["config"]), val={}, records={}))
         candidate.val[record["run"]] = float(record["val_accuracy"])
         candidate.records[record["run"]] = record
-    candidates = sorted(groups.values(), key=lambda c: [_sort_key(c.config.get(k)) for k in sorted(c.config)])
+    candidates = sorted(groups.values(), key=lambda c: config_order(c.config))
     names = sorted({name for c in candidates for name in c.config if name not in NOT_IDENTITY})
     varying = [name for name in names if len({format_value(c.config.get(name)) for c in candidates}) > 1]
     for candidate in candidates:
@@ -131,13 +119,6 @@ def select(arch: str, videos: int, records: Sequence[dict[str, Any]], rule: str 
     return Selection(arch, videos, candidates, chosen, shared or candidates[chosen].runs, warnings)
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Order of option values: numbers by value (0.005 < 0.01 < 0.1), then everything else by its spelling."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (0, float(value))
-    return (1, format_value(value))
-
-
 def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
     """--where KEY=V1,V2 (repeatable) -> {KEY: [V1, V2]}; TTNError naming a malformed item."""
     filters: dict[str, list[str]] = {}
@@ -162,6 +143,17 @@ def where(records: Sequence[dict[str, Any]], filters: Mapping[str, Sequence[str]
             if all(record["config"].get(key) is None
                    or any(_matches(record["config"][key], _as_named(record, key, v)) for v in values)
                    for key, values in filters.items())]
+
+
+def race_select(arch: str, videos: int, records: Sequence[dict[str, Any]], plan: RacePlan) -> Selection | None:
+    """The pick of a raced cell by the sweep's own rule (`ttn.experiment.racing.winner`: the top half of the race
+    runs goes on, the best mean over the selection runs wins, ties to the first candidate in `config_order`), or
+    None while its selection runs are not all recorded."""
+    candidates = candidates_of(records)
+    pick = winner(plan, list(range(len(candidates))), {i: c.val for i, c in enumerate(candidates)})
+    if pick is None:
+        return None
+    return Selection(arch, videos, candidates, pick, list(plan.select_runs))
 
 
 def _as_named(record: Mapping[str, Any], key: str, wanted: str) -> str:

@@ -13,16 +13,17 @@ Nothing here prints: warnings are collected in `Report.warnings` for the caller 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ttn.errors import TTNError
+from ttn.experiment.racing import RacePlan, read_plans
 from ttn.experiment.records import Fingerprint, load_records
 from ttn.paper import PaperRow, paper_source, paper_table
 from ttn.experiment.config import identity
 from ttn.report.diagnostics import candidate_warnings, footnote
-from ttn.report.selection import SELECT_RULES, Selection, parse_where, select, where
+from ttn.report.selection import SELECT_RULES, Selection, parse_where, race_select, select, where
 from ttn.report.stats import TEST_NAMES, CellStats, Comparison, compare, holm, summarize
 
 #: Values of `correction`: none, or Holm-Bonferroni over all tests of the report.
@@ -50,6 +51,10 @@ class ReportOptions:
     archs: tuple[str, ...] | None = None  #: only these archs
     select_runs: frozenset[int] | None = None
     estimate_runs: frozenset[int] | None = None
+    #: (videos, plan) of the sizes a raced sweep made (`ttn.experiment.racing`, read from the folder by
+    #: `make_report`): without --select-runs / --estimate-runs their cells are picked by the race's rule on its
+    #: selection runs and report its confirmatory runs
+    race: tuple[tuple[int, RacePlan], ...] = ()
 
     def __post_init__(self) -> None:
         if self.correction not in CORRECTIONS:
@@ -204,6 +209,13 @@ def format_runs(runs: frozenset[int]) -> str:
 def runs_caption(options: ReportOptions) -> str:
     """What runs the selection read and the accuracies come from, when not all ("" otherwise)."""
     parts = []
+    plans = {plan for _, plan in options.race}
+    if plans and options.select_runs is None:
+        parts.append("raced over runs and picked on the selection runs ("
+                     + "; ".join(f"K {p.race}, runs {format_runs(p.select_runs)}" for p in sorted(plans, key=str)) + ")")
+    if plans and options.estimate_runs is None:
+        parts.append("accuracies of the runs outside the selection, which the choice did not see ("
+                     + "; ".join(f"runs {format_runs(p.confirm_runs or p.runs)}" for p in sorted(plans, key=str)) + ")")
     if options.select_runs is not None:
         parts.append(f"selected on runs {format_runs(options.select_runs)}")
     if options.estimate_runs is not None:
@@ -238,11 +250,25 @@ def _cells(records: Sequence[dict[str, Any]], options: ReportOptions, warnings: 
         if not selecting:
             warnings.append(f"{arch} at {videos} videos: no run in --select-runs: left out")
             continue
-        selection = select(arch, videos, selecting, options.select_rule)
+        plan = dict(options.race).get(videos) if options.select_rule == "val" else None
+        selection = race_select(arch, videos, selecting, plan) if plan and options.select_runs is None else None
+        if plan and selection is None and options.select_runs is None:
+            warnings.append(f"{arch} at {videos} videos: the race has not recorded every selection run yet: "
+                            "selected on the runs the candidates share, for now")
+        selection = selection or select(arch, videos, selecting, options.select_rule)
         warnings.extend(selection.warnings)
         chosen = identity(selection.chosen.config)
-        group = sorted((record for record in _in_runs(cell_records, options.estimate_runs)
+        estimate = options.estimate_runs
+        if estimate is None and plan is not None:
+            estimate = frozenset(plan.confirm_runs) or None
+        group = sorted((record for record in _in_runs(cell_records, estimate)
                         if identity(record["config"]) == chosen), key=lambda record: record["run"])
+        untested = [record["run"] for record in group if record["test_accuracy"] is None]
+        if untested:
+            warnings.append(f"{arch} at {videos} videos: runs {format_runs(untested)} of the selected candidate are not "
+                            "tested yet (a raced sweep tests them once it picks; run the same `ttn sweep` again, or "
+                            "add --test-all): left out")
+            group = [record for record in group if record["test_accuracy"] is not None]
         if not group:
             warnings.append(f"{arch} at {videos} videos: the selected candidate ({selection.chosen.label()}) has no run "
                             "in --estimate-runs: left out")
@@ -402,6 +428,8 @@ def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportO
     """Load the records of `folder` (skipping torn ones, refusing mixed datasets), keep those that pass the
     --where filters and archs of `options`, and build their report."""
     loaded = load_records(folder)
+    if not options.race:
+        options = replace(options, race=tuple(sorted(read_plans(folder).items())))
     records = where(loaded.records, parse_where(options.filters))
     if options.archs is not None:
         records = [record for record in records if record["arch"] in options.archs]

@@ -240,8 +240,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
     and a t-test: paired over runs with the same index (they share their training videos) where at least 2
     pair up, Welch's otherwise; the caption says which. Cells are marked where the reader must know more:
     [e] selection at the edge of its grid, [r] still rising at the last epoch, [c] runs that collapsed to
-    chance, [u] runs that never left chance (undertrained; the warnings say which). Partial sweeps are reported with a warning; records of different
-    datasets are refused.
+    chance, [u] runs that never left chance (undertrained; the warnings say which). Partial sweeps are
+    reported with a warning; records of different datasets are refused.
 
     \b
     Examples:

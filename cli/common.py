@@ -267,6 +267,12 @@ def figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return require_suffix(value, FIGURE_SUFFIXES)
 
 
+def json_option(what: str) -> Any:
+    """The ``--json`` option (decorator) of a command whose result is also machine-readable: `what` it prints."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help=f"Print {what} as JSON on stdout instead of text (messages stay on stderr).")
+
+
 def dpi_option(command: Any) -> Any:
     """The ``--dpi`` option of a command that draws figures (decorator)."""
     from vmnist.figures import DEFAULT_DPI

@@ -19,7 +19,7 @@ from rich.text import Text
 from cli.common import UserPath, dpi_option, echo, err_console, figure_path, out_console
 from cli.fit import print_fitted
 from ttn.errors import TTNError
-from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
+from ttn.report.figures import PAPER_RANGES, plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
@@ -115,6 +115,7 @@ def print_report(
     runs: bool = False,
     command: str = "",
     tensorboard: str | Path | None = None,
+    paper_range: str = "ours",
 ) -> Report:
     """Build the report of `results_dir` by `options` and show it: the table (or `fmt`) on stdout or in `out`,
     warnings on stderr, figures to `plot` / `curves`. What `ttn reproduce` calls after a sweep. Raises TTNError
@@ -154,7 +155,8 @@ def print_report(
         else:
             print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi)}", markup=False, highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi, paper_range=paper_range)}", markup=False,
+                          highlight=False)
     if curves is not None:
         err_console.print(f"wrote {plot_curves(report, curves, dpi=dpi)}", markup=False, highlight=False)
     if tensorboard is not None:
@@ -208,6 +210,9 @@ def run_range_options(command: Any) -> Any:
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
 @dpi_option
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
+@click.option("--paper-range", type=click.Choice(PAPER_RANGES), default="ours", show_default=True,
+              help="--plot --compare-paper: the paper's points within the range of our sizes (ours), or all of "
+                   "them, to 5000 videos (all).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
               help="Multiple-testing correction of the p-values over all tests of the table.")
 @click.option("--baseline", default=None, metavar="ARCH",
@@ -229,7 +234,8 @@ def run_range_options(command: Any) -> Any:
                    "|log scale|) per arch and size; always in --format json.")
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, dpi: float,
-                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, **options: Any) -> None:
+                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, paper_range: str,
+                   **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -256,7 +262,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
-                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard)
+                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard,
+                 paper_range=paper_range)
 
 
 @click.command("compare")

@@ -148,6 +148,23 @@ class OptionError(click.ClickException):
     exit_code = 2
 
 
+#: What an option people expect from other tools is called here, by the parameter of the command that stands for it:
+#: Click's closest match would suggest --score for --seed.
+SEED_HINTS = {"run": "the seed is the run index: --run N picks the training videos and the init seed",
+              "runs": "the seed is the run index: --runs chooses the runs, and each run's index picks its training "
+                      "videos and init seed"}
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's message of a usage error, but for --seed on a command with runs the option that sets the seed."""
+    if isinstance(exc, click.NoSuchOption) and exc.option_name == "--seed" and exc.ctx is not None:
+        names = {param.name for param in exc.ctx.command.params}
+        hint = next((hint for name, hint in SEED_HINTS.items() if name in names), None)
+        if hint:
+            return f"No such option '--seed': {hint}."
+    return exc.format_message()
+
+
 class LazyGroup(click.Group):
     """A Click group whose commands are imported only when used (keeps `--help` fast).
 
@@ -180,7 +197,7 @@ class LazyGroup(click.Group):
             return result
         except click.UsageError as exc:  # a bad option of a command: one line too (Click prints usage + hint + error)
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            raise OptionError(exc.format_message() + where) from None
+            raise OptionError(usage_message(exc) + where) from None
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
@@ -248,6 +265,12 @@ def figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     from ttn.report.figures import FIGURE_SUFFIXES
 
     return require_suffix(value, FIGURE_SUFFIXES)
+
+
+def json_option(what: str) -> Any:
+    """The ``--json`` option (decorator) of a command whose result is also machine-readable: `what` it prints."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help=f"Print {what} as JSON on stdout instead of text (messages stay on stderr).")
 
 
 def dpi_option(command: Any) -> Any:

@@ -34,8 +34,9 @@ def whole_number(text: str) -> int:
 
 
 def number_pair(text: str) -> tuple[int, ...]:
-    """"6,16" -> (6, 16) (TrainConfig checks that there are two)."""
-    return tuple(whole_number(item) for item in text.split(","))
+    """"6,16" or "6x16" (as run ids and `ttn report --where` spell it) -> (6, 16) (TrainConfig checks that there
+    are two)."""
+    return tuple(whole_number(item) for item in text.replace("x", ",").split(","))
 
 
 #: How the text of an option becomes a value, by the type of its field (`X | None` fields: by X's).

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.common import UserPath, dpi_option, err_console, figure_path, out_console
+from cli.common import UserPath, dpi_option, echo, err_console, figure_path, json_option, out_console
 from ttn.registry import THETA_KINDS
 
 #: Kernels `ttn show-kernels` draws unless told: six rows of 3DTT slices fill a page.
@@ -16,39 +16,47 @@ DEFAULT_MAX_KERNELS = 6
 @click.command("models")
 @click.option("--theta", type=click.Choice(list(THETA_KINDS)), default="similarity", show_default=True,
               help="3DTT transform parameterization used for the 3dttn counts.")
-def models_command(theta: str) -> None:
+@json_option("the architectures and the paper's configurations")
+def models_command(theta: str, as_json: bool) -> None:
     """The architectures: layers and parameter counts of the defaults and of the paper's Table 2 sizes."""
+    import json
+
     from ttn.nn import DEFAULT_CHANNELS, build_model, count_parameters, describe_layers
     from ttn.paper import paper_table
     from ttn.registry import ARCH_LABELS, ARCHS
 
-    table = Table(title=f"Models (channels {DEFAULT_CHANNELS[0]},{DEFAULT_CHANNELS[1]}, kernels 5x5x5, "
-                        f"input 1x30x28x28, 3DTT theta {theta})")
-    table.add_column("arch")
-    table.add_column("model")
-    table.add_column("layers (conv, conv, fully connected)")
-    table.add_column("parameters", justify="right")
-    for arch in ARCHS:
-        model = build_model(arch, theta=theta)
-        table.add_row(arch, ARCH_LABELS[arch], describe_layers(model), str(count_parameters(model)))
-    out_console.print(table)
-
+    models = [{"arch": arch, "model": ARCH_LABELS[arch], "layers": describe_layers(model),
+               "params": count_parameters(model)} for arch in ARCHS for model in [build_model(arch, theta=theta)]]
     sizes: dict[tuple[str, tuple[int, int]], dict] = {}
     for row in paper_table():
         entry = sizes.setdefault((row.arch, row.channels), {"videos": [], "params": row.params})
         entry["videos"].append(row.videos)
-    paper = Table(title="The paper's Table 2 configurations (similarity theta)")
-    paper.add_column("arch")
-    paper.add_column("channels")
-    paper.add_column("train videos", overflow="fold")
-    paper.add_column("parameters", justify="right")
-    paper.add_column("paper", justify="right")
-    paper.add_column("match", justify="center")
-    for (arch, channels), entry in sizes.items():
-        ours = count_parameters(build_model(arch, channels=channels, theta="similarity"))
-        paper.add_row(arch, f"{channels[0]},{channels[1]}", ", ".join(str(v) for v in entry["videos"]),
-                      str(ours), str(entry["params"]), "yes" if ours == entry["params"] else "NO")
-    out_console.print(paper)
+    paper = [{"arch": arch, "channels": list(channels), "videos": entry["videos"], "paper_params": entry["params"],
+              "params": count_parameters(build_model(arch, channels=channels, theta="similarity"))}
+             for (arch, channels), entry in sizes.items()]
+    if as_json:
+        echo(json.dumps({"theta": theta, "channels": list(DEFAULT_CHANNELS), "models": models, "paper": paper}, indent=1))
+        return
+    table = Table(title=f"Models (channels {DEFAULT_CHANNELS[0]},{DEFAULT_CHANNELS[1]}, kernels 5x5x5, "
+                        f"input 1x30x28x28, 3DTT theta {theta})")
+    for name in ("arch", "model", "layers (conv, conv, fully connected)"):
+        table.add_column(name)
+    table.add_column("parameters", justify="right")
+    for model in models:
+        table.add_row(model["arch"], model["model"], model["layers"], str(model["params"]))
+    out_console.print(table)
+    table = Table(title="The paper's Table 2 configurations (similarity theta)")
+    table.add_column("arch")
+    table.add_column("channels")
+    table.add_column("train videos", overflow="fold")
+    for name in ("parameters", "paper"):
+        table.add_column(name, justify="right")
+    table.add_column("match", justify="center")
+    for entry in paper:
+        table.add_row(entry["arch"], ",".join(map(str, entry["channels"])), ", ".join(map(str, entry["videos"])),
+                      str(entry["params"]), str(entry["paper_params"]),
+                      "yes" if entry["params"] == entry["paper_params"] else "NO")
+    out_console.print(table)
 
 
 @click.command("show-kernels")

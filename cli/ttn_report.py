@@ -16,11 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import UserPath, dpi_option, echo, err_console, figure_path, out_console
-from cli.fit import print_fitted
+from cli.common import OptionError, UserPath, dpi_option, echo, err_console, figure_path, out_console
+from cli.fit import fit_columns, print_fitted
 from ttn.errors import TTNError
-from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
-from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
+from ttn.report.figures import PAPER_RANGES, plot_accuracy, plot_curves, require_matplotlib
+from ttn.report.formats import (TEXT_FORMATS, ColumnError, check_columns, compact_table, human_columns,
+                                markdown_table, pick_columns, render)
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
 from vmnist.figures import DEFAULT_DPI
@@ -38,15 +39,25 @@ def _two_lines(name: str) -> str:
     return f"{first}\n{second}" if first else second
 
 
-def report_table_maker(report: Report) -> Any:
-    """The maker of the report's rich tables (`cli.fit`): the title on the first block."""
+def add_column(table: Table, name: str) -> None:
+    """A column of a table of strings, never wrapped: names (NAME_COLUMNS) left-aligned on one line, numbers
+    right-aligned under a header of two lines at most."""
+    if name in NAME_COLUMNS:
+        table.add_column(name, justify="left", no_wrap=True)
+    else:
+        table.add_column(_two_lines(name), justify="right", no_wrap=True)
+
+
+def report_table_maker(report: Report, pad_edge: bool = True) -> Any:
+    """The maker of the report's rich tables (`cli.fit`): the title on the first block; without `pad_edge` no
+    blank column at either side (the compact layout: two more columns for numbers)."""
     where = f" ({report.folder})" if report.folder else ""
 
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
         table = Table(title=escape(f"Test accuracy on Video-MNIST{where}") if first else None,
-                      box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
+                      box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=pad_edge)
         for name in header:
-            table.add_column(_two_lines(name), justify="right", no_wrap=True)  # numbers never wrapped
+            add_column(table, name)
         for row in rows:
             table.add_row(*[Text(cell, style="bold" if cell.endswith("*") else "") for cell in row])
         return table
@@ -54,19 +65,30 @@ def report_table_maker(report: Report) -> Any:
     return make
 
 
-def drop_rank(name: str) -> int | None:
-    """Which report columns give way first on a narrow terminal (all are in --format markdown/json/records)."""
-    for rank, matches in enumerate((lambda n: n == "test", lambda n: n.endswith("params"), lambda n: n == "mde80",
-                                    lambda n: n.endswith(" n"))):
-        if matches(name):
-            return rank
-    return None
+#: Columns of the compact layout (`compact_table`) that give way on a terminal too narrow for all, first to last
+#: (all are in --format markdown/json/records); the accuracy, n, the gap with its interval and mde80 always stay.
+COMPACT_DROP = ("params", "selected", "paper acc", "p", "p_holm")
 
 
-def print_table(console: Console, report: Report) -> None:
-    """The report's table fitted to `console`, and a note of the columns left out."""
-    header, rows = human_table(report, pm="±")
-    dropped = print_fitted(console, report_table_maker(report), header, rows, keys=(0,), drop=drop_rank)
+def _wide_drop(name: str) -> int | None:
+    """The one column the wide table gives up on a narrow terminal: the test's name, which the caption gives."""
+    return 0 if name == "test" else None
+
+
+def print_table(console: Console, report: Report, columns: list[str] | None = None) -> None:
+    """The report's table fitted to `console`, and a note of the columns left out: one row per size with every
+    column (but the test's name, which the caption gives, on a narrow terminal), or where that does not fit,
+    the compact layout of one row per (size, arch), which keeps n, the gap, its interval and mde80 at 80
+    columns. `columns` (--columns): those columns of the wide table."""
+    make = report_table_maker(report)
+    header, rows = pick_columns(*human_columns(report, pm="±"), columns)
+    blocks, _ = fit_columns(console, make, header, rows, keys=(0,), drop=_wide_drop)
+    if columns is None and len(blocks) > 1:
+        header, rows = compact_table(report)
+        dropped = print_fitted(console, report_table_maker(report, pad_edge=False), header, rows, keys=(0, 1),
+                               drop=lambda name: COMPACT_DROP.index(name) if name in COMPACT_DROP else None)
+    else:
+        dropped = print_fitted(console, make, header, rows, keys=(0,), drop=_wide_drop)
     console.print(Text(report.caption()), soft_wrap=False)  # prose wraps at the console's width
     _note_dropped(console, dropped)
 
@@ -78,9 +100,9 @@ def _note_dropped(console: Console, dropped: list[str]) -> None:
                           "--format markdown or json)", highlight=False, markup=False)
 
 
-def _table_text(report: Report) -> str:
+def _table_text(report: Report, columns: list[str] | None = None) -> str:
     buffer = io.StringIO()
-    print_table(Console(file=buffer, width=100, color_system=None, force_terminal=False), report)
+    print_table(Console(file=buffer, width=100, color_system=None, force_terminal=False), report, columns)
     return buffer.getvalue()
 
 
@@ -115,6 +137,8 @@ def print_report(
     runs: bool = False,
     command: str = "",
     tensorboard: str | Path | None = None,
+    columns: list[str] | None = None,
+    paper_range: str = "ours",
 ) -> Report:
     """Build the report of `results_dir` by `options` and show it: the table (or `fmt`) on stdout or in `out`,
     warnings on stderr, figures to `plot` / `curves`. What `ttn reproduce` calls after a sweep. Raises TTNError
@@ -134,15 +158,21 @@ def print_report(
         if Path(tensorboard).exists() and not force:
             raise TTNError(f"--tensorboard {tensorboard} already exists: pass --force to replace it, or choose another folder")
     report = make_report(results_dir, options)
+    if columns is not None:
+        try:
+            check_columns(report, fmt, columns)
+        except ColumnError as exc:  # names no column of this table: a usage error, before any output
+            raise OptionError(str(exc)) from None
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
     if out is not None:
-        text = _table_text(report) if fmt == "table" else render(report, fmt, runs=runs, command=command)
+        text = _table_text(report, columns) if fmt == "table" else render(report, fmt, runs=runs, command=command,
+                                                                           columns=columns)
         err_console.print(f"wrote {atomic_write_text(out, text)}", markup=False, highlight=False)
     elif fmt == "table":
-        print_table(out_console, report)
+        print_table(out_console, report, columns)
     else:
-        echo(render(report, fmt, runs=runs, command=command), nl=False)
+        echo(render(report, fmt, runs=runs, command=command, columns=columns), nl=False)
     if transforms and fmt in ("table", "markdown"):
         from ttn.report.transforms import transform_table
 
@@ -154,7 +184,8 @@ def print_report(
         else:
             print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
     if plot is not None:
-        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi)}", markup=False, highlight=False)
+        err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi, paper_range=paper_range)}", markup=False,
+                          highlight=False)
     if curves is not None:
         err_console.print(f"wrote {plot_curves(report, curves, dpi=dpi)}", markup=False, highlight=False)
     if tensorboard is not None:
@@ -172,6 +203,16 @@ def report_options(**values: Any) -> ReportOptions:
         return ReportOptions(**values)
     except TTNError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _columns_option(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    """--columns "videos,3d_acc" -> ["videos", "3d_acc"] (checked against the table's names once it is built)."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter("give column names, e.g. videos,3d_acc", param_hint="--columns")
+    return names
 
 
 def _runs_option(ctx: click.Context, param: click.Parameter, value: str | None) -> frozenset[int] | None:
@@ -200,6 +241,10 @@ def run_range_options(command: Any) -> Any:
                    "records-csv: one tidy row per candidate (per run with --runs) for pandas; html: one "
                    "self-contained page with the figures.")
 @click.option("--runs", "per_run", is_flag=True, help="records, records-csv: one row per run instead of per candidate.")
+@click.option("--columns", callback=_columns_option, default=None, metavar="NAME,...",
+              help="table, markdown, latex, csv: only these columns, in this order, by name: 3d_acc, 3d_n, "
+                   "3dttn_vs_3d_gap, ... (markdown/latex), 3d_mean, 3dttn_vs_3d_ci95_low, ... (csv); an unknown "
+                   "name lists the valid ones. [default: all; latex: all but the test, which the caption names]")
 @click.option("--out", type=UserPath(path_type=Path, dir_okay=False), default=None,
               help="Write the table to FILE instead of stdout.")
 @click.option("--plot", type=UserPath(path_type=Path, dir_okay=False), default=None, callback=figure_path,
@@ -208,6 +253,9 @@ def run_range_options(command: Any) -> Any:
               help="Mean validation accuracy per epoch (±1 SE band), to FILE.png|svg|pdf.")
 @dpi_option
 @click.option("--compare-paper", is_flag=True, help="Show the paper's Table 2 beside ours (and in the plot).")
+@click.option("--paper-range", type=click.Choice(PAPER_RANGES), default="ours", show_default=True,
+              help="--plot --compare-paper: the paper's points within the range of our sizes (ours), or all of "
+                   "them, to 5000 videos (all).")
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="none", show_default=True,
               help="Multiple-testing correction of the p-values over all tests of the table.")
 @click.option("--baseline", default=None, metavar="ARCH",
@@ -229,7 +277,8 @@ def run_range_options(command: Any) -> Any:
                    "|log scale|) per arch and size; always in --format json.")
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, dpi: float,
-                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, **options: Any) -> None:
+                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, columns: list[str] | None,
+                   paper_range: str, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -240,8 +289,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
     and a t-test: paired over runs with the same index (they share their training videos) where at least 2
     pair up, Welch's otherwise; the caption says which. Cells are marked where the reader must know more:
     [e] selection at the edge of its grid, [r] still rising at the last epoch, [c] runs that collapsed to
-    chance (the warnings say which). Partial sweeps are reported with a warning; records of different
-    datasets are refused.
+    chance, [u] runs that never left chance (undertrained; the warnings say which). Partial sweeps are
+    reported with a warning; records of different datasets are refused.
 
     \b
     Examples:
@@ -249,6 +298,7 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --compare-paper --correct holm --plot fig3.png
       ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
       ttn report results/ --format json --out results.json
+      ttn report results/ --format latex --columns videos,3d_acc,3dttn_vs_3d_gap
       ttn report results/ --format html --out report.html
       # one row per run, for pandas.read_json("runs.jsonl", lines=True):
       ttn report results/ --format records --runs > runs.jsonl
@@ -256,7 +306,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
-                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard)
+                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard,
+                 columns=columns, paper_range=paper_range)
 
 
 @click.command("compare")
@@ -324,8 +375,7 @@ def simple_table_maker(title: str) -> Any:
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
         table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=escape(title) if first else None)  # text, not markup
         for name in header:
-            table.add_column(_two_lines(name) if name not in NAME_COLUMNS else name,
-                             justify="left" if name in NAME_COLUMNS else "right", no_wrap=True)
+            add_column(table, name)
         for row in rows:
             table.add_row(*map(Text, row))
         return table

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 from rich.console import Console
 
-from cli.common import MAX_RUN_INDEX, UserPath, echo, err_console, escape, out_console, progress_enabled
+from cli.common import (MAX_RUN_INDEX, UserPath, echo, err_console, escape, json_option, out_console,
+                        progress_enabled)
 from ttn import registry
 from ttn.errors import TTNError
 from cli.training_options import configs_from_options, training_options
@@ -112,9 +113,10 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True,
               help="Print one line per validated epoch on stderr (loss, val accuracy, best, lr, time), also in a log "
                    "file or batch job, where no progress bar is drawn.")
+@json_option("the run's result record (as written to OUT/RUN_ID.json)")
 @training_options(grid=False)
 def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool,
-                  verbose: bool, **options: Any) -> None:
+                  verbose: bool, as_json: bool, **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
     The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
@@ -127,6 +129,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
       ttn train --arch 3d --videos 40 --run 1 --lr 0.01 --save-model   # + .pt
       ttn train --arch 3dttn --videos 100 --epochs 40 -v   # a line per epoch
       ttn train --arch 3d --videos 10 --recipe authors     # the authors' recipe
+      ttn train --arch 3d --videos 10 --json | jq .test_accuracy   # the record
       ttn evaluate results/3dttn-v40-lr0.02-r0.pt   # a model of --save-model
     """
     from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
@@ -156,6 +159,9 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
             result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
+    if as_json:
+        echo(json.dumps(record, indent=1))
+        return
     out_console.print(
         f"{run_id}: test accuracy {record['test_accuracy']:.4f} ({record['score']} val {record['val_accuracy']:.4f} at "
         f"epoch {record['scored_epoch']}), {record['params']:,} params, {record['wall_time_s']:.0f} s -> {result.record_path}{saved}",
@@ -168,7 +174,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
 @data_option
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True,
               help="The split of --data to evaluate on, all its videos.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+@json_option("the accuracies and the confusion matrix")
 def evaluate_command(checkpoint: Path, data: Path, split: str, as_json: bool) -> None:
     """Accuracy, per-class accuracy and confusion matrix of a checkpoint (from `ttn train --save-model`)."""
     import numpy as np

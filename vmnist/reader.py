@@ -243,7 +243,18 @@ class VideoMNIST(Dataset):
         transform: callable on the video tensor (e.g. from :mod:`vmnist.transforms`); its result is the item's video.
         target_transform: callable on the int label.
         indices: optional subset (indices into the split); item i is video ``indices[i]``.
+
+    ``classes`` names the labels as torchvision's datasets do (label i is ``classes[i]``, the digit '0'..'9');
+    ``class_to_idx`` maps a name back to its label.
     """
+
+    #: The class names, by label: the digits (each digit is also its trajectory class).
+    classes: list[str] = [str(digit) for digit in range(10)]
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        """Class name -> label, e.g. {'0': 0, ..., '9': 9} (torchvision's ImageFolder and MNIST have it too)."""
+        return {name: label for label, name in enumerate(self.classes)}
 
     def __init__(self, path: str | os.PathLike, split: str, *, transform: Callable[[torch.Tensor], Any] | None = None,
                  target_transform: Callable[[int], Any] | None = None, indices: Sequence[int] | None = None):

@@ -87,6 +87,11 @@ CASES = {
     "evaluate other frames": (["evaluate", "CKPT", "--data", "SHORT"], "trained on videos of 30 frames"),
     "report --where": (["report", "OUT", "--where", "lr"], "KEY=VALUE"),
     "compare --row": (["compare", "--row", "noname"], "NAME=FOLDER"),
+    # the seed is the run index: --seed names --run / --runs, not Click's closest match --score
+    "train --seed": (["train", "--arch", "3d", "--videos", "10", "--seed", "3"], "the seed is the run index: --run N"),
+    "train --seed not --score": (["train", "--arch", "3d", "--videos", "10", "--seed", "3"], "No such option '--seed': "),
+    "sweep --seed": (["sweep", "--seed", "3"], "the seed is the run index: --runs chooses"),
+    "reproduce --seed": (["reproduce", "--seed=3"], "the seed is the run index: --runs chooses"),
     # a data file's contents are input: refused before any training, naming the file and the fix
     **{f"train on {edit}": (["train", "--arch", "3d", "--videos", "10", "--data", f"EDITED-{edit}"], message)
        for edit, (_, message) in FILE_EDITS.items() if "shards" not in edit},

@@ -75,3 +75,15 @@ def test_one_builder_for_train_and_sweep_keeps_what_was_typed() -> None:
     assert refused.value.exit_code == 2
     with pytest.raises(click.ClickException, match="--theta applies to 3dttn only"):
         configs_from_options({"theta": "affine"}, ["3d"])
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_channels_take_the_run_id_spelling_too(name: str) -> None:
+    base = ["--arch", "3d", "--videos", "10"] if name == "train" else []
+    for text in ("6x16", "6,16"):
+        params = COMMANDS[name].make_context(name, base + ["--channels", text]).params
+        assert params["channels"] in ((6, 16), [(6, 16)]), params["channels"]
+    if name != "train":  # a sweep's list of pairs
+        assert COMMANDS[name].make_context(name, ["--channels", "6x16/18x28"]).params["channels"] == [(6, 16), (18, 28)]
+    with pytest.raises(click.BadParameter, match="whole number, got '6y16'"):
+        COMMANDS[name].make_context(name, base + ["--channels", "6y16"])

@@ -19,6 +19,18 @@ def test_cli_models_lists_archs_and_paper_sizes() -> None:
     assert "NO" not in result.output
 
 
+def test_cli_models_json_has_the_same_counts() -> None:
+    import json
+
+    result = CliRunner().invoke(main, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {m["arch"]: m["params"] for m in data["models"]} == {"3d": 496430, "3dttn": 444966, "2plus1d": 496030}
+    assert {m["model"] for m in data["models"]} >= {"LeNet-5-3D", "LeNet-5-3DTTN"}
+    assert all(entry["params"] == entry["paper_params"] for entry in data["paper"])
+    assert {(e["arch"], tuple(e["channels"])) for e in data["paper"]} >= {("3dttn", (6, 16)), ("3d", (12, 22))}
+
+
 @pytest.mark.parametrize("arch", ["3dttn", "3d"])
 def test_cli_show_kernels_writes_png(tmp_path, arch: str) -> None:
     pytest.importorskip("matplotlib")

@@ -205,3 +205,13 @@ def test_train_verbose_prints_one_line_per_validated_epoch_without_a_terminal(da
         assert match[2] == "3" and float(match[3]) == pytest.approx(entry["train_loss"], abs=5e-5)
         assert float(match[4]) == pytest.approx(entry["val_accuracy"], abs=5e-5)
         assert float(match[5]) == pytest.approx(best, abs=5e-5) and float(match[6]) == pytest.approx(entry["lr"], rel=1e-2)
+
+
+def test_train_json_prints_the_record_on_stdout(data, tmp_path):
+    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--channels", "2,3",
+            "--val-size", "12", "--out", str(tmp_path / "res"), "--json", "-v"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)  # stdout is the record alone: epoch lines and messages are on stderr
+    assert printed == read_record(next((tmp_path / "res").glob("*.json")))
+    assert printed["arch"] == "3d" and "test_accuracy" in printed and "epoch 1/1" in result.stderr

@@ -139,6 +139,22 @@ def test_collapsed_runs_are_counted_and_marked() -> None:
     assert "[c] some runs ended at chance" in build_report(runs).caption()
 
 
+def test_an_undertrained_run_is_not_called_collapsed() -> None:
+    # 2 epochs at chance from the start (loss ~ln 10, val ~0.1): it never left chance, so it did not collapse
+    chance = math.log(10)
+    short = [{"epoch": 1, "train_loss": chance, "val_accuracy": None, "lr": 0.01},
+             {"epoch": 2, "train_loss": chance * 0.98, "val_accuracy": 0.11, "lr": 0.01}]
+    runs = [record("3d", 10, r, lr=0.02, val=0.11, test=0.1, hist=short) for r in range(3)]
+    assert ended_at_chance(runs[0])
+    cell = build_report(runs).rows[0].cells["3d"]
+    assert [w.split(" ")[0] for w in cell.warnings] == ["chance:3/3"], cell.warnings
+    assert "undertrained, not collapsed" in cell.warnings[0] and "after 2 epochs" in cell.warnings[0]
+    report = build_report(runs)
+    header, rows = human_table(report)
+    assert rows[0][header.index("3d acc")].endswith(" [u]")
+    assert "[u] some runs never left chance" in report.caption() and "[c]" not in report.caption()
+
+
 def test_a_still_rising_candidate_is_flagged_and_a_plateau_is_not() -> None:
     rising = [record("3d", 10, r, lr=0.02, val=0.5, test=0.5, hist=history(vals=(0.3, 0.4, 0.45 + 0.01 * r)))
               for r in range(3)]

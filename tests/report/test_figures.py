@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli.ttn_cli import main
 from ttn.experiment.records import write_record
 from ttn.report.figures import accuracy_figure, curves_figure, plot_accuracy, plot_curves
-from ttn.report.tables import make_report
+from ttn.report.tables import ReportOptions, make_report
 from vmnist.figures import drawn_texts, pixel_size, text_problems
 
 pytest.importorskip("matplotlib")
@@ -95,3 +95,52 @@ def test_report_command_takes_dpi(tmp_path) -> None:
     assert Image.open(curves).size == pixel_size(curves_figure(make_report(QUICK)), 80)
     bad = CliRunner().invoke(main, ["report", str(QUICK), "--plot", str(tmp_path / "x.png"), "--dpi", "0"])
     assert bad.exit_code == 2 and "--dpi" in bad.output and "Traceback" not in bad.output
+
+
+def legend_texts(fig) -> tuple[str | None, list[str]]:
+    """The legend's title (None when it has none) and its entries."""
+    legend = fig.axes[0].get_legend()
+    title = legend.get_title().get_text()
+    return title or None, [text.get_text() for text in legend.get_texts()]
+
+
+def test_figure3_says_what_it_shows_in_the_papers_words(quick) -> None:
+    fig = accuracy_figure(quick)
+    assert fig.axes[0].get_title() == "Test accuracy vs. training videos"  # y vs. x
+    title, entries = legend_texts(fig)
+    n = {arch: {cell.stats.n for row in quick.rows for a, cell in row.cells.items() if a == arch} for arch in quick.archs}
+    assert n == {"3d": {3}, "3dttn": {3}}
+    assert entries == ["LeNet-5-3D (mean ± 1 SE, n = 3)", "LeNet-5-3DTTN (mean ± 1 SE, n = 3)"]
+    assert not any(sig.significant for row in quick.rows for sig in row.significance.values())
+    assert title is None  # nothing starred: no "* p < 0.05" entry
+    assert "*" not in [text.get_text() for text, _ in drawn_texts(fig, 150)]
+
+
+def test_figure3_explains_the_star_when_something_is_starred() -> None:
+    loose = make_report(QUICK, ReportOptions(alpha=0.5))  # p 0.206, 0.238 and 0.0725 are below 0.5
+    fig = accuracy_figure(loose)
+    stars = [text for text, _ in drawn_texts(fig, 150) if text.get_text() == "*"]
+    assert len(stars) == sum(sig.significant for row in loose.rows for sig in row.significance.values()) == 3
+    assert legend_texts(fig)[0] == "* p < 0.5 vs LeNet-5-3D"
+
+
+@pytest.mark.parametrize("paper_range, last", [("ours", 100), ("all", 5000)])
+def test_figure3_draws_the_paper_within_our_sizes_unless_asked(quick, paper_range, last) -> None:
+    fig = accuracy_figure(quick, show_paper=True, paper_range=paper_range)
+    ax = fig.axes[0]
+    paper = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(paper) == 2 and all(max(line.get_xdata()) == last and min(line.get_xdata()) == 10 for line in paper)
+    assert ax.get_xlim()[1] < 2 * last  # our points spread over the axis, not squeezed into its left third
+    _, entries = legend_texts(fig)
+    assert entries[-2:] == ["LeNet-5-3D (paper)", "LeNet-5-3DTTN (paper)"]
+    assert text_problems(fig, dpi=150) == []
+
+
+def test_report_command_takes_paper_range(tmp_path) -> None:
+    fig3 = tmp_path / "fig3.png"
+    result = CliRunner().invoke(main, ["report", str(QUICK), "--compare-paper", "--plot", str(fig3), "--paper-range",
+                                       "all"])
+    assert result.exit_code == 0, result.output
+    assert fig3.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = CliRunner().invoke(main, ["report", str(QUICK), "--plot", str(tmp_path / "x.png"), "--paper-range", "some"])
+    assert bad.exit_code == 2 and "--paper-range" in bad.output and "Traceback" not in bad.output

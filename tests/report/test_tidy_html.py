@@ -107,17 +107,26 @@ def _ttn(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
                           text=True, env={**os.environ, **(env or {})}, timeout=120)
 
 
-def test_tables_fit_80_columns_and_keep_every_number(folder) -> None:
+def test_tables_fit_80_columns_and_keep_n_the_gap_its_interval_and_mde80(folder) -> None:
     result = _ttn("report", str(folder), env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    header, rows = human_table(make_report(folder), pm="±")
-    kept = [i for i, name in enumerate(header) if not name.endswith(("params", " n")) and name not in ("test", "mde80")]
-    for row in rows:  # what was not dropped by priority (and said so on stderr) is printed whole
-        for index in kept:
+    report = make_report(folder)
+    header, rows = human_table(report, pm="±")
+    must = [i for i, name in enumerate(header) if name.endswith((" acc", "[95% CI]")) or name == "mde80"]
+    assert len(must) == 4
+    for row in rows:  # every accuracy, gap [95% CI] and mde80 printed whole
+        for index in must:
             assert row[index] in result.stdout, (header[index], row[index])
-    assert "not shown at 80 columns" in result.stderr
+    # the compact layout: a row per (size, arch), the arch's n beside its accuracy, the gap on the compared arch's row
+    for row in report.rows:
+        for arch, cell in row.cells.items():
+            line = next(line for line in lines if re.search(rf"\b{arch}\s+{cell.stats.mean:.3f}±", line))
+            assert re.search(rf"±{cell.stats.sem:.4f}( \[\w+\])?\s+{cell.stats.n}\b", line), line
+    head = " ".join(lines[:5])
+    assert all(word in head for word in ("videos", "arch", "acc", " n ", "gap to 3d", "[95% CI]", "mde80"))
+    assert "not shown at 80 columns: params" in result.stderr and "mde80" not in result.stderr.split("not shown")[1]
     compare = _ttn("compare", "--row", f"q={folder}", env={"COLUMNS": "80"})
     assert compare.returncode == 0, compare.stderr
     assert max(len(line) for line in compare.stdout.splitlines()) <= 80 and "pooled" in compare.stdout
@@ -166,3 +175,73 @@ def test_tensorboard_export_has_every_runs_history(folder, tmp_path) -> None:
     assert [e.step for e in events.Scalars("loss/train")] == [1, 2, 3, 4]
     again = _ttn("report", str(folder), "--tensorboard", str(out))
     assert again.returncode == 1 and "--force" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_csv_carries_every_column_of_the_table(folder) -> None:
+    import csv
+
+    from ttn.report.formats import human_columns
+
+    report = make_report(folder)
+    keys, _, table = human_columns(report, pm="±")
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    fields = set(rows[0])
+    # each column of the table, by its --columns name, and the CSV columns that carry it at full precision
+    carried = {"acc": ("mean", "sem", "marks"), "n": ("n",), "params": ("params",), "selected": ("selected",),
+               "gap": ("gap", "ci95_low", "ci95_high"), "mde80": ("mde80",), "p": ("p_value", "significant"),
+               "test": ("test",)}
+    for key in keys[1:]:
+        stem, _, kind = key.rpartition("_")
+        assert {f"{stem}_{name}" for name in carried[kind]} <= fields, key
+    for line, row, size in zip(table, rows, report.rows):
+        compared = size.significance["3dttn"].comparison
+        assert row["3d_selected"] == line[keys.index("3d_selected")] == "lr 0.005"
+        assert float(row["3dttn_vs_3d_gap"]) == compared.difference
+        assert (float(row["3dttn_vs_3d_ci95_low"]), float(row["3dttn_vs_3d_ci95_high"])) == compared.ci95
+        assert float(row["3dttn_vs_3d_mde80"]) == compared.mde80
+        assert f"{compared.mde80:.3f}" == line[keys.index("3dttn_vs_3d_mde80")]
+        assert row["3d_marks"] == "e"  # the [e] of "0.530±0.0058 [e]"
+
+
+def _report_cli(*args: str):
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+
+    return CliRunner().invoke(main, ["report", *args])
+
+
+def test_columns_choose_and_order_the_columns_of_markdown_csv_latex_and_the_table(folder) -> None:
+    markdown = _report_cli(str(folder), "--format", "markdown", "--columns", "videos,3dttn_acc,3dttn_vs_3d_gap")
+    assert markdown.exit_code == 0, markdown.output
+    header = [cell.strip() for cell in markdown.stdout.splitlines()[0].strip("|").split("|")]
+    assert header == ["videos", "3dttn acc", "3dttn - 3d [95% CI]"]
+    table = _report_cli(str(folder), "--columns", "3d_n,videos")
+    assert table.exit_code == 0, table.output
+    assert "3dttn" not in table.stdout.split("Test accuracy:")[0].split(")", 1)[1]  # only the columns asked for
+    csv_text = _report_cli(str(folder), "--format", "csv", "--columns", "videos,3dttn_vs_3d_mde80,3d_selected").stdout
+    assert csv_text.splitlines()[0] == "videos,3dttn_vs_3d_mde80,3d_selected"
+    assert csv_text.splitlines()[1].endswith(",lr 0.005") and len(csv_text.splitlines()) == 4
+
+
+def test_latex_leaves_the_test_to_the_caption_unless_asked(folder) -> None:
+    text = render(make_report(folder), "latex")
+    rows = [line for line in text.splitlines() if line.endswith(r"\\")]
+    assert not any("paired" in line for line in rows) and "paired t-test" in text.split(r"\caption{")[1]
+    assert all(line.count("&") == rows[0].count("&") for line in rows)
+    asked = _report_cli(str(folder), "--format", "latex", "--columns", "videos,3dttn_vs_3d_p,3dttn_vs_3d_test")
+    assert asked.exit_code == 0 and "videos & p 3dttn vs 3d & test" in asked.stdout
+    assert any(line.endswith(r"& paired \\") for line in asked.stdout.splitlines())
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--format", "markdown", "--columns", "videos,bogus"), "--columns: unknown column bogus; choose among videos, 3d_acc"),
+    (("--format", "csv", "--columns", "3d_acc"), "choose among videos, 3d_mean, 3d_sem"),  # csv has its own names
+    (("--format", "json", "--columns", "videos"), "--columns applies to --format table, markdown, latex, csv, not json"),
+    (("--columns", ","), "give column names"),
+])
+def test_bad_columns_are_a_one_line_usage_error(folder, args, needle) -> None:
+    result = _report_cli(str(folder), *args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output

@@ -146,6 +146,14 @@ def test_load_split_indices_match_the_dataset_items(tiny):
     np.testing.assert_array_equal(labels.numpy(), load_labels(tiny, "train")[picks])
 
 
+def test_dataset_names_its_classes_like_torchvision(tiny):
+    dataset = VideoMNIST(tiny, "train")
+    assert dataset.classes == VideoMNIST.classes == [str(digit) for digit in range(10)]
+    assert dataset.class_to_idx == {str(digit): digit for digit in range(10)}
+    video, label = dataset[3]
+    assert dataset.classes[label] == str(int(dataset.targets[3]))
+
+
 def test_dataset_pickles_without_its_handle_and_works_in_worker_processes(tiny):
     dataset = VideoMNIST(tiny, "test")
     dataset[0]  # opens the file in this process

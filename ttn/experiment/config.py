@@ -135,7 +135,8 @@ class TrainConfig:
     score: str = option("best", "Report the best-validation epoch's model or the last epoch's.", choices=SCORES)
     recipe: str = option("default", "The defaults of the options not given.", choices=tuple(RECIPES))
     # None = the paper's channels for (arch, videos) when Table 2 has them, else DEFAULT_CHANNELS.
-    channels: tuple[int, int] | None = option(None, "Conv channels.", check=optional(check_channels), metavar="C1,C2",
+    channels: tuple[int, int] | None = option(None, "Conv channels: C1,C2 or C1xC2 (as run ids spell it).",
+                                              check=optional(check_channels), metavar="C1,C2",
                                               default_text="Table 2 for arch and size, else "
                                                            + ",".join(map(str, DEFAULT_CHANNELS)))
     theta: str = option("similarity", "3DTT transforms.", choices=THETA_KINDS)  # the paper's main experiments (eq. 2)

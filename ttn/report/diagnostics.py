@@ -9,9 +9,12 @@ Each warning is a string that starts with a code (the part before the first spac
   least half a point over the last fifth of training: the runs were still learning, a longer schedule may
   change the result; unless the training loss is already 0 in most runs (no gradient is left: the late rise is
   momentum running out), which the message then says.
-- ``collapsed:<k>/<n>``: k of the n reported runs ended at chance: final training loss within 5% of ln 10
-  (a uniform guess over 10 classes), final validation accuracy below 0.15, or a diverged loss. With
-  ``--score best`` their accuracy is a snapshot from before the collapse.
+- ``collapsed:<k>/<n>``: k of the n reported runs ended at chance after having left it (an earlier epoch's
+  training loss below the chance band or validation accuracy at or above 0.15), or diverged: final training
+  loss within 5% of ln 10 (a uniform guess over 10 classes), final validation accuracy below 0.15, or a
+  diverged loss. With ``--score best`` their accuracy is a snapshot from before the collapse.
+- ``chance:<k>/<n>``: k of the n reported runs ended at chance without ever leaving it: undertrained (e.g. 2
+  epochs) or an lr that does not train, not a collapse.
 
 `MARKS` gives each code the letter that marks a cell in tables; `FOOTNOTES` explains the letters.
 """
@@ -37,13 +40,14 @@ RISING_FROM = 0.8
 ZERO_LOSS = 1e-7
 
 #: The letter that marks a cell in tables, per warning code, and what it means (for the tables' footnote).
-MARKS = {"grid-edge": "e", "rising": "r", "collapsed": "c"}
+MARKS = {"grid-edge": "e", "rising": "r", "collapsed": "c", "chance": "u"}
 FOOTNOTES = {
     "e": "the selected value of a grid axis is the grid's smallest or largest (extend the grid; the warnings say which way)",
     "r": "mean validation accuracy still rising at the last validated epoch (a longer schedule may change it, "
          "unless the warning says the training loss is already 0)",
     "c": "some runs ended at chance (final train loss within 5% of ln 10, val accuracy < 0.15, or diverged): "
          "their accuracy is a snapshot from before the collapse",
+    "u": "some runs never left chance (undertrained: too few epochs, or an lr that does not train)",
 }
 
 
@@ -66,7 +70,7 @@ def footnote(warning_lists: Iterable[Sequence[str]]) -> str:
 def candidate_warnings(selection: Selection | None, records: Sequence[dict[str, Any]]) -> list[str]:
     """Every warning of the selected candidate of a cell, over the `records` of its reported runs."""
     found = grid_edge_warnings(selection) if selection is not None else []
-    return found + rising_warnings(records) + collapsed_warnings(records)
+    return found + rising_warnings(records) + collapsed_warnings(records) + untrained_warnings(records)
 
 
 def _numeric(value: Any) -> bool:
@@ -157,12 +161,44 @@ def ended_at_chance(record: dict[str, Any]) -> bool:
     return bool(validated) and validated[-1] < CHANCE_ACCURACY
 
 
+def left_chance(record: dict[str, Any]) -> bool:
+    """Whether a run was ever better than chance before its last epoch: an earlier training loss below the chance
+    band (ln 10 less 5%) or an earlier validation accuracy at or above CHANCE_ACCURACY."""
+    earlier = _history(record)[:-1]
+    losses = [float(entry["train_loss"]) for entry in earlier if _numeric(entry.get("train_loss"))]
+    validated = [float(entry["val_accuracy"]) for entry in earlier if _numeric(entry.get("val_accuracy"))]
+    return (any(loss < (1 - CHANCE_TOLERANCE) * CHANCE_LOSS for loss in losses)
+            or any(value >= CHANCE_ACCURACY for value in validated))
+
+
+def collapsed(record: dict[str, Any]) -> bool:
+    """Whether a run collapsed: it diverged, or ended at chance (`ended_at_chance`) after having left it."""
+    return record.get("diverged_at_epoch") is not None or (ended_at_chance(record) and left_chance(record))
+
+
+def _runs_text(records: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(str(record.get("run")) for record in records)
+
+
 def collapsed_warnings(records: Sequence[dict[str, Any]]) -> list[str]:
-    """`collapsed:<k>/<n>` when k > 0 of the n runs ended at chance (`ended_at_chance`)."""
-    collapsed = [record for record in records if ended_at_chance(record)]
-    if not collapsed:
+    """`collapsed:<k>/<n>` when k > 0 of the n runs collapsed (`collapsed`)."""
+    found = [record for record in records if collapsed(record)]
+    if not found:
         return []
-    runs = ", ".join(str(record.get("run")) for record in collapsed)
-    return [f"collapsed:{len(collapsed)}/{len(records)} runs ended at chance (run {runs}: final train loss within "
-            f"{CHANCE_TOLERANCE:.0%} of ln 10 = {CHANCE_LOSS:.3f}, final val accuracy < {CHANCE_ACCURACY}, or diverged); "
-            "with --score best their accuracy is a snapshot from before the collapse"]
+    return [f"collapsed:{len(found)}/{len(records)} runs ended at chance (run {_runs_text(found)}: final train loss "
+            f"within {CHANCE_TOLERANCE:.0%} of ln 10 = {CHANCE_LOSS:.3f}, final val accuracy < {CHANCE_ACCURACY}, or "
+            "diverged); with --score best their accuracy is a snapshot from before the collapse"]
+
+
+def untrained_warnings(records: Sequence[dict[str, Any]]) -> list[str]:
+    """`chance:<k>/<n>` when k > 0 of the n runs ended at chance without ever leaving it (not a collapse)."""
+    found = [record for record in records if ended_at_chance(record) and not collapsed(record)]
+    if not found:
+        return []
+    return [f"chance:{len(found)}/{len(records)} runs never left chance (run {_runs_text(found)}, "
+            f"{_epochs_text(found)}): undertrained, not collapsed; train more epochs, or check the lr"]
+
+
+def _epochs_text(records: Sequence[dict[str, Any]]) -> str:
+    epochs = sorted({len(_history(record)) for record in records})
+    return "after " + "/".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs")

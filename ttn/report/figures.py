@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_table
+from ttn.registry import ARCH_LABELS
 from ttn.report.stats import summarize
 from ttn.report.tables import Report
 from vmnist.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure
@@ -45,36 +46,57 @@ def _colors(archs: list[str]) -> dict[str, str]:
     return {arch: f"C{index}" for index, arch in enumerate(archs)}
 
 
+#: How much of the paper's Table 2 Figure 3 draws beside ours: the sizes within the range of ours, or all.
+PAPER_RANGES = ("ours", "all")
+
+
 def plot_accuracy(report: Report, path: str | os.PathLike[str], *, show_paper: bool | None = None,
-                  dpi: float = DEFAULT_DPI) -> Path:
+                  dpi: float = DEFAULT_DPI, paper_range: str = "ours") -> Path:
     """Write `accuracy_figure` to `path` (PNG, SVG or PDF by its suffix) at `dpi`."""
     path = check_figure_path(path)
-    return save_figure(accuracy_figure(report, show_paper=show_paper), path, dpi)
+    return save_figure(accuracy_figure(report, show_paper=show_paper, paper_range=paper_range), path, dpi)
 
 
-def accuracy_figure(report: Report, *, show_paper: bool | None = None) -> Any:
-    """Figure 3 of the paper, 7 x 4.5 in: test accuracy vs training videos (log x), one line per arch, error bars
-    of one standard error, values annotated, "*" (in the compared arch's colour) where the difference to the
-    baseline is significant. With `show_paper` (default: report.compare_paper) the paper's curves dashed.
+def model_name(arch: str) -> str:
+    """The paper's name of an arch ("3dttn" -> "LeNet-5-3DTTN"); an arch it does not name as it is."""
+    return ARCH_LABELS.get(arch, arch)
+
+
+def _runs_text(counts: Sequence[int]) -> str:
+    """"n = 10", or "n = 10-30" when the sizes have different run counts."""
+    low, high = min(counts), max(counts)
+    return f"n = {low}" if low == high else f"n = {low}-{high}"
+
+
+def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_range: str = "ours") -> Any:
+    """Figure 3 of the paper, 7 x 4.5 in: test accuracy vs training videos (log x), one line per arch named as the
+    paper names it, error bars of one standard error (the legend says so, and the runs n), values annotated, "*"
+    (in the compared arch's colour) where the difference to the baseline is significant, and a legend entry for
+    the "*" only then. With `show_paper` (default: report.compare_paper) the paper's curves dashed: the sizes
+    within the range of ours, or all of Table 2 with `paper_range` "all".
 
     At each size the best arch's value is written above the highest error bar and the others' below the lowest,
     so no value label touches an error bar; the "*" marks sit above the top value."""
+    if paper_range not in PAPER_RANGES:
+        raise TTNError(f"--paper-range {paper_range}: choose one of {', '.join(PAPER_RANGES)}")
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     colors = _colors(report.archs)
     sizes = {row.videos for row in report.rows}
+    low, high = min(sizes), max(sizes)
     for arch in report.archs:
         points = [(row.videos, row.cells[arch].stats) for row in report.rows if arch in row.cells]
         ax.errorbar([videos for videos, _ in points], [s.mean for _, s in points],
-                    yerr=[_sem(s.sem) for _, s in points],
-                    marker="o", markersize=4, capsize=3, color=colors[arch], label=arch)
+                    yerr=[_sem(s.sem) for _, s in points], marker="o", markersize=4, capsize=3, color=colors[arch],
+                    label=f"{model_name(arch)} (mean ± 1 SE, {_runs_text([s.n for _, s in points])})")
     if report.compare_paper if show_paper is None else show_paper:
         for arch in report.archs:
-            rows = sorted((row for row in paper_table() if row.arch == arch), key=lambda row: row.videos)
+            rows = sorted((row for row in paper_table() if row.arch == arch
+                           and (paper_range == "all" or low <= row.videos <= high)), key=lambda row: row.videos)
             if rows:
                 sizes |= {row.videos for row in rows}
                 ax.plot([row.videos for row in rows], [row.mean_accuracy for row in rows], linestyle="--",
-                        color=colors[arch], alpha=0.5, label=f"{arch} (paper)")
+                        color=colors[arch], alpha=0.5, label=f"{model_name(arch)} (paper)")
     for row in report.rows:
         cells = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
         top = max(cell.stats.mean + _sem(cell.stats.sem) for cell in cells)  # the highest error bar's end
@@ -94,11 +116,16 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None) -> Any:
     ax.minorticks_off()
     ax.set_xlabel("Training videos")
     ax.set_ylabel("Test accuracy")
-    ax.set_title("Training videos vs. accuracy")
+    ax.set_title("Test accuracy vs. training videos")
     ax.margins(y=0.15)
     ax.grid(True, alpha=0.3)
-    test = f"* p < {report.alpha:g} vs {report.baseline}" + (" (Holm)" if report.correction == "holm" else "")
-    ax.legend(loc="lower right", fontsize=8, title=test if report.compared else None, title_fontsize=7)
+    starred = any(sig.significant for row in report.rows for sig in row.significance.values())
+    test = (f"* p < {report.alpha:g} vs {model_name(report.baseline)}" + (" (Holm)" if report.correction == "holm" else "")
+            if starred else None)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i].endswith("(paper)"))  # ours first, then the paper's
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right", fontsize=8, title=test,
+              title_fontsize=7)
     return fig
 
 

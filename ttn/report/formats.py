@@ -5,14 +5,18 @@ import csv
 import io
 import json
 import math
-from typing import Any
+from typing import Any, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_source
 from ttn.report.diagnostics import marks
 from ttn.report.stats import Comparison
-from ttn.report.tables import Cell, Report
+from ttn.report.tables import Cell, Report, Significance
 from ttn.report.transforms import transforms_dict
+
+class ColumnError(TTNError):
+    """A `--columns` list that names no column of the table (a usage error: exit 2 on the command line)."""
+
 
 #: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`; "html" by
 #: `ttn.report.html`): "records" and "records-csv" are the tidy long table of `ttn.report.tidy`.
@@ -57,24 +61,26 @@ def format_accuracy(cell: Cell | None, pm: str = " ± ", dash: str = "—") -> s
     return text + (f" [{flags}]" if flags else "")
 
 
-def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:
-    """Header and rows of strings for people (rich table, markdown, LaTeX); one row per training-set size.
+def compared_key(arch: str, report: Report) -> str:
+    """The prefix of the column names of `arch` against the baseline, e.g. "3dttn_vs_3d"."""
+    return f"{arch}_vs_{report.baseline}"
 
-    Per arch: accuracy "mean ± sem" with the marks of its warnings, runs n, params; with compare_paper the
-    paper's "mean ± sem" and params; per compared arch: the gap to the baseline with its 95% interval, the
-    minimum detectable effect at 80% power, the p-value (Holm-adjusted when corrected) with "*" if
-    significant, and the test used.
-    """
+
+def human_columns(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[str], list[list[str]]]:
+    """The columns of `human_table` with their `--columns` names (e.g. "3d_acc", "3dttn_vs_3d_gap"): keys,
+    header and rows of strings."""
     p_label = "p_holm" if report.correction == "holm" else "p"
-    header = ["videos"]
+    columns: list[tuple[str, str]] = [("videos", "videos")]
     for arch in report.archs:
-        header += [f"{arch} acc", f"{arch} n", f"{arch} params"]
+        columns += [(f"{arch}_acc", f"{arch} acc"), (f"{arch}_n", f"{arch} n"), (f"{arch}_params", f"{arch} params")]
         if arch in report.selecting_archs:
-            header.append(f"{arch} selected")
+            columns.append((f"{arch}_selected", f"{arch} selected"))
         if arch in report.paper_archs:
-            header += [f"paper {arch} acc", f"paper {arch} params"]
+            columns += [(f"paper_{arch}_acc", f"paper {arch} acc"), (f"paper_{arch}_params", f"paper {arch} params")]
     for arch in report.compared:
-        header += [f"{arch} - {report.baseline} [95% CI]", "mde80", f"{p_label} {arch} vs {report.baseline}", "test"]
+        key = compared_key(arch, report)
+        columns += [(f"{key}_gap", f"{arch} - {report.baseline} [95% CI]"), (f"{key}_mde80", "mde80"),
+                    (f"{key}_p", f"{p_label} {arch} vs {report.baseline}"), (f"{key}_test", "test")]
     table = []
     for row in report.rows:
         line = [str(row.videos)]
@@ -91,17 +97,72 @@ def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple
                 else:
                     line += [f"{paper.mean_accuracy:.3f}{pm}{paper.standard_error:.4f}", str(paper.params)]
         for arch in report.compared:
-            sig = row.significance.get(arch)
-            comparison = sig.comparison if sig is not None else None
-            line += [format_gap(comparison, dash), format_mde(comparison, dash)]
-            if sig is None or sig.test is None:
-                line += [dash, dash]
-                continue
-            p = sig.p_adjusted if report.correction == "holm" else sig.p_value
-            mark = " *" if sig.significant else ""
-            line += [format_p(p, dash) + mark, sig.test]
+            line += comparison_cells(row.significance.get(arch), report, dash)
         table.append(line)
+    return [key for key, _ in columns], [name for _, name in columns], table
+
+
+def comparison_cells(sig: Significance | None, report: Report, dash: str = "—") -> list[str]:
+    """An arch against the baseline at one size for people: the gap [95% CI], mde80, the p-value (Holm-adjusted
+    when corrected) with " *" if significant, and the test."""
+    comparison = sig.comparison if sig is not None else None
+    cells = [format_gap(comparison, dash), format_mde(comparison, dash)]
+    if sig is None or sig.test is None:
+        return cells + [dash, dash]
+    p = sig.p_adjusted if report.correction == "holm" else sig.p_value
+    return cells + [format_p(p, dash) + (" *" if sig.significant else ""), sig.test]
+
+
+def human_table(report: Report, *, pm: str = " ± ", dash: str = "—") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of strings for people (rich table, markdown, LaTeX); one row per training-set size.
+
+    Per arch: accuracy "mean ± sem" with the marks of its warnings, runs n, params; with compare_paper the
+    paper's "mean ± sem" and params; per compared arch: the gap to the baseline with its 95% interval, the
+    minimum detectable effect at 80% power, the p-value (Holm-adjusted when corrected) with "*" if
+    significant, and the test used.
+    """
+    _, header, rows = human_columns(report, pm=pm, dash=dash)
+    return header, rows
+
+
+def compact_table(report: Report, *, pm: str = "±", dash: str = "—") -> tuple[list[str], list[list[str]]]:
+    """The report for a narrow terminal: one row per (size, arch), so that a third arch adds rows, not columns.
+    Columns: videos (on a size's first row), arch, accuracy with its marks, n, params, the selected candidate,
+    the paper's accuracy (with compare_paper), and for a compared arch the gap to the baseline [95% CI], mde80
+    and p (the test is the caption's)."""
+    selecting, paper, compared = bool(report.selecting_archs), bool(report.paper_archs), bool(report.compared)
+    header = ["videos", "arch", "acc", "n", "params"] + ["selected"] * selecting + ["paper acc"] * paper
+    if compared:
+        header += [f"gap to {report.baseline} [95% CI]", "mde80", "p_holm" if report.correction == "holm" else "p"]
+    table = []
+    for row in report.rows:
+        for number, arch in enumerate(arch for arch in report.archs if arch in row.cells):
+            cell = row.cells[arch]
+            line = [str(row.videos) if number == 0 else "", arch, format_accuracy(cell, pm, dash), str(cell.stats.n),
+                    dash if cell.params is None else str(cell.params)]
+            if selecting:
+                line.append(dash if cell.selection is None else cell.selection.chosen.label())
+            if paper:
+                entry = row.paper.get(arch)
+                line.append(dash if entry is None else f"{entry.mean_accuracy:.3f}{pm}{entry.standard_error:.4f}")
+            if compared:
+                line += ["", "", ""] if arch == report.baseline else comparison_cells(row.significance.get(arch), report, dash)[:3]
+            table.append(line)
     return header, table
+
+
+def pick_columns(keys: Sequence[str], header: Sequence[str], rows: Sequence[Sequence[Any]],
+                 chosen: Sequence[str] | None) -> tuple[list[str], list[list[Any]]]:
+    """The `chosen` columns (by key, in that order) of a table whose columns are named `keys`: header and rows;
+    all of them when `chosen` is None. ColumnError listing the valid keys for an unknown one."""
+    if chosen is None:
+        return list(header), [list(row) for row in rows]
+    unknown = [name for name in chosen if name not in keys]
+    if unknown or not chosen:
+        given = f"unknown column {', '.join(unknown)}" if unknown else "no column given"
+        raise ColumnError(f"--columns: {given}; choose among {', '.join(keys)}")
+    index = [list(keys).index(name) for name in chosen]
+    return [header[i] for i in index], [[row[i] for i in index] for row in rows]
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -111,9 +172,9 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(report: Report) -> str:
-    """A GitHub-flavoured markdown table followed by its caption."""
-    return markdown_table(*human_table(report)) + "\n\n*" + report.caption() + "*\n"
+def to_markdown(report: Report, columns: Sequence[str] | None = None) -> str:
+    """A GitHub-flavoured markdown table (the `columns` named, or all) followed by its caption."""
+    return markdown_table(*pick_columns(*human_columns(report), columns)) + "\n\n*" + report.caption() + "*\n"
 
 
 _LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -129,10 +190,12 @@ def _latex_escape(text: str) -> str:
 LATEX_LABEL = "tab:ttn-report"
 
 
-def to_latex(report: Report) -> str:
+def to_latex(report: Report, columns: Sequence[str] | None = None) -> str:
     r"""A LaTeX table with booktabs rules (\usepackage{booktabs}), the caption, a \label, and thousands separators
-    in parameter counts (496{,}430)."""
-    header, rows = human_table(report, dash="--")
+    in parameter counts (496{,}430): the `columns` named, or all but the test's name (the caption names it)."""
+    keys, header, rows = human_columns(report, dash="--")
+    chosen = [key for key in keys if not key.endswith("_test")] if columns is None else columns
+    header, rows = pick_columns(keys, header, rows, chosen)
     params = {index for index, name in enumerate(header) if name.endswith("params")}
 
     def cell(value: str, index: int) -> str:
@@ -240,46 +303,77 @@ def to_json(report: Report) -> str:
     return json.dumps(report_dict(report), indent=2) + "\n"
 
 
-def to_csv(report: Report) -> str:
-    """One row per size, wide: per arch mean, sem, n, params; per compared arch the test and p-values;
-    paper columns with compare_paper. Full float precision; empty where there is no value."""
+#: The CSV columns per arch, per compared arch (prefix "<arch>_vs_<baseline>_") and per paper arch.
+CSV_ARCH = ("mean", "sem", "n", "params", "selected", "marks")
+CSV_COMPARED = ("gap", "ci95_low", "ci95_high", "mde80", "test", "n_pairs", "statistic", "p_value", "p_adjusted",
+                "significant")
+CSV_PAPER = ("mean", "sem", "params")
+
+
+def csv_columns(report: Report) -> tuple[list[str], list[list[Any]]]:
+    """The wide CSV's header and rows of values (None where there is none): one row per size; per arch mean, sem,
+    n, params, the selected candidate and the marks of its warnings; per compared arch the gap with its 95%
+    interval, mde80, the test and p-values; paper columns with compare_paper."""
     header = ["videos"]
-    for arch in report.archs:
-        header += [f"{arch}_{name}" for name in ("mean", "sem", "n", "params")]
-    for arch in report.compared:
-        prefix = f"{arch}_vs_{report.baseline}"
-        header += [f"{prefix}_{name}" for name in ("test", "n_pairs", "statistic", "p_value", "p_adjusted", "significant")]
-    for arch in report.paper_archs:
-        header += [f"paper_{arch}_{name}" for name in ("mean", "sem", "params")]
+    header += [f"{arch}_{name}" for arch in report.archs for name in CSV_ARCH]
+    header += [f"{compared_key(arch, report)}_{name}" for arch in report.compared for name in CSV_COMPARED]
+    header += [f"paper_{arch}_{name}" for arch in report.paper_archs for name in CSV_PAPER]
     data = report_dict(report)
+    lines = []
+    for row, values in zip(report.rows, data["rows"]):
+        line: list[Any] = [row.videos]
+        for arch in report.archs:
+            entry, cell = values["archs"][arch], row.cells.get(arch)
+            label = cell.selection.chosen.label() if cell is not None and cell.selection is not None else None
+            line += [entry["mean"], entry["sem"], entry["n"], entry["params"], label,
+                     marks(cell.warnings) if cell is not None else None]
+        for arch in report.compared:
+            entry = values["archs"][arch]
+            gap = entry.get("difference") or {}
+            low, high = gap.get("ci95") or (None, None)
+            line += [gap.get("mean"), low, high, gap.get("mde80")]
+            line += [entry.get(name) for name in ("test", "n_pairs", "statistic", "p_value", "p_adjusted", "significant")]
+        for arch in report.paper_archs:
+            entry = values.get("paper", {}).get(arch, {})
+            line += [entry.get(name) for name in CSV_PAPER]
+        lines.append(line)
+    return header, lines
+
+
+def to_csv(report: Report, columns: Sequence[str] | None = None) -> str:
+    """`csv_columns` (the `columns` named, or all) as CSV: full float precision, empty where there is no value."""
+    header, lines = csv_columns(report)
+    header, lines = pick_columns(header, header, lines, columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-
-    def value(x: Any) -> Any:
-        return "" if x is None else x
-
-    for row in data["rows"]:
-        line: list[Any] = [row["videos"]]
-        for arch in report.archs:
-            entry = row["archs"][arch]
-            line += [value(entry[name]) for name in ("mean", "sem", "n", "params")]
-        for arch in report.compared:
-            entry = row["archs"][arch]
-            line += [value(entry.get(name)) for name in ("test", "n_pairs", "statistic", "p_value", "p_adjusted", "significant")]
-        for arch in report.paper_archs:
-            entry = row.get("paper", {}).get(arch, {})
-            line += [value(entry.get(name)) for name in ("mean", "sem", "params")]
-        writer.writerow([repr(x) if isinstance(x, float) else x for x in line])
+    for line in lines:
+        writer.writerow(["" if x is None else repr(x) if isinstance(x, float) else x for x in line])
     return buffer.getvalue()
 
 
-def render(report: Report, fmt: str, *, runs: bool = False, command: str = "") -> str:
+def check_columns(report: Report, fmt: str, columns: Sequence[str]) -> None:
+    """ColumnError unless `columns` are names of columns of `fmt`'s table of `report` (csv has its own names)."""
+    if fmt not in COLUMN_FORMATS:
+        raise ColumnError(f"--columns applies to --format {', '.join(COLUMN_FORMATS)}, not {fmt}")
+    keys = csv_columns(report)[0] if fmt == "csv" else human_columns(report)[0]
+    pick_columns(keys, keys, [], columns)
+
+
+#: The formats whose columns `--columns` chooses (by the names `human_columns` / `csv_columns` give them).
+COLUMN_FORMATS = ("table", "markdown", "latex", "csv")
+
+
+def render(report: Report, fmt: str, *, runs: bool = False, command: str = "",
+           columns: Sequence[str] | None = None) -> str:
     """The report as text in `fmt`, one of TEXT_FORMATS; `runs`: the tidy formats per run; `command`: what the
-    HTML page says made it."""
+    HTML page says made it; `columns`: the columns of markdown, latex and csv, by name, in order (None: all)."""
     from ttn.report import html, tidy
 
-    renderers = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "json": to_json,
+    if columns is not None and fmt not in COLUMN_FORMATS:
+        raise ColumnError(f"--columns applies to --format {', '.join(COLUMN_FORMATS)}, not {fmt}")
+    renderers = {"markdown": lambda r: to_markdown(r, columns), "csv": lambda r: to_csv(r, columns),
+                 "latex": lambda r: to_latex(r, columns), "json": to_json,
                  "records": lambda r: tidy.to_json_lines(r, runs=runs),
                  "records-csv": lambda r: tidy.to_tidy_csv(r, runs=runs),
                  "html": lambda r: html.to_html(r, command=command)}

@@ -275,12 +275,13 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
 
 
 def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner) -> SweepSummary:
-    """Race the plan's cells round by round, a progress line per round and per finished run."""
+    """Race the plan's cells, smallest size first: a line whenever a cell moves to another stage, and one per
+    finished run."""
     from ttn.experiment.raced_sweep import run_raced_sweep
 
     def on_round(work: Any) -> None:
         stages = sorted({decision.stage for decision in work.decisions.values()})
-        err_console.print(f"round: {len(work.train)} runs to train, {len(work.test)} to test (cells at: "
+        err_console.print(f"ready: {len(work.train)} runs to train, {len(work.test)} to test (cells at: "
                           f"{', '.join(stages)})", highlight=False, soft_wrap=True, markup=False)
 
     with runner, task_progress(None) as on_done:

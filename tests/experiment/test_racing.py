@@ -188,3 +188,56 @@ def test_a_report_on_a_raced_folder_picks_by_the_race_and_reports_the_fresh_runs
     explicit = make_report(tmp_path, options)
     assert explicit.rows[0].cells["3d"].selection.chosen.config["lr"] == 0.02
     assert explicit.rows[0].cells["3d"].accuracies == {0: 0.75, 1: 0.75}
+
+
+def _two_size_sweep(out, train_fn=_crafted_train, slots=1):
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in VAL]}
+    cells = make_cells(["3d"], [20, 10], configs, {10: PLAN, 20: PLAN})
+    order = []
+    runner = PoolRunner(make_pool=lambda: ThreadPoolExecutor(slots))
+    runner.slots = slots
+    with runner:
+        summary = run_raced_sweep(cells, "unused.h5", out, runner, train_fn=train_fn, test_fn=_crafted_test, poll_s=0.01,
+                                  on_done=lambda run_id, result, error: order.append(run_id))
+    return summary, order
+
+
+def test_the_smallest_size_finishes_first(tmp_path):
+    summary, order = _two_size_sweep(tmp_path)
+    assert summary.ok and len(order) == 2 * 18
+    sizes = [int(run_id.split("-v")[1].split("-")[0]) for run_id in order]
+    assert sizes == [10] * 18 + [20] * 18  # every run and test of 10 videos before any of 20 (one worker)
+
+
+def test_a_run_another_sweep_trains_is_waited_for_not_trained(tmp_path):
+    import threading
+
+    calls = {}
+
+    def elsewhere_once(task, data, out):
+        calls[task.run_id] = calls.get(task.run_id, 0) + 1
+        if task.run_id.endswith("lr0.01-inithe-r2") and task.videos == 10:  # "another sweep" writes it a moment later
+            if calls[task.run_id] == 1:
+                threading.Timer(0.2, _crafted_train, (task, data, out)).start()
+            return {"run_id": task.run_id, "elsewhere": True}
+        return _crafted_train(task, data, out)
+
+    summary, order = _two_size_sweep(tmp_path, elsewhere_once, slots=2)
+    # every run once: the other sweep's run is not trained here (35 = 36 - 1), it is waited for, then decided on
+    assert summary.ok and len(summary.done) == 35 and "3d-v10-lr0.01-inithe-r2" in summary.elsewhere
+    assert read_record(record_path(tmp_path, "3d-v10-lr0.01-inithe-r2"))["val_accuracy"] == 0.80  # it decided with it
+
+
+def test_a_run_lost_to_a_dead_worker_is_trained_again(tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    died = []
+
+    def die_once(task, data, out):
+        if task.run == 3 and not died:
+            died.append(task.run_id)
+            raise BrokenProcessPool("a worker died")
+        return _crafted_train(task, data, out)
+
+    summary, order = _two_size_sweep(tmp_path, die_once)
+    assert summary.ok and died and died[0] in order and len(order) == 2 * 18

@@ -1,12 +1,15 @@
-"""A raced sweep: rounds of `run_sweep`, each planned from the records the previous rounds wrote.
+"""A raced sweep: a scheduler that decides each next run from the records the finished runs wrote.
 
     store the plan of every size in OUT/race.json (refused if OUT raced a size another way)
-    repeat:
+    while work is left:
       per (arch, videos) cell, `ttn.experiment.racing.decide` from its records -> runs to train, runs to test
-      nothing left -> stop; else run them (runs of candidates not yet picked train without a test pass)
+      fill the free worker slots in priority order: smallest size first (its cells finish first, so a sweep cut
+      short by the end of a session leaves whole cells), then tests, then by run index, arch and candidate
+      wait for one task to finish (runs of candidates not yet picked train without a test pass)
 
-A round waits for every task it started, so each decision reads finished records only; runs that another sweep
-on the same folder is training are waited for (polled), never trained twice. Works on any `Runner`.
+Every decision reads finished records only, so a restarted sweep, or two sweeps on one folder, make the same
+decisions; runs that another sweep is training are waited for (looked at again every `poll_s`), never trained
+twice. Works on any `Runner` (on a cluster of unknown size every ready task is submitted at once).
 """
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ from typing import Any, Mapping, Sequence
 from ttn.experiment.config import TrainConfig, config_order, resolved_config
 from ttn.experiment.racing import CellDecision, RacePlan, decide, store_plans
 from ttn.experiment.runners import Runner
-from ttn.experiment.sweep import DoneCallback, SweepSummary, TaskFn, run_sweep, run_task, run_test_task
+from ttn.experiment.sweep import DEAD_WORKER_RETRIES, DoneCallback, SweepSummary, TaskFn, run_task, run_test_task
 from ttn.experiment.task import Task
 
-#: Seconds between looks at a folder while another sweep trains the runs a decision waits for.
+#: Seconds before a run that another sweep is training is looked at again.
 POLL_S = 15.0
 
 
@@ -95,45 +98,94 @@ def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool
             work.train.append(Task(cell.arch, cell.videos, run, config, defer_test=not picked))
         tests = decision.test if not test_all else [(c, run) for c in cell.candidates for run in sorted(untested[c])]
         work.test.extend(Task(cell.arch, cell.videos, run, config) for config, run in tests)
-    key = lambda task: (task.videos, task.run, task.arch)  # noqa: E731 - a sort key
-    work.train.sort(key=key)
-    work.test.sort(key=key)
     return work
 
 
-def _merge(total: SweepSummary, part: SweepSummary) -> None:
-    total.done += part.done
-    total.skipped += part.skipped
-    total.failed |= part.failed
-    total.elsewhere += part.elsewhere
+def _priority(task: Task, testing: bool) -> tuple[int, int, int, str, str]:
+    return (task.videos, 0 if testing else 1, task.run, task.arch, task.run_id)
+
+
+@dataclass
+class _InFlight:
+    task: Task
+    testing: bool
+
+
+def _drain(runner: Runner, in_flight: dict[Any, _InFlight]) -> None:
+    """Wait for every task in flight (after a worker died: in a local pool they all fail at once) and forget
+    them; their records, where written, are read by the next decision."""
+    for _ in runner.as_completed(list(in_flight)):
+        pass
+    in_flight.clear()
 
 
 def run_raced_sweep(cells: Sequence[Cell], data: str | os.PathLike[str], out: str | os.PathLike[str], runner: Runner,
                     *, on_done: DoneCallback | None = None, on_round: Any = None, test_all: bool = False,
-                    poll_s: float = POLL_S, train_fn: TaskFn = run_task, test_fn: TaskFn = run_test_task) -> SweepSummary:
+                    poll_s: float = POLL_S, train_fn: TaskFn = run_task, test_fn: TaskFn = run_test_task,
+                    retries: int = DEAD_WORKER_RETRIES) -> SweepSummary:
     """Race every cell to its end (`ttn.experiment.racing`) on `runner`; returns what was done.
 
-    `on_round(work)` is called before each round with its `RoundWork` (for progress). A round in which nothing
-    finished (every task failed, or is trained by another sweep) stops on failure and waits otherwise.
-    `train_fn` / `test_fn` run one task (`run_task` / `run_test_task`; tests pass others)."""
+    `on_round(work)` is called with the `RoundWork` of each new decision (for progress). A failed task is
+    reported and not tried again; the cells it blocks stop there, the others go on. A task lost to a dead
+    worker is tried again, up to `retries` times. `train_fn` / `test_fn` run one task (`run_task` /
+    `run_test_task`; tests pass others)."""
+    from ttn.experiment.sweep import _task_error
+
     started = time.perf_counter()
     store_plans(out, {cell.videos: cell.plan for cell in cells})
+    data, out = str(data), str(out)
     total = SweepSummary()
+    in_flight: dict[Any, _InFlight] = {}
+    waiting_until: dict[str, float] = {}  # run id -> when to look again (another sweep trains it)
+    lost: dict[str, int] = {}
+    submitted = 0
+    last_stages: tuple[str, ...] = ()
     while True:
         work = next_work(cells, out, test_all)
-        if not work.train and not work.test:
-            break
-        if on_round is not None:
+        busy = {entry.task.run_id for entry in in_flight.values()}
+        now = time.monotonic()
+        ready = sorted(((task, False) for task in work.train), key=lambda item: _priority(*item))
+        ready = sorted([(task, True) for task in work.test] + ready, key=lambda item: _priority(*item))
+        ready = [(task, testing) for task, testing in ready if task.run_id not in busy and task.run_id not in
+                 total.failed and waiting_until.get(task.run_id, 0.0) <= now]
+        stages = tuple(sorted({decision.stage for decision in work.decisions.values()}))
+        if on_round is not None and ready and stages != last_stages:
             on_round(work)
-        progress = len(total.done) + len(total.skipped)
-        for tasks, task_fn, trains in ((work.train, train_fn, True), (work.test, test_fn, False)):
-            if tasks:
-                part = run_sweep(tasks, data, out, runner, task_fn=task_fn, on_done=on_done, skip_recorded=trains)
-                total.planned += part.planned
-                _merge(total, part)
-        if total.failed:
-            break  # a failed run blocks its cell's next decision: the user fixes it and runs the sweep again
-        if len(total.done) + len(total.skipped) == progress:
-            time.sleep(poll_s)  # every task is another sweep's: wait for its records
+            last_stages = stages
+        free = len(ready) if runner.slots is None else max(0, runner.slots - len(in_flight))
+        for task, testing in ready[:free]:
+            submitted += 1
+            future = runner.submit(test_fn if testing else train_fn, task, data, out,
+                                   key=f"{'test' if testing else 'train'}-{task.run_id}-{submitted}")
+            in_flight[future] = _InFlight(task, testing)
+        if not in_flight:
+            pending = [run_id for run_id, until in waiting_until.items() if until > now]
+            if not pending:
+                break  # nothing left, or only what failed
+            time.sleep(poll_s)
+            continue
+        future = next(iter(runner.as_completed(list(in_flight))))
+        entry = in_flight.pop(future)
+        run_id = entry.task.run_id
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - any task error is reported, the sweep goes on
+            if runner.died(exc) and lost.get(run_id, 0) < retries:
+                lost[run_id] = lost.get(run_id, 0) + 1
+                _drain(runner, in_flight)  # a broken pool fails every task in it: their runs are decided again
+                runner.replace_dead()
+                continue
+            total.failed[run_id] = _task_error(exc, runner.died(exc))
+            if on_done:
+                on_done(run_id, None, total.failed[run_id])
+            continue
+        if isinstance(result, dict) and result.get("elsewhere"):
+            total.elsewhere.append(run_id)
+            waiting_until[run_id] = time.monotonic() + poll_s
+            continue  # another sweep trains it: no progress line, look again later
+        (total.skipped if isinstance(result, dict) and result.get("skipped") else total.done).append(run_id)
+        if on_done:
+            on_done(run_id, result, None)
+    total.planned = len(total.done) + len(total.skipped) + len(total.failed)
     total.wall_time_s = time.perf_counter() - started
     return total

@@ -1,4 +1,4 @@
-"""ttn.runtime: the allocator setting is a bool, applied once, and can be switched off."""
+"""ttn.cpu.runtime: the allocator setting is a bool, applied once, and can be switched off."""
 import os
 import sys
 

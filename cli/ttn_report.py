@@ -20,7 +20,8 @@ from cli.common import UserPath, dpi_option, echo, err_console, figure_path, out
 from cli.fit import print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
-from ttn.report.formats import TEXT_FORMATS, human_table, markdown_table, render
+from ttn.report.formats import human_table, markdown_table
+from ttn.report.render import TEXT_FORMATS, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
 from vmnist.figures import DEFAULT_DPI

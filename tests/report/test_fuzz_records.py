@@ -17,7 +17,8 @@ from ttn.experiment.records import REQUIRED_FIELDS, SCHEMA_VERSION, load_records
 from ttn.registry import TRANSFORM_STATS  # noqa: E402
 from ttn.report.compare import RowSpec, compare_rows, gap_table, gaps_dict  # noqa: E402
 from ttn.report.figures import learning_curves, reported_records  # noqa: E402
-from ttn.report.formats import TEXT_FORMATS, human_table, render  # noqa: E402
+from ttn.report.formats import human_table  # noqa: E402
+from ttn.report.render import TEXT_FORMATS, render  # noqa: E402
 from ttn.report.tables import make_report  # noqa: E402
 from ttn.report.transforms import transform_table, transforms_dict  # noqa: E402
 from vmnist.errors import UserError  # noqa: E402

@@ -1,4 +1,5 @@
-"""The report as text: a table of strings for people, and markdown, CSV, LaTeX and JSON files."""
+"""The report as text: a table of strings for people, and markdown, CSV, LaTeX and JSON files (`ttn.report.render`
+chooses among these, the tidy tables and the HTML page, which builds on `human_table`)."""
 from __future__ import annotations
 
 import csv
@@ -7,17 +8,11 @@ import json
 import math
 from typing import Any
 
-from ttn.errors import TTNError
 from ttn.paper import paper_source
 from ttn.report.diagnostics import marks
 from ttn.report.stats import Comparison
 from ttn.report.tables import Cell, Report
 from ttn.report.transforms import transforms_dict
-
-#: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`; "html" by
-#: `ttn.report.html`): "records" and "records-csv" are the tidy long table of `ttn.report.tidy`.
-TEXT_FORMATS = ("markdown", "csv", "latex", "json", "records", "records-csv", "html")
-
 
 def _fmt(value: float | None, digits: int, dash: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -272,17 +267,3 @@ def to_csv(report: Report) -> str:
             line += [value(entry.get(name)) for name in ("mean", "sem", "params")]
         writer.writerow([repr(x) if isinstance(x, float) else x for x in line])
     return buffer.getvalue()
-
-
-def render(report: Report, fmt: str, *, runs: bool = False, command: str = "") -> str:
-    """The report as text in `fmt`, one of TEXT_FORMATS; `runs`: the tidy formats per run; `command`: what the
-    HTML page says made it."""
-    from ttn.report import html, tidy
-
-    renderers = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "json": to_json,
-                 "records": lambda r: tidy.to_json_lines(r, runs=runs),
-                 "records-csv": lambda r: tidy.to_tidy_csv(r, runs=runs),
-                 "html": lambda r: html.to_html(r, command=command)}
-    if fmt not in renderers:
-        raise TTNError(f"--format {fmt}: choose one of {', '.join(TEXT_FORMATS)} (or table)")
-    return renderers[fmt](report)

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import UserPath, dpi_option, echo, err_console, figure_path, out_console
-from cli.fit import print_fitted
+from cli.terminal_width import print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import plot_accuracy, plot_curves, require_matplotlib
 from ttn.report.formats import human_table, markdown_table
@@ -40,7 +40,7 @@ def _two_lines(name: str) -> str:
 
 
 def report_table_maker(report: Report) -> Any:
-    """The maker of the report's rich tables (`cli.fit`): the title on the first block."""
+    """The maker of the report's rich tables (`cli.terminal_width`): the title on the first block."""
     where = f" ({report.folder})" if report.folder else ""
 
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
@@ -321,7 +321,7 @@ NAME_COLUMNS = ("protocol", "arch", "selected", "layer")
 
 
 def simple_table_maker(title: str) -> Any:
-    """The maker of a table of strings (`cli.fit`): name columns left-aligned, numbers right, the title first."""
+    """The maker of a table of strings (`cli.terminal_width`): name columns left-aligned, numbers right, the title first."""
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
         table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=escape(title) if first else None)  # text, not markup
         for name in header:

@@ -75,7 +75,7 @@ def fwd_bwd_fn(model: nn.Module, batch: int) -> Callable[[], None]:
 
 
 def eval_step_fn(model: nn.Module, batch: int, chunk: int) -> Callable[[], None]:
-    """No-grad forward passes over `batch` videos, `chunk` videos at a time (as ``ttn.experiment.predict``)."""
+    """No-grad forward passes over `batch` videos, `chunk` videos at a time (as `ttn.experiment.evaluation.predict`)."""
     x = torch.rand(batch, 1, FRAMES, SIZE, SIZE)
     model.eval()
 

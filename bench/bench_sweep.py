@@ -7,7 +7,7 @@
    as a sweep with `--workers 1` and with `--workers 2` (fresh result folders, pool start-up included);
    prints runs/minute of each and the ratio (target >= 1.6x on 2 cores).
 2. Evaluation of 10,000 test videos (batches of 500, inference mode, channels-last; one process with all
-   torch threads and the ``ttn`` CLI's runtime settings, `ttn.runtime`) per arch at the paper's largest channels (18, 28): target < 40 s per model. With --data
+   torch threads and the ``ttn`` CLI's runtime settings, `ttn.cpu.runtime`) per arch at the paper's largest channels (18, 28): target < 40 s per model. With --data
    the videos are read from the file's test split (decompression included).
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ import click
 
 from cli.common import OptionError
 from ttn import registry
-from ttn.errors import TTNError
+from ttn.errors import TTNError, first_line
 from ttn.experiment.config import (AXES, RECIPE_ALIASES, RECIPES, TrainConfig, check_applies, expand_grid, flag,
                                    is_option)
 
@@ -89,7 +89,7 @@ def _parser(parse: Parse, option: str, as_list: bool, separator: str, grid: bool
                 return parse(value)
             items = [parse(item) for item in value.split(separator) if item.strip()]
         except ValueError as exc:
-            raise click.BadParameter(str(exc).splitlines()[0], param_hint=option) from None
+            raise click.BadParameter(first_line(exc), param_hint=option) from None
         if not items:
             raise click.BadParameter("give at least one value", param_hint=option)
         return items

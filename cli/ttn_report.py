@@ -17,11 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import OptionError, UserPath, dpi_option, echo, err_console, figure_path, out_console
-from cli.fit import fit_columns, print_fitted
+from cli.terminal_width import fit_columns, print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import PAPER_RANGES, plot_accuracy, plot_curves, require_matplotlib
-from ttn.report.formats import (TEXT_FORMATS, ColumnError, check_columns, compact_table, human_columns,
-                                markdown_table, pick_columns, render)
+from ttn.report.formats import ColumnError, check_columns, compact_table, human_columns, markdown_table, pick_columns
+from ttn.report.render import TEXT_FORMATS, render
 from ttn.report.selection import SELECT_RULES
 from vmnist.atomic import atomic_write_text
 from vmnist.figures import DEFAULT_DPI
@@ -49,7 +49,7 @@ def add_column(table: Table, name: str) -> None:
 
 
 def report_table_maker(report: Report, pad_edge: bool = True) -> Any:
-    """The maker of the report's rich tables (`cli.fit`): the title on the first block; without `pad_edge` no
+    """The maker of the report's rich tables (`cli.terminal_width`): the title on the first block; without `pad_edge` no
     blank column at either side (the compact layout: two more columns for numbers)."""
     where = f" ({report.folder})" if report.folder else ""
 
@@ -371,7 +371,7 @@ NAME_COLUMNS = ("protocol", "arch", "selected", "layer")
 
 
 def simple_table_maker(title: str) -> Any:
-    """The maker of a table of strings (`cli.fit`): name columns left-aligned, numbers right, the title first."""
+    """The maker of a table of strings (`cli.terminal_width`): name columns left-aligned, numbers right, the title first."""
     def make(header: list[str], rows: list[list[str]], first: bool, last: bool) -> Table:
         table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=escape(title) if first else None)  # text, not markup
         for name in header:

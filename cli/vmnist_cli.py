@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
-from cli.fit import key_value_lines, print_fitted
+from cli.terminal_width import key_value_lines, print_fitted
 from vmnist.deflate import MAX_LEVEL
 from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SEED_RANGE, SPLITS
 from vmnist.processes import MAX_WORKERS

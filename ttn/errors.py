@@ -1,5 +1,8 @@
-"""User-facing errors of the `ttn` package (subclasses of the shared `UserError`)."""
-from vmnist.errors import UserError
+"""User-facing errors of the `ttn` package (subclasses of the shared `UserError`), and `first_line`, the one way
+an exception's message is quoted inside another message."""
+from vmnist.errors import UserError, first_line
+
+__all__ = ["TTNError", "UserError", "first_line"]
 
 
 class TTNError(UserError, ValueError):

@@ -61,7 +61,7 @@ def check_attributes(f: h5py.File) -> dict[str, Any]:
     table); DatasetError naming the file for a foreign, incomplete, newer or damaged one."""
     path, fix = f.filename, regenerate(f)
     attrs = _plain_attributes(f)
-    if attrs.get("format") != FORMAT_NAME:
+    if not isinstance(attrs.get("format"), str) or attrs["format"] != FORMAT_NAME:  # an array compares per item
         raise DatasetError(f"{path}: an HDF5 file but not a Video-MNIST file (no format='{FORMAT_NAME}'); {fix}")
     if attrs.get("complete") is not True:
         raise DatasetError(f"{path}: incomplete (generation was interrupted); {fix}")

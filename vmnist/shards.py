@@ -23,7 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from vmnist.errors import DatasetError
+from vmnist.errors import DatasetError, first_line
 from vmnist.files import not_regular
 from vmnist.format import FRAME_SIZE, SPLITS
 
@@ -98,7 +98,7 @@ def decode_shards(raw: Any, main: str | Path = "main file") -> dict[str, list[Sh
         return {split: sorted(map(partial(_shard_record, split), _listed(entries)), key=lambda r: r.start)
                 for split, entries in table.items()}
     except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise DatasetError(f"{main}: its 'shards' attribute is damaged ({_short(exc)}); "
+        raise DatasetError(f"{main}: its 'shards' attribute is damaged ({first_line(exc, limit=200)}); "
                            f"render it again with `vmnist generate --out {main} --force`") from None
 
 
@@ -127,8 +127,6 @@ def is_plain_name(name: Any) -> bool:
     return isinstance(name, str) and name.isprintable() and name not in ("", ".", "..") and not any(c in name for c in "/\\")
 
 
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def shard_records(f: h5py.File) -> dict[str, list[ShardRecord]]:

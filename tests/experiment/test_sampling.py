@@ -1,4 +1,4 @@
-"""Class-balanced training subsets, validation subset and init seeds (ttn.sampling)."""
+"""Class-balanced training subsets, validation subset and init seeds (ttn.experiment.sampling)."""
 import numpy as np
 import pytest
 

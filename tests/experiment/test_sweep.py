@@ -1,4 +1,4 @@
-"""Sweeps (ttn.sweep, `ttn sweep`): planning, resume, failures, refusals, and both runners (a process pool and
+"""Sweeps (ttn.experiment.sweep, `ttn sweep`): planning, resume, failures, refusals, and both runners (a process pool and
 Dask) through the same tests."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""One training run (ttn.training): lr schedule, best-val restore, record, determinism, recipes, CLI."""
+"""One training run (ttn.experiment.training): lr schedule, best-val restore, record, determinism, recipes, CLI."""
 import json
 import re
 

@@ -23,7 +23,8 @@ from ttn.experiment.records import (
     write_record,
 )
 from ttn.report.figures import plot_accuracy, plot_curves
-from ttn.report.formats import render, to_csv, to_json
+from ttn.report.formats import to_csv, to_json
+from ttn.report.render import render
 from ttn.report.tables import ReportOptions, build_report, make_report
 from ttn.report.stats import PAIRED, WELCH, compare, holm, summarize
 

@@ -1,4 +1,4 @@
-"""ttn.stats against hand-computed values (textbook formulas, not the functions under test)."""
+"""ttn.report.stats against hand-computed values (textbook formulas, not the functions under test)."""
 import math
 
 import numpy as np

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
-from ttn.report.formats import human_table, render
+from ttn.report.formats import human_table
+from ttn.report.render import render
 from ttn.report.tables import make_report
 from ttn.report.tidy import CANDIDATE_COLUMNS, RUN_COLUMNS, tidy_rows
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
@@ -99,6 +99,7 @@ FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 @FUZZ
 @given(kind=st.sampled_from(["plain", "sharded"]), name=st.sampled_from(ATTRIBUTES),
        value=st.none() | attribute_values)
+@example(kind="plain", name="format", value=np.array([0, 0], dtype=np.uint8))  # once compared item by item
 def test_any_attribute_is_read_or_refused_with_our_error(files, kind, name, value) -> None:
     only_own_errors(lambda path: set_attribute(path, name, value), files[kind])
 

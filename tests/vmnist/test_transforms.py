@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader
 
 from vmnist import VideoMNIST, load_split
 from vmnist import transforms as T
+from vmnist.errors import first_line
 from vmnist.testing import make_tiny_dataset
 
 FRAMES = 6
@@ -137,7 +138,7 @@ def test_r3d_18_takes_the_transformed_videos(tiny) -> None:
     try:
         from torchvision.models.video import R3D_18_Weights, r3d_18
     except Exception as exc:  # noqa: BLE001 (ImportError, or RuntimeError from a torchvision built for another torch)
-        pytest.skip(f"torchvision unusable here: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        pytest.skip(f"torchvision unusable here: {first_line(exc, typed=True)}")
     preset = R3D_18_Weights.KINETICS400_V1.transforms()
     assert (tuple(preset.mean), tuple(preset.std), list(preset.crop_size)) == (
         T.KINETICS_MEAN, T.KINETICS_STD, [T.VIDEO_RESNET_SIZE] * 2)

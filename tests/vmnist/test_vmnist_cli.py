@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from cli.fit import key_value_lines
+from cli.terminal_width import key_value_lines
 from cli.vmnist_cli import main
 from vmnist import VideoMNIST, load_split
 from vmnist.info import config_items, dataset_info

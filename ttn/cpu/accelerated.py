@@ -26,6 +26,7 @@ from torch import nn
 from ttn.cpu.memory import to_channels_last_3d
 from ttn.cpu.pooling import max_pool3d
 from ttn.cpu.routes import conv3d, conv3d_max_pool
+from ttn.cpu.runtime import switched_off
 from ttn.nn import POOL, Conv2Plus1d, Conv3dTT, LeNet5
 
 #: Environment variable that switches every CPU route off when set to 0 / false / no / off.
@@ -37,8 +38,7 @@ INFERENCE_BATCH = 100
 
 def routes_enabled(device: torch.device | str = "cpu") -> bool:
     """Whether the CPU routes apply on `device`: a CPU device and not switched off by ``TTN_CPU_ROUTES=0``."""
-    switched_off = os.environ.get(ROUTES_SWITCH, "").strip().lower() in {"0", "false", "no", "off"}
-    return torch.device(device).type == "cpu" and not switched_off
+    return torch.device(device).type == "cpu" and not switched_off(ROUTES_SWITCH)
 
 
 def inference_batch_size(requested: int, device: torch.device | str) -> int:

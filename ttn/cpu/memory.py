@@ -1,4 +1,4 @@
-"""Exact channels-last-3d strides: the memory layout every CPU route of `ttn.layers` expects."""
+"""Exact channels-last-3d strides: the memory layout every CPU route of `ttn.cpu` expects."""
 from __future__ import annotations
 
 import torch

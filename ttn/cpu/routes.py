@@ -78,7 +78,7 @@ def temporal_conv3d_as_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
 
     x (B, C, T, H, W) channels-last-3d, weight (O, C, kT, 1, 1) -> (B, O, T', H, W) channels-last-3d.
     PyTorch sends a convolution whose kernel is 1x1 in its last two dimensions to a slow non-oneDNN
-    kernel when it runs single-threaded at a batch below 16 (as `ttn.sharding` shards do): the (2+1)D
+    kernel when it runs single-threaded at a batch below 16 (as `ttn.cpu.sharding` shards do): the (2+1)D
     model's temporal convolution then took twice as long for its backward. A (kT, 1) 2D kernel
     avoids that rule and computes the same thing.
     """

@@ -54,8 +54,14 @@ def passive_openmp_wait() -> bool:
     return "torch" not in sys.modules
 
 
-def _disabled_by_env() -> bool:
-    return os.environ.get(ENV_SWITCH, "").strip().lower() in {"0", "false", "no", "off"}
+#: Values that switch an on/off environment variable's setting off (case and surrounding space ignored).
+OFF_VALUES = frozenset({"0", "false", "no", "off"})
+
+
+def switched_off(variable: str) -> bool:
+    """Whether the on/off environment variable `variable` is set to one of `OFF_VALUES` (unset or anything else:
+    on). The one reading of ``TTN_TUNE_MALLOC`` and ``TTN_CPU_ROUTES``."""
+    return os.environ.get(variable, "").strip().lower() in OFF_VALUES
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -83,7 +89,7 @@ def tune_allocator() -> bool:
 
 
 def _apply() -> bool:
-    if _disabled_by_env():
+    if switched_off(ENV_SWITCH):
         return False
     libc = _glibc()
     if libc is None:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 import ttn
-from ttn.errors import TTNError
+from ttn.errors import TTNError, first_line
 from vmnist.atomic import atomic_open
 from ttn.experiment.config import INPUT_SCALES
 from ttn.nn import build_model
@@ -86,8 +86,7 @@ def save_checkpoint(
         with atomic_open(path, "wb") as stream:
             torch.save(payload, stream)
     except RuntimeError as exc:  # torch's zip writer reports a failed write (e.g. a full disk) this way
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TTNError(f"cannot write checkpoint {path}: {reason} (is the disk full?); nothing was left behind") from None
+        raise TTNError(f"cannot write checkpoint {path}: {first_line(exc)} (is the disk full?); nothing was left behind") from None
     return path
 
 
@@ -148,8 +147,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "
         model = build_model(arch, **payload.get("model_kwargs", {}))
         model.load_state_dict(payload["state_dict"])
     except (TypeError, KeyError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TTNError(f"{path}: weights do not fit the recorded model ({first_line}): the file is damaged") from None
+        raise TTNError(f"{path}: weights do not fit the recorded model ({first_line(exc)}): the file is damaged") from None
     model.to(device).eval()
     return model, header
 

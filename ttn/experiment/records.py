@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ttn.errors import TTNError
+from ttn.errors import TTNError, first_line
 from ttn.experiment.config import identity, upgrade_resolved
 from ttn.registry import ARCHS, TRANSFORM_STATS, VIDEOS_MULTIPLE
 from vmnist.atomic import atomic_write_text
@@ -167,7 +167,7 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError:
         raise TTNError("not valid JSON (torn write?)") from None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:80]
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else first_line(exc, limit=80)
         raise TTNError(f"not JSON this ttn reads ({reason})") from None
 
 

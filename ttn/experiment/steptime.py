@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ttn.errors import first_line
+
 Step = Callable[[], None]
 
 
@@ -110,6 +112,5 @@ def compiled(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[nn.Mod
         candidate = torch.compile(model)
         fwd_bwd_step(candidate, x, y)()
     except Exception as exc:  # noqa: BLE001 (torch.compile raises many types: BackendCompilerFailed, ...)
-        lines = str(exc).strip().splitlines()
-        return model, f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        return model, first_line(exc, typed=True)
     return candidate, ""

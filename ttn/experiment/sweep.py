@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ttn.errors import TTNError
+from ttn.errors import TTNError, first_line
 from ttn.experiment.config import PROTOCOL, TrainConfig
 from ttn.experiment.runners import Runner
 from ttn.experiment.task import Task
@@ -202,11 +202,6 @@ def run_test_task(task: Task, data: str, out: str) -> dict[str, Any]:
     return summary | {"test_accuracy": record["test_accuracy"], "wall_time_s": record["test_time_s"], "skipped": False}
 
 
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 TaskFn = Callable[[Task, str, str], dict[str, Any]]
 DoneCallback = Callable[[str, dict[str, Any] | None, str | None], None]  # (run_id, summary, error)
 
@@ -275,7 +270,7 @@ def _task_error(exc: BaseException, died: bool) -> str:
     """One line for a failed task (with the traceback under TTN_DEBUG for errors that are not the user's)."""
     if died:
         return f"worker process died ({type(exc).__name__}); run the sweep again to resume"
-    error = _one_line(exc)
+    error = first_line(exc, typed=True)
     if not isinstance(exc, TTNError) and os.environ.get("TTN_DEBUG"):
         error += "\n" + "".join(traceback.format_exception(exc))
     return error

@@ -35,7 +35,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ttn.errors import TTNError
+from ttn.errors import TTNError, first_line
 from ttn.nn.conv3d_tt import Conv3dTT
 from ttn.registry import CONVERT_INITS, VIDEO_MODELS, VISION_INSTALL_HINT, check_choice, check_theta
 
@@ -170,12 +170,6 @@ def video_model(name: str) -> nn.Module:
     try:
         from torchvision.models import video
     except Exception as exc:  # noqa: BLE001 (ImportError if missing; RuntimeError, OSError if built for another torch)
-        problem = "is not installed" if isinstance(exc, ModuleNotFoundError) else f"fails to import ({_first_line(exc)})"
+        problem = "is not installed" if isinstance(exc, ModuleNotFoundError) else f"fails to import ({first_line(exc, typed=True)})"
         raise TTNError(f"{name} needs torchvision, which {problem}: {VISION_INSTALL_HINT}") from None
     return getattr(video, name)(weights=None)
-
-
-def _first_line(exc: BaseException) -> str:
-    """``"Type: first line of the message"`` of an exception."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,4 +1,5 @@
-"""The report as text: a table of strings for people, and markdown, CSV, LaTeX and JSON files."""
+"""The report as text: a table of strings for people, and markdown, CSV, LaTeX and JSON files (`ttn.report.render`
+chooses among these, the tidy tables and the HTML page, which builds on `human_table`)."""
 from __future__ import annotations
 
 import csv
@@ -16,11 +17,6 @@ from ttn.report.transforms import transforms_dict
 
 class ColumnError(TTNError):
     """A `--columns` list that names no column of the table (a usage error: exit 2 on the command line)."""
-
-
-#: Output formats of `render` (the rich "table" format is drawn by the CLI from `human_table`; "html" by
-#: `ttn.report.html`): "records" and "records-csv" are the tidy long table of `ttn.report.tidy`.
-TEXT_FORMATS = ("markdown", "csv", "latex", "json", "records", "records-csv", "html")
 
 
 def _fmt(value: float | None, digits: int, dash: str) -> str:
@@ -352,31 +348,13 @@ def to_csv(report: Report, columns: Sequence[str] | None = None) -> str:
     return buffer.getvalue()
 
 
+#: The formats whose columns `--columns` chooses (by the names `human_columns` / `csv_columns` give them).
+COLUMN_FORMATS = ("table", "markdown", "latex", "csv")
+
+
 def check_columns(report: Report, fmt: str, columns: Sequence[str]) -> None:
     """ColumnError unless `columns` are names of columns of `fmt`'s table of `report` (csv has its own names)."""
     if fmt not in COLUMN_FORMATS:
         raise ColumnError(f"--columns applies to --format {', '.join(COLUMN_FORMATS)}, not {fmt}")
     keys = csv_columns(report)[0] if fmt == "csv" else human_columns(report)[0]
     pick_columns(keys, keys, [], columns)
-
-
-#: The formats whose columns `--columns` chooses (by the names `human_columns` / `csv_columns` give them).
-COLUMN_FORMATS = ("table", "markdown", "latex", "csv")
-
-
-def render(report: Report, fmt: str, *, runs: bool = False, command: str = "",
-           columns: Sequence[str] | None = None) -> str:
-    """The report as text in `fmt`, one of TEXT_FORMATS; `runs`: the tidy formats per run; `command`: what the
-    HTML page says made it; `columns`: the columns of markdown, latex and csv, by name, in order (None: all)."""
-    from ttn.report import html, tidy
-
-    if columns is not None and fmt not in COLUMN_FORMATS:
-        raise ColumnError(f"--columns applies to --format {', '.join(COLUMN_FORMATS)}, not {fmt}")
-    renderers = {"markdown": lambda r: to_markdown(r, columns), "csv": lambda r: to_csv(r, columns),
-                 "latex": lambda r: to_latex(r, columns), "json": to_json,
-                 "records": lambda r: tidy.to_json_lines(r, runs=runs),
-                 "records-csv": lambda r: tidy.to_tidy_csv(r, runs=runs),
-                 "html": lambda r: html.to_html(r, command=command)}
-    if fmt not in renderers:
-        raise TTNError(f"--format {fmt}: choose one of {', '.join(TEXT_FORMATS)} (or table)")
-    return renderers[fmt](report)

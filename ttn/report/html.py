@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Callable
 
 from ttn.errors import TTNError
+from ttn.report.figures import plot_accuracy, plot_curves
+from ttn.report.formats import human_table
 from ttn.report.tables import Report
+from ttn.report.transforms import transform_table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
@@ -66,10 +69,6 @@ def figure_html(draw: Callable[[Report, Path], Path], report: Report, alt: str) 
 
 def to_html(report: Report, *, command: str = "") -> str:
     """The whole page as a string."""
-    from ttn.report.figures import plot_accuracy, plot_curves
-    from ttn.report.formats import human_table
-    from ttn.report.transforms import transform_table
-
     title = "Test accuracy on Video-MNIST" + (f" ({report.folder})" if report.folder else "")
     parts = [f"<h1>{html.escape(title)}</h1>", table_html(*human_table(report), names=("videos", "3d selected",
                                                                                      "3dttn selected")),

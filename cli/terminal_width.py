@@ -1,4 +1,4 @@
-"""Tables that fit the terminal without cutting a number.
+"""Tables that fit the terminal's width without cutting a number.
 
 A table wider than the console loses its least important columns first (`drop`: e.g. parameter counts, the
 name of the test, all available in --format markdown/json/records), and, if still too wide, is split into

@@ -42,7 +42,7 @@ RUNS: list[tuple[str, int, int, str, dict[str, Any]]] = [
     ("3d", 10, 1, "default", {"epochs": 3, "channels": (2, 3), "val_size": 12, "lr": 1e4}),  # diverges
 ]
 #: Record fields that say when, where and how fast a run was made, not what it computed.
-CIRCUMSTANCES = ("wall_time_s", "test_time_s", "finished_at", "versions", "data")
+CIRCUMSTANCES = ("wall_time_s", "test_time_s", "cpu_time_s", "finished_at", "versions", "data")
 #: How far (relative) a float of a record may move on a CPU other than the pinning one (module docstring).
 RELATIVE_TOLERANCE = 1e-3
 #: Below this, floats count as equal whatever their ratio (a statistic of transforms that barely moved).

@@ -71,7 +71,7 @@ def task_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000, 
     return config.epochs * task.videos / train_rate + (validations * val + tested) / eval_rate
 
 
-def test_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000) -> float:
+def deferred_test_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000) -> float:
     """Estimated CPU-seconds of a recorded run's deferred test pass."""
     return test_videos / rates.of(shape_of(task))[1]
 
@@ -96,10 +96,11 @@ def calibrate_from_records(records: Iterable[dict[str, Any]], cpu: str | None) -
             task = Task(record["arch"], record["videos"], record["run"],
                         make_config(epochs=len(record.get("history") or []) or config["epochs"], channels=config["channels"],
                                     val_size=config["val_size"], val_every=config["val_every"], lr_decay=1.0),
-                        defer_test=record.get("test_time_s") is None and record.get("test_deferred") is True)
+                        defer_test=record.get("test_deferred") is True)  # its time holds no test pass
         except Exception:  # noqa: BLE001 - a record this version cannot cost says nothing about the machine
             continue
-        ratios.append(record["wall_time_s"] / task_seconds(task))
+        # CPU time where recorded: a run's wall time grows with whatever else shares the machine
+        ratios.append((record.get("cpu_time_s") or record["wall_time_s"]) / task_seconds(task))
     if len(ratios) < MIN_CALIBRATION_RECORDS:
         return None
     scale = statistics.median(ratios)

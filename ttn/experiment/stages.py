@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from ttn.experiment.cost import Rates, task_seconds, test_seconds
+from ttn.experiment.cost import Rates, task_seconds, deferred_test_seconds
 from ttn.experiment.raced_sweep import Cell, recorded
 from ttn.experiment.racing import decide, survivors_count
 from ttn.experiment.task import Task
@@ -59,7 +59,7 @@ def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Ra
                 line.planned += 1
                 if stage == "test":
                     finished = decision.winner is not None and run in val.get(pick, {}) and run not in untested.get(pick, set())
-                    cost = test_seconds(task, rates, test_videos)
+                    cost = deferred_test_seconds(task, rates, test_videos)
                 else:
                     finished = run in val.get(config, {})
                     cost = task_seconds(task, rates, test_videos)

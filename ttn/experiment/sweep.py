@@ -184,11 +184,11 @@ def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
 
 
 def run_test_task(task: Task, data: str, out: str) -> dict[str, Any]:
-    """Test a recorded run whose test was deferred (`ttn.experiment.training.test_recorded_run`), under its claim;
+    """Test a recorded run whose test was deferred (`ttn.experiment.training.run_deferred_test`), under its claim;
     returns the same summary as `run_task` (wall_time_s: the test pass)."""
     from ttn.experiment.claims import claim
     from ttn.experiment.records import read_record, record_path
-    from ttn.experiment.training import test_recorded_run
+    from ttn.experiment.training import run_deferred_test
 
     summary = {"run_id": task.run_id, "test_accuracy": None, "wall_time_s": 0.0, "skipped": True, "elsewhere": False,
                "tested": True}
@@ -198,7 +198,7 @@ def run_test_task(task: Task, data: str, out: str) -> dict[str, Any]:
         record = read_record(record_path(out, task.run_id))
         if record["test_accuracy"] is not None:
             return summary | {"test_accuracy": record["test_accuracy"]}
-        record = test_recorded_run(out, task.run_id, data)
+        record = run_deferred_test(out, task.run_id, data)
     return summary | {"test_accuracy": record["test_accuracy"], "wall_time_s": record["test_time_s"], "skipped": False}
 
 

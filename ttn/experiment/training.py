@@ -239,8 +239,8 @@ def train_run(
     its record into `out_dir`. Raises TTNError / vmnist DatasetError on bad inputs before any training starts.
 
     `defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test accuracy
-    is None and the scored model is saved beside it (`checkpoint_path`) for `test_recorded_run` to test later."""
-    started = time.perf_counter()
+    is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test later."""
+    started, started_cpu = time.perf_counter(), time.process_time()
     task = Task(check_arch(arch), videos, run, config)
     run_data = load_run_data(data, videos, run, config)
     resolved = task.resolved_config()
@@ -257,30 +257,31 @@ def train_run(
     fitted = fit(model, forward, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
     chosen, source = run_data.train_indices, {"path": str(Path(data).resolve())} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
-    test = None if defer_test else test_scored_model(forward, data, config.input_scale, config.eval_batch_size)
-    record = record_of(task, seed, chosen, model, fitted, test, source, started)
+    test = None if defer_test else score_on_test_split(forward, data, config.input_scale, config.eval_batch_size)
+    record = record_of(task, seed, chosen, model, fitted, test, source, started) | {
+        "cpu_time_s": round(time.process_time() - started_cpu, 3)}  # all threads of this process
     result = TrainResult(record=record, model=model)
     if out_dir is not None:
         write_run(result, out_dir, save_model or defer_test, model_kwargs)
     return result
 
 
-def test_scored_model(forward: nn.Module, data: str | os.PathLike[str], input_scale: str, batch_size: int) -> TestPass:
+def score_on_test_split(forward: nn.Module, data: str | os.PathLike[str], input_scale: str, batch_size: int) -> SplitScore:
     """The test accuracy of a scored model on the whole test split of `data`, and the seconds the pass took."""
     started = time.perf_counter()
     labels, predictions = predict_split(forward, data, "test", input_scale, batch_size=batch_size)
-    return TestPass(accuracy(labels, predictions), round(time.perf_counter() - started, 3))
+    return SplitScore(accuracy(labels, predictions), round(time.perf_counter() - started, 3))
 
 
 @dataclass(frozen=True)
-class TestPass:
+class SplitScore:
     """One test pass: the accuracy on the test split and its wall time (s)."""
 
     accuracy: float
     seconds: float
 
 
-def test_recorded_run(out_dir: str | os.PathLike[str], run_id: str, data: str | os.PathLike[str]) -> dict[str, Any]:
+def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | os.PathLike[str]) -> dict[str, Any]:
     """Test a recorded run whose test was deferred (`train_run(defer_test=True)`): load its saved scored model,
     test it on `data`'s test split, and rewrite its record with the accuracy (atomically). Returns the record."""
     from ttn.experiment.checkpoint import load_checkpoint
@@ -291,13 +292,13 @@ def test_recorded_run(out_dir: str | os.PathLike[str], run_id: str, data: str | 
         return record
     config = record["config"]
     model, _ = load_checkpoint(checkpoint_path(out_dir, run_id), config["device"])
-    test = test_scored_model(accelerate(model, config["device"]), data, config["input_scale"], config["eval_batch_size"])
+    test = score_on_test_split(accelerate(model, config["device"]), data, config["input_scale"], config["eval_batch_size"])
     record = record | {"test_accuracy": test.accuracy, "test_time_s": test.seconds, "test_deferred": True}
     write_record(out_dir, record)
     return record
 
 
-def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test: TestPass | None,
+def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test: SplitScore | None,
               source: dict[str, Any], started: float) -> dict[str, Any]:
     """The result record of a trained run (`ttn.experiment.records`; `test`: its test pass, None when deferred;
     `source`: the data's path and fingerprint; `started`: `time.perf_counter()` when the run began)."""

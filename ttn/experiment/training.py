@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.cpu import accelerate, backward
-from ttn.experiment.config import TrainConfig
+from ttn.experiment.config import TrainConfig, run_config
 from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
 from ttn.experiment.provenance import versions
@@ -241,7 +241,8 @@ def train_run(
     `defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test accuracy
     is None and the scored model is saved beside it (`checkpoint_path`) for `test_recorded_run` to test later."""
     started = time.perf_counter()
-    task = Task(check_arch(arch), videos, run, config)
+    config = run_config(config, check_arch(arch), videos)  # the arch's default lr for the size, if none given
+    task = Task(arch, videos, run, config)
     run_data = load_run_data(data, videos, run, config)
     resolved = task.resolved_config()
     model_kwargs = model_options(resolved, run_data.fingerprint)

@@ -5,6 +5,7 @@ Training options are shared with `ttn sweep` through `training_options` / `confi
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -24,10 +25,18 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
+#: The environment variable that names the data file when --data is not given (records name it by file name).
+DATA_ENV = "TTN_DATA"
 
 #: The --data option of every command that reads a Video-MNIST file (a value like "--force" is refused: UserPath).
-data_option = click.option("--data", type=UserPath(path_type=Path), default=DEFAULT_DATA, show_default=True,
+data_option = click.option("--data", type=UserPath(path_type=Path), default=lambda: default_data(),
+                           show_default=f"${DATA_ENV}, else {DEFAULT_DATA}",
                            help="Video-MNIST file made by `vmnist generate`.")
+
+
+def default_data() -> str:
+    """The data file when --data is not given: the environment variable TTN_DATA, else data.h5."""
+    return os.environ.get(DATA_ENV) or DEFAULT_DATA
 
 
 def out_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

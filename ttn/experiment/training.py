@@ -256,7 +256,8 @@ def train_run(
                                best_val, entry["lr"], time.perf_counter() - started))
 
     fitted = fit(model, forward, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
-    chosen, source = run_data.train_indices, {"path": str(Path(data).resolve())} | run_data.fingerprint
+    # the data by name and fingerprint, not by this machine's path (`ttn train --data` or TTN_DATA finds it again)
+    chosen, source = run_data.train_indices, {"path": Path(data).name} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
     test = None if defer_test else test_scored_model(forward, data, config.input_scale, config.eval_batch_size)
     record = record_of(task, seed, chosen, model, fitted, test, source, started)
@@ -301,7 +302,8 @@ def test_recorded_run(out_dir: str | os.PathLike[str], run_id: str, data: str | 
 def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test: TestPass | None,
               source: dict[str, Any], started: float) -> dict[str, Any]:
     """The result record of a trained run (`ttn.experiment.records`; `test`: its test pass, None when deferred;
-    `source`: the data's path and fingerprint; `started`: `time.perf_counter()` when the run began)."""
+    `source`: the data's file name and fingerprint; `started`: `time.perf_counter()` when the run began)."""
+    from ttn.experiment.invocation import invocation
     from ttn.experiment.records import SCHEMA_VERSION
     from ttn.nn import count_parameters
 

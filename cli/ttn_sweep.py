@@ -11,6 +11,7 @@ import click
 
 from cli.common import (MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, parse_run_ranges,
                         progress_enabled)
+from cli.config_file import config_file_options
 from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
@@ -301,6 +302,7 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else get_preset(value)
 
 
+@config_file_options
 @click.command("sweep")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
               help="'paper': section 3.5 with Table 2's models, raced; 'quick': a reduced protocol (~30 min on 2 cores).")
@@ -344,6 +346,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
         click.get_current_context().exit(1)
 
 
+@config_file_options
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
               help="'quick' (~30 min on 2 cores) or 'paper' (the full protocol, raced: days on a laptop).")

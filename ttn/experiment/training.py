@@ -330,6 +330,7 @@ def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitte
         "history": fitted.history,
         "transforms": model_transform_statistics(model) or None,  # 3DTT layers only
         "config": resolved,
+        **invocation(),  # "command": the command line that ran it, "options": its resolved options (None from Python)
         "data": source,  # plain JSON values (vmnist.read_attributes)
         "versions": versions(),
         "wall_time_s": round(time.perf_counter() - started, 3),

@@ -169,13 +169,13 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
 
     \b
     Examples:
-      ttn train --arch 3dttn --videos 40      # results/3dttn-v40-lr0.00125-r0.json
+      ttn train --arch 3dttn --videos 40   # results/3dttn-v40-lr0.00125-r0.json
       ttn train --arch 3d --videos 40 --run 1 --lr 0.01 --save-model   # + .pt
       ttn train --arch 3dttn --videos 100 --epochs 40 -v   # a line per epoch
       ttn train --arch 3d --videos 10 --recipe authors     # the authors' recipe
       ttn train --arch 3d --videos 10 --json | jq .test_accuracy   # the record
-      ttn train --from-record results/3dttn-v40-lr0.00125-r0.json --out again/
-      ttn train --arch 3dttn --videos 40 --print-config > run.toml; ttn train --config run.toml
+      ttn train --arch 3dttn --videos 40 --print-config > run.toml  # --config
+      ttn train --from-record results/3d-v40-lr0.01-r1.json --out again/
       ttn evaluate results/3d-v40-lr0.01-r1.pt   # a model of --save-model
     """
     from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path

@@ -26,7 +26,7 @@ def predict_command(checkpoint: Path, data: Path, split: str, index: int, as_jso
 
     \b
     Examples:
-      ttn predict results/3dttn-v40-lr0.00125-r0.pt --data data.h5 --split test --index 17
+      ttn predict MODEL.pt --data data.h5 --split test --index 17
       ttn predict MODEL.pt --index 17 --json | jq .predicted
     """
     import vmnist
@@ -63,7 +63,7 @@ def export_command(checkpoint: Path, fmt: str, out: Path, force: bool) -> None:
 
     \b
     Examples:
-      ttn export results/3dttn-v40-lr0.00125-r0.pt --out model.ts    # torch.jit.load("model.ts")
+      ttn export MODEL.pt --out model.ts   # then torch.jit.load("model.ts")
       ttn export MODEL.pt --format onnx --out model.onnx
     """
     from ttn.errors import TTNError

@@ -103,6 +103,11 @@ def test_a_record_stores_its_command_and_options_and_retrains_exactly(data: Path
                      "is not the data 3dttn-v20-lr0.0025-c2x3-r0 was trained on")
     by_env = invoke("train", "--from-record", str(path), "--out", str(tmp_path / "c"), env={"TTN_DATA": str(data)})
     assert by_env.exit_code == 0, by_env.output
+    old = tmp_path / "old" / path.name  # a record of before: the absolute path of the machine that made it
+    old.parent.mkdir()
+    old.write_text(json.dumps(record | {"data": record["data"] | {"path": str(data.resolve())}}))
+    from_old = invoke("train", "--from-record", str(old), "--out", str(tmp_path / "d"))
+    assert from_old.exit_code == 0, from_old.output
 
 
 def test_ttn_data_names_the_data_file(data: Path, tmp_path: Path) -> None:

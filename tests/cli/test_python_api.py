@@ -44,6 +44,7 @@ def test_the_readme_example_runs_and_its_names_are_ttns(trained: Path) -> None:
     assert record["config"]["lr"] == 0.00125 and record["command"] is None  # made from Python, not a command
     model, header = ttn.load_model(trained / "results" / "3dttn-v40-lr0.00125-r0.pt")
     assert header.arch == "3dttn" and not model.training
+    assert header.extra["data"]["path"] == "data.h5"  # the checkpoint names its data by file name too
     rows = ttn.report(trained / "results")
     assert rows[0]["arch"] == "3dttn" and rows[0]["selected"] is True and rows[0]["lr"] == 0.00125
     assert {"train", "load_model", "report"} <= set(dir(ttn))
@@ -68,6 +69,7 @@ def test_predict_one_video(trained: Path) -> None:
     assert wrong.exit_code != 0 and "--index 300: the test split of" in wrong.output and "(0..299)" in wrong.output
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch deprecates torch.jit.load for torch.export
 def test_export_torchscript_computes_what_the_model_does(trained: Path, tmp_path: Path) -> None:
     import ttn
 

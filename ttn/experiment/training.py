@@ -196,7 +196,8 @@ def fit(model: nn.Module, forward: nn.Module, run_data: RunData, config: TrainCo
         rng: np.random.Generator, on_epoch: EpochCallback | None = None) -> Fit:
     """Train `model` (through `forward`, the same model accelerated) for `config.epochs` epochs on shuffled
     mini-batches of `run_data`; validate every `config.val_every` epochs and after the last; decay the lr on a
-    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`)."""
+    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`). `config.lr` is the run's
+    (`ttn.experiment.config.run_config` fills in an arch's default)."""
     optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     scores, history, diverged_at = Scores(config.score), [], None

@@ -165,6 +165,10 @@ def usage_message(exc: click.UsageError) -> str:
     return exc.format_message()
 
 
+#: ctx.meta key of the command line of this invocation (argv strings, the program's name first; `LazyGroup`).
+ARGV = "ttn.argv"
+
+
 class LazyGroup(click.Group):
     """A Click group whose commands are imported only when used (keeps `--help` fast).
 
@@ -178,6 +182,10 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = [ctx.info_name or "ttn", *args]  # what a record stores as its "command"
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands:

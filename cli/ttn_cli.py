@@ -12,6 +12,8 @@ TTN_COMMANDS = {
     "convert": "cli.ttn_convert:convert_command",
     "train": "cli.ttn_train:train_command",
     "evaluate": "cli.ttn_train:evaluate_command",
+    "predict": "cli.ttn_predict:predict_command",
+    "export": "cli.ttn_predict:export_command",
     "sweep": "cli.ttn_sweep:sweep_command",
     "reproduce": "cli.ttn_sweep:reproduce_command",
     "report": "cli.ttn_report:report_command",

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import OptionError, UserPath, dpi_option, echo, err_console, figure_path, out_console
+from cli.config_file import config_file_options
 from cli.terminal_width import fit_columns, print_fitted
 from ttn.errors import TTNError
 from ttn.report.figures import PAPER_RANGES, plot_accuracy, plot_curves, require_matplotlib
@@ -234,6 +235,7 @@ def run_range_options(command: Any) -> Any:
                              "[default: all runs].")(command)
 
 
+@config_file_options
 @click.command("report")
 @click.argument("results_dir", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,

@@ -11,6 +11,8 @@ import click
 
 from cli.common import (MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, parse_run_ranges,
                         progress_enabled)
+from cli.ask import confirm_long_plan
+from cli.config_file import config_file_options
 from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
@@ -78,6 +80,8 @@ def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="With --race: also test the runs of candidates that were not picked (their scored models "
                           "are kept beside the records)."),
         click.option("--dry-run", is_flag=True, help="Print the plan and its estimated cost, then exit."),
+        click.option("--yes", "-y", is_flag=True,
+                     help="Start without asking (a bare `ttn sweep` asks on a terminal before a plan over an hour)."),
         out_option("Folder of result records (finished runs in it are skipped)."),
         click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
                      help="Local worker processes, one torch thread each [default: all cores]."),
@@ -215,22 +219,26 @@ def estimate_rates(out: Path, tasks: list[Task]) -> Any:
     return probe_rates(tasks)
 
 
-def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int) -> None:
-    """What will run where and what it costs: one line, and for a raced sweep a line per stage."""
+def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int) -> float:
+    """What will run where and what it costs: one line, and for a raced sweep a line per stage. Returns the
+    estimated seconds left (wall where the runner knows its slots, else CPU)."""
     from ttn.experiment.cost import estimate_cost, format_duration
 
     rates = estimate_rates(out, todo or plan.tasks)
     slots = runner.slots
 
+    def seconds(cpu: float, tasks: int) -> float:
+        return cpu if slots is None else cpu / max(1, min(slots, tasks or 1))
+
     def wall(cpu: float, tasks: int) -> str:
-        return "" if slots is None else f", ~{format_duration(cpu / max(1, min(slots, tasks or 1)))} wall"
+        return "" if slots is None else f", ~{format_duration(seconds(cpu, tasks))} wall"
 
     say = lambda text: err_console.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
     if plan.cells is None:
         cpu = estimate_cost(todo, rates, test_videos=test_videos)
         say(f"{len(plan.tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {runner.description}; "
             f"estimated cost ~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source})")
-        return
+        return seconds(cpu, len(todo))
     from ttn.experiment.stages import STAGE_TEXT, project
 
     lines = project(plan.cells, out, rates, test_videos)
@@ -243,11 +251,14 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
         unit = "tests" if line.stage == "test" else "runs"
         say(f"  {line.stage:8} {line.done:5}/{line.planned:<5} {unit:5} ~{format_duration(line.seconds_left):>10} CPU   "
             f"{STAGE_TEXT[line.stage]}")
+    return seconds(cpu, len(todo))
 
 
-def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dry_run: bool = False) -> SweepSummary | None:
+def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dry_run: bool = False,
+                      ask: Callable[[float], bool] | None = None) -> SweepSummary | None:
     """Check the data and the results folder, say what will run where and what it costs, and run it with
-    progress (what both commands share); None after printing the plan when `dry_run`."""
+    progress (what both commands share); None after printing the plan when `dry_run`, or when `ask(estimated
+    seconds)` says not to start."""
     import vmnist
 
     from ttn.experiment.claims import clear_stale
@@ -258,9 +269,12 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
     check_tasks_fit(tasks, data)
     check_out_dir(out, tasks, fingerprint)
     todo, done = pending_tasks(tasks, out)
-    print_plan(plan, todo, done, out, runner, vmnist.split_sizes(data).get("test", 10_000))
+    estimate = print_plan(plan, todo, done, out, runner, vmnist.split_sizes(data).get("test", 10_000))
     if dry_run:
         return None
+    if ask is not None and todo and not ask(estimate):
+        err_console.print("not started", highlight=False, markup=False)
+        click.get_current_context().exit(1)
     try:
         if plan.cells is None:
             with runner, task_progress(len(todo)) as on_done:
@@ -302,6 +316,7 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else get_preset(value)
 
 
+@config_file_options
 @click.command("sweep")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
               help="'paper': section 3.5 with Table 2's models, raced; 'quick': a reduced protocol (~30 min on 2 cores).")
@@ -309,7 +324,7 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                  race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool,
+                  race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool, yes: bool,
                   **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
@@ -337,7 +352,8 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
     """
     runner = runner_of(workers, scheduler, dask_local)
     plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all)
-    summary = run_sweep_command(data, out, plan, runner, dry_run)
+    bare = preset is None and videos is None and not yes  # the whole paper protocol: ask first, on a terminal
+    summary = run_sweep_command(data, out, plan, runner, dry_run, ask=confirm_long_plan if bare else None)
     if summary is None:
         return
     print_summary(summary, out)
@@ -345,6 +361,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
         click.get_current_context().exit(1)
 
 
+@config_file_options
 @click.command("reproduce")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True, callback=_preset_option,
               help="'quick' (~30 min on 2 cores) or 'paper' (the full protocol, raced: days on a laptop).")
@@ -355,7 +372,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                      race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool,
+                      race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool, yes: bool,
                       mnist: Path | None, **options: Any) -> None:
     """The whole pipeline: generate the data if missing, run the sweep, print the report.
 

@@ -5,6 +5,7 @@ Training options are shared with `ttn sweep` through `training_options` / `confi
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -12,11 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 from rich.console import Console
 
-from cli.common import (MAX_RUN_INDEX, UserPath, echo, err_console, escape, json_option, out_console,
+from cli.common import (MAX_RUN_INDEX, OptionError, UserPath, echo, err_console, escape, json_option, out_console,
                         progress_enabled)
 from ttn import registry
 from ttn.errors import TTNError
-from cli.training_options import configs_from_options, training_options
+from ttn.experiment.config import flag
+from cli.config_file import config_file_options
+from cli.training_options import chosen_options, configs_from_options, training_options
 
 if TYPE_CHECKING:
     from ttn.experiment.checkpoint import CheckpointHeader
@@ -24,10 +27,18 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA = "data.h5"
 DEFAULT_OUT = "results"
+#: The environment variable that names the data file when --data is not given (records name it by file name).
+DATA_ENV = "TTN_DATA"
 
 #: The --data option of every command that reads a Video-MNIST file (a value like "--force" is refused: UserPath).
-data_option = click.option("--data", type=UserPath(path_type=Path), default=DEFAULT_DATA, show_default=True,
+data_option = click.option("--data", type=UserPath(path_type=Path), default=lambda: default_data(),
+                           show_default=f"${DATA_ENV}, else {DEFAULT_DATA}",
                            help="Video-MNIST file made by `vmnist generate`.")
+
+
+def default_data() -> str:
+    """The data file when --data is not given: the environment variable TTN_DATA, else data.h5."""
+    return os.environ.get(DATA_ENV) or DEFAULT_DATA
 
 
 def out_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -92,6 +103,31 @@ def epoch_progress(description: str, total: int, verbose: bool = False) -> Itera
         yield update
 
 
+def required(value: Any, option: str) -> Any:
+    """`value`, or a one-line usage error saying that `option` (or --from-record) is needed."""
+    if value is None:
+        raise OptionError(f"Missing option '{option}' (or train a recorded run again with --from-record RUN.json)")
+    return value
+
+
+def refuse_with_record(arch: str | None, videos: int | None, options: dict[str, Any]) -> None:
+    """OptionError if options that a record fixes are given beside --from-record."""
+    given = [name for name, value in (("--arch", arch), ("--videos", videos)) if value is not None]
+    given += [flag(name) for name in chosen_options(options)]
+    source = click.get_current_context().get_parameter_source("run")
+    if source is not None and source.name == "COMMANDLINE":
+        given.append("--run")
+    if given:
+        raise OptionError(f"--from-record trains the recorded run exactly: drop {', '.join(given)} (the record "
+                          "fixes them), or train without --from-record")
+
+
+def given_data(data: Path) -> Path | None:
+    """The --data given on the command line, in a config file or by TTN_DATA; None when it is the default."""
+    source = click.get_current_context().get_parameter_source("data")
+    return data if os.environ.get(DATA_ENV) or (source is not None and source.name != "DEFAULT") else None
+
+
 def refuse_finished(out: Path, run_id: str, force: bool) -> None:
     """ClickException if `out` holds the complete record of `run_id` and not `force`."""
     from ttn.experiment.records import record_exists, record_path
@@ -101,12 +137,17 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
                                    "(the record is replaced), or choose another --run or --out")
 
 
+@config_file_options
 @click.command("train")
 @data_option
-@click.option("--arch", required=True, help="Architecture: 3d, 3dttn or 2plus1d (see `ttn models`).")
-@click.option("--videos", type=int, required=True, help="Training videos (a multiple of 10: videos/10 per class).")
+@click.option("--arch", default=None, help="Architecture: 3d, 3dttn or 2plus1d (see `ttn models`).  [required]")
+@click.option("--videos", type=int, default=None,
+              help="Training videos (a multiple of 10: videos/10 per class).  [required]")
 @click.option("--run", type=click.IntRange(0, MAX_RUN_INDEX), default=0, show_default=True,
               help="Run index: picks the training videos (same for every arch) and the init seed.")
+@click.option("--from-record", type=UserPath(dir_okay=False, path_type=Path), default=None, metavar="RUN.json",
+              help="Train the run of this record again, exactly (its arch, size, run and config; the data file "
+                   "it names, found by --data, TTN_DATA or its name, must have its fingerprint).")
 @out_option("Folder of result records.")
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
 @click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
@@ -115,38 +156,51 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
                    "file or batch job, where no progress bar is drawn.")
 @json_option("the run's result record (as written to OUT/RUN_ID.json)")
 @training_options(grid=False)
-def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_model: bool, force: bool,
-                  verbose: bool, as_json: bool, **options: Any) -> None:
+def train_command(data: Path, arch: str | None, videos: int | None, run: int, from_record: Path | None, out: Path,
+                  save_model: bool, force: bool, verbose: bool, as_json: bool, **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
     The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
     The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
-    3dttn-v40-lr0.02-r0. A complete record is never overwritten unless --force.
+    3dttn-v40-lr0.00125-r0. A complete record is never overwritten unless --force.
+
+    The defaults are the protocol docs/results.md found to work: each arch's validated lr for the size (see
+    --lr), validation on 300 videos every 10th epoch; --recipe authors is the authors' code's protocol.
 
     \b
     Examples:
-      ttn train --arch 3dttn --videos 40      # results/3dttn-v40-lr0.02-r0.json
+      ttn train --arch 3dttn --videos 40   # results/3dttn-v40-lr0.00125-r0.json
       ttn train --arch 3d --videos 40 --run 1 --lr 0.01 --save-model   # + .pt
       ttn train --arch 3dttn --videos 100 --epochs 40 -v   # a line per epoch
       ttn train --arch 3d --videos 10 --recipe authors     # the authors' recipe
       ttn train --arch 3d --videos 10 --json | jq .test_accuracy   # the record
-      ttn evaluate results/3dttn-v40-lr0.02-r0.pt   # a model of --save-model
+      ttn train --arch 3dttn --videos 40 --print-config > run.toml  # --config
+      ttn train --from-record results/3d-v40-lr0.01-r1.json --out again/
+      ttn evaluate results/3d-v40-lr0.01-r1.pt   # a model of --save-model
     """
     from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
+    from ttn.experiment.rerun import check_same_data, config_from_record, read_run_record, record_data
     from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
     from ttn.experiment.training import check_checkpoint_room, train_run
 
     import vmnist
     from vmnist.atomic import made_folder
 
-    check_arch(arch)
-    check_videos(videos)
-    config = configs_from_options(options, [arch])[arch][0]
+    if from_record is not None:
+        refuse_with_record(arch, videos, options)
+        record = read_run_record(from_record)
+        arch, videos, run, config = record["arch"], record["videos"], record["run"], config_from_record(record)
+        data = record_data(record, given_data(data))
+    else:
+        arch, videos = check_arch(required(arch, "--arch")), check_videos(required(videos, "--videos"))
+        config = configs_from_options(options, [arch])[arch][0]
     task = plan_tasks([arch], [videos], [run], config)[0]
     run_id = task.run_id
     refuse_finished(out, run_id, force)
     check_tasks_fit([task], data)  # the data file first: a missing or foreign one is named before the folder
     fingerprint = vmnist.dataset_fingerprint(data)
+    if from_record is not None:
+        check_same_data(record, data, fingerprint)
     check_out_dir(out, [task], fingerprint)
     if save_model:
         check_checkpoint_room(task, fingerprint, out)

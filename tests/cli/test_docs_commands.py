@@ -133,7 +133,8 @@ def test_the_documents_show_commands() -> None:
 
 
 @pytest.mark.parametrize(("where", "argv"), documented_calls() + help_example_calls(), ids=lambda v: "")
-def test_every_documented_command_parses(where: str, argv: list[str]) -> None:
+def test_every_documented_command_parses(where: str, argv: list[str], monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)  # the documents' commands run in the repository (e.g. --config docs/examples/...)
     try:
         check_parses(argv)
     except click.UsageError as exc:

@@ -21,7 +21,7 @@ from ttn.experiment.records import SCHEMA_VERSION, write_record
 from ttn.nn import build_model
 from vmnist.testing import FILE_EDITS, edited_copy
 
-TINY = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
+TINY = ["--epochs", "1", "--channels", "2,3", "--val-size", "12", "--lr", "0.02"]
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def test_a_run_being_trained_elsewhere_is_not_trained_again(data, tmp_path) -> N
     from ttn.experiment.task import Task
 
     out = tmp_path / "res"
-    run_id = Task("3d", 10, 0, make_config(epochs=1, channels=(2, 3), val_size=12)).run_id
+    run_id = Task("3d", 10, 0, make_config(epochs=1, channels=(2, 3), val_size=12, lr=0.02)).run_id
     holder = subprocess.Popen([sys.executable, "-c", HOLD_CLAIM, str(out), run_id], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:

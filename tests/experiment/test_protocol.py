@@ -66,7 +66,7 @@ def test_he_init_gives_the_3d_conv_the_rule_of_the_3dttn_k0() -> None:
     # only the 3D conv weights change: biases, linear layers and the whole 3DTTN are as built
     assert torch.equal(he_3d.conv2.bias, default_3d.conv2.bias) and torch.equal(he_3d.fc1.weight, default_3d.fc1.weight)
     assert all(torch.equal(a, b) for a, b in zip(he_tt.state_dict().values(), default_tt.state_dict().values()))
-    assert candidate_tag(make_config(conv_init="he"), "3d") == "lr0.02-inithe"
+    assert candidate_tag(make_config(conv_init="he", lr=0.02), "3d", 10) == "lr0.02-inithe"
 
 
 def test_score_last_and_val_every(data) -> None:

@@ -19,8 +19,8 @@ from ttn.experiment.cost import estimate_cost
 from ttn.experiment.runners import DaskRunner, PoolRunner
 from ttn.experiment.sweep import check_out_dir, plan_tasks, run_sweep, run_task
 
-TINY = make_config(epochs=1, channels=(2, 3), val_size=12)
-TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12"]
+TINY = make_config(epochs=1, channels=(2, 3), val_size=12, lr=0.02)
+TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12", "--lr", "0.02"]
 
 
 def threads(workers):

@@ -16,7 +16,7 @@ from ttn.experiment.sampling import val_indices
 from ttn.experiment.optim import PlateauDecay, current_lr
 from ttn.experiment.training import train_run
 
-TINY = dict(epochs=2, channels=(2, 3), val_size=12)
+TINY = dict(epochs=2, channels=(2, 3), val_size=12, val_every=1, lr=0.02)  # validated every epoch
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_plateau_decay_really_changes_the_optimizer():
 
 def test_history_lr_follows_val_accuracy(data):
     result = train_run(data, "3d", 10, 0, make_config(epochs=5, channels=(2, 3), val_size=12, lr_decay=0.5,
-                                                       decay_every=1, lr=1e-6))
+                                                       decay_every=1, val_every=1, lr=1e-6))
     history = result.record["history"]
     best = -1.0
     for now, after in zip(history, history[1:]):
@@ -118,7 +118,7 @@ def test_deterministic_and_same_videos_across_archs(trained, data):
 
 
 def test_original_recipe(data):
-    config = make_config("original", **TINY)
+    config = make_config("original", **(TINY | {"lr": None}))  # the recipe's lr
     assert (config.lr, config.input_scale, config.conv_init, config.loss_reduction) == (5e-8, "raw", "normal", "mean")
     assert make_config("original", lr=1e-3).lr == 1e-3  # explicit options win
     result = train_run(data, "3dttn", 10, 0, config)
@@ -141,7 +141,7 @@ def test_bad_inputs(data):
 def test_train_and_evaluate_cli(data, tmp_path):
     runner = CliRunner()
     out = tmp_path / "res"
-    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--channels", "2,3",
+    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--lr", "0.02", "--channels", "2,3",
             "--val-size", "12", "--out", str(out), "--save-model"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -208,7 +208,7 @@ def test_train_verbose_prints_one_line_per_validated_epoch_without_a_terminal(da
 
 
 def test_train_json_prints_the_record_on_stdout(data, tmp_path):
-    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--channels", "2,3",
+    args = ["train", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--lr", "0.02", "--channels", "2,3",
             "--val-size", "12", "--out", str(tmp_path / "res"), "--json", "-v"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

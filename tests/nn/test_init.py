@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from ttn.errors import TTNError
-from ttn.experiment.config import batch_size_for, candidate_tag, make_config, upgrade_resolved
+from ttn.experiment.config import candidate_tag, make_config, upgrade_resolved
+from ttn.experiment.rerun import config_from_record
 from ttn.experiment.records import make_run_id
 from ttn.nn import Conv3dTT, build_model, initialize
 from ttn.registry import ARCHS, INIT_RULES, canonical_init
@@ -102,15 +103,15 @@ def test_bad_rules_and_scales_are_refused(rule: str, scale: float, message: str)
 
 
 def test_run_ids_name_the_init_where_it_draws_another_model() -> None:
-    tags = {(arch, rule, scale): candidate_tag(make_config(conv_init=rule, init_scale=scale), arch)
+    tags = {(arch, rule, scale): candidate_tag(make_config(conv_init=rule, init_scale=scale, lr=0.02), arch, 10)
             for arch in ("3d", "3dttn") for rule in INIT_RULES for scale in (1.0, 0.447214)}
     assert tags[("3d", "default", 1.0)] == "lr0.02"  # PyTorch's init: the ids of the first records
     assert tags[("3d", "he", 1.0)] == "lr0.02-inithe"
     assert tags[("3d", "tied", 0.447214)] == "lr0.02-inittied-is0.447214"
     assert tags[("3dttn", "default", 1.0)] == tags[("3dttn", "he", 1.0)] == tags[("3dttn", "tied", 1.0)] == "lr0.02"
     assert tags[("3dttn", "he", 0.447214)] == "lr0.02-is0.447214"
-    assert candidate_tag(make_config("authors"), "3d") == "lr5e-08"  # the authors' N(0, 1) stays unnamed there
-    assert candidate_tag(make_config("authors", conv_init="he"), "3d") == "lr5e-08-inithe"
+    assert candidate_tag(make_config("authors"), "3d", 10) == "lr5e-08"  # the authors' N(0, 1) stays unnamed there
+    assert candidate_tag(make_config("authors", conv_init="he"), "3d", 10) == "lr5e-08-inithe"
 
 
 def committed_records() -> list[dict]:
@@ -123,12 +124,8 @@ def test_every_committed_record_keeps_its_run_id_and_meaning() -> None:
     assert len(records) > 100
     for record in records:
         config = upgrade_resolved(record["arch"], record["config"])
-        options = {key: value for key, value in config.items() if value is not None and key != "recipe"}
-        options["channels"] = tuple(options["channels"])
-        if options["batch_size"] == batch_size_for(make_config(), record["videos"]):
-            del options["batch_size"]  # resolved from the paper's rule, not given
-        rebuilt = make_config(config["recipe"], **options)
-        tag = candidate_tag(rebuilt, record["arch"])
+        rebuilt = config_from_record(record)  # what `ttn train --from-record` retrains: same run id, same config
+        tag = candidate_tag(rebuilt, record["arch"], record["videos"])
         assert make_run_id(record["arch"], record["videos"], record["run"], tag) == record["run_id"]
         if record["arch"] == "3dttn" and record["config"]["conv_init"] == "default":
             assert config["conv_init"] == "he"  # what its K0 was drawn with

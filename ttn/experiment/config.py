@@ -2,15 +2,17 @@
 
 A run is trained from a `TrainConfig`. Each of its fields is declared once: default, check (run when a config is
 made) and, for the training options of the CLI, help (`option`; cli/training_options derives the Click options
-from the fields); the fields that are no option say why (`setting`). Recipes are named bundles of defaults ("default": ours; "authors":
-the authors' full recipe). Values a user gives explicitly always win over a recipe's (or a preset's,
-`ttn.experiment.presets`). `resolved_config` is what a run's record stores; `candidate_tag` names the
-options that make it a candidate of its own in a sweep (its run id).
+from the fields); the fields that are no option say why (`setting`). Recipes are named bundles of defaults
+("default": ours, the protocol docs/results.md found to work; "authors": the authors' full recipe). Values a user
+gives explicitly always win over a recipe's (or a preset's, `ttn.experiment.presets`). An lr of None is the
+arch's validated default for the run's size (`DEFAULT_LRS`), resolved per run like the channels.
+`resolved_config` is what a run's record stores; `candidate_tag` names the options that make it a candidate of
+its own in a sweep (its run id).
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import Field, asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from ttn.errors import TTNError
@@ -24,6 +26,41 @@ DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
 PAPER_BATCH_SIZE, SMALL_BATCH_SIZE, SMALL_BATCH_VIDEOS = 20, 10, 10
 #: Section 3.4: the lr decays "every 10th epoch" (when validation accuracy did not improve).
 DECAY_EVERY = 10
+#: The default validation: a fixed 300-video subset every 10th epoch (the decay rule's interval, all that the
+#: plateau rule and --score last read). 1000 videos every epoch spent most of a default run validating
+#: (docs/results.md); the `paper` preset validates alike.
+DEFAULT_VAL_SIZE, DEFAULT_VAL_EVERY = 300, DECAY_EVERY
+
+#: The default lr of each arch, per training-set size: ((up to this many videos, lr), ...), the last entry for
+#: every larger size (None). They are the lrs the project's validated selections chose (docs/results.md,
+#: "symmetric init"; `ttn report docs/experiments/symmetric-init --where conv_init=he --where init_scale=1
+#: --select-runs 0-9`: He init, 10 runs, 10-50 videos): the 3D model 0.005 at every size; the 3DTTN 0.0025 at
+#: 10 and 20 videos and 0.00125 at 50. The (2+1)D model was never selected: it takes the 3D model's value (the
+#: same He init rule). `--lr` given explicitly always wins; a recipe's lr (authors: 5e-8) too.
+DEFAULT_LRS: dict[str, tuple[tuple[int | None, float], ...]] = {
+    "3d": ((None, 0.005),),
+    "3dttn": ((20, 0.0025), (None, 0.00125)),
+    "2plus1d": ((None, 0.005),),
+}
+#: Where `DEFAULT_LRS` comes from, for --help.
+DEFAULT_LRS_SOURCE = "docs/results.md, the symmetric-init selections"
+
+
+def default_lr(arch: str, videos: int) -> float:
+    """The default lr of `arch` trained on `videos` videos (`DEFAULT_LRS`)."""
+    for up_to, lr in DEFAULT_LRS[arch]:
+        if up_to is None or videos <= up_to:
+            return lr
+    raise AssertionError(f"DEFAULT_LRS[{arch!r}] has no entry for larger sizes")
+
+
+def default_lrs_text() -> str:
+    """`DEFAULT_LRS` in words, e.g. "3d 0.005; 3dttn 0.0025 up to 20 videos, 0.00125 above"."""
+    def arch_text(arch: str) -> str:
+        steps = DEFAULT_LRS[arch]
+        return f"{arch} " + ", ".join(f"{lr:g}" + (f" up to {up_to} videos" if up_to is not None else
+                                                   " above" if len(steps) > 1 else "") for up_to, lr in steps)
+    return "; ".join(arch_text(arch) for arch in DEFAULT_LRS)
 
 #: Input scalings: "unit" divides uint8 pixels by 255 ([0, 1]); "raw" feeds 0-255 floats (authors' code).
 INPUT_SCALES = ("unit", "raw")
@@ -113,9 +150,10 @@ class TrainConfig:
     """
 
     # Learning rate for SGD on the *mean* cross-entropy with [0, 1] inputs. The paper's 1e-8..5e-9 only make
-    # sense with 0-255 inputs (recipe "authors"). A sweep selects it per (arch, size) on validation
-    # (`ttn sweep --lr 0.005,0.01,0.02`); 0.02 is where the 3D model learns at all in 40 epochs at 10 videos.
-    lr: float = option(0.02, "Initial learning rate.", check=check_positive, metavar="LR")
+    # sense with 0-255 inputs (recipe "authors"). None: the arch's validated lr for the size (`DEFAULT_LRS`,
+    # resolved per run by `lr_for`, like the channels); a sweep selects among several with --lr A,B,...
+    lr: float | None = option(None, "Initial learning rate.", check=optional(check_positive), metavar="LR",
+                              default_text=f"per arch and size, {default_lrs_text()} ({DEFAULT_LRS_SOURCE})")
     epochs: int = option(100, "Epochs.", check=check_positive, metavar="N")  # section 3.4
     batch_size: int | None = option(None, "Batch size.", check=optional(check_positive), metavar="N",
                                     default_text=f"{PAPER_BATCH_SIZE}, {SMALL_BATCH_SIZE} at {SMALL_BATCH_VIDEOS} videos")
@@ -125,12 +163,13 @@ class TrainConfig:
     lr_decay: float = option(0.5, f"Factor applied every {DECAY_EVERY}th epoch when val accuracy did not improve; "
                                   "1 = never.", check=check_decay_factor, metavar="F")
     decay_every: int = setting(DECAY_EVERY, "section 3.4 fixes it", check=check_positive)
-    # The same subset for every run; 1000 as in the authors' code.
-    val_size: int = option(1000, "Validation subset; 0 = whole val split.", check=check_val_size, metavar="N")
+    # The same subset for every run (the authors' code: the first 1000, recipe "authors").
+    val_size: int = option(DEFAULT_VAL_SIZE, "Validation subset; 0 = whole val split.", check=check_val_size,
+                           metavar="N")
     val_pick: str = setting("random", "a recipe's (the authors' code validates on the first videos)", choices=VAL_PICKS)
-    # The plateau rule and --score last read only every 10th epoch, so 10 is faithful and ~10x cheaper where
-    # validation dominates (small sizes).
-    val_every: int = option(1, f"Validate every N epochs and after the last (the plateau rule and --score last read "
+    # The plateau rule and --score last read only every 10th epoch, so 10 is faithful and ~10x cheaper than
+    # every epoch where validation dominates (small sizes).
+    val_every: int = option(DEFAULT_VAL_EVERY, f"Validate every N epochs and after the last (the plateau rule and --score last read "
                                f"every {DECAY_EVERY}th).", check=check_positive, metavar="N")
     score: str = option("best", "Report the best-validation epoch's model or the last epoch's.", choices=SCORES)
     recipe: str = option("default", "The defaults of the options not given.", choices=tuple(RECIPES))
@@ -221,10 +260,21 @@ def channels_for(config: TrainConfig, arch: str, videos: int) -> tuple[int, int]
         return DEFAULT_CHANNELS
 
 
+def lr_for(config: TrainConfig, arch: str, videos: int) -> float:
+    """The lr of a run: the option (or the recipe's), else the arch's default for the size (`DEFAULT_LRS`)."""
+    return config.lr if config.lr is not None else default_lr(arch, videos)
+
+
+def run_config(config: TrainConfig, arch: str, videos: int) -> TrainConfig:
+    """`config` with the lr of the run (arch, videos) filled in (`lr_for`): what a run trains with."""
+    return config if config.lr is not None else replace(config, lr=lr_for(config, arch, videos))
+
+
 def resolved_config(config: TrainConfig, arch: str, videos: int) -> dict[str, Any]:
-    """The config of the run (arch, videos) as its record stores it: channels and batch size resolved, and the
-    3DTT-only options None ("not applicable") for other archs."""
-    resolved = config.to_dict() | {"channels": list(channels_for(config, arch, videos)),
+    """The config of the run (arch, videos) as its record stores it: lr, channels and batch size resolved, and
+    the 3DTT-only options None ("not applicable") for other archs."""
+    resolved = config.to_dict() | {"lr": lr_for(config, arch, videos),
+                                   "channels": list(channels_for(config, arch, videos)),
                                    "batch_size": batch_size_for(config, videos)}
     resolved["conv_init"] = canonical_init(arch, config.conv_init)  # one name per model drawn (ttn.registry)
     if arch != "3dttn":
@@ -267,13 +317,14 @@ AXES: dict[str, str] = {
 PROTOCOL = tuple(f.name for f in fields(TrainConfig) if f.name not in AXES and f.name not in NOT_IDENTITY)
 
 
-def candidate_tag(config: TrainConfig, arch: str) -> str:
-    """The run-id part naming `config`'s candidate: the lr always, every other axis where it differs from the
+def candidate_tag(config: TrainConfig, arch: str, videos: int) -> str:
+    """The run-id part naming `config`'s candidate for `arch` at `videos` videos: the lr always (resolved,
+    `lr_for`), every other axis where it differs from the
     recipe's default, e.g. "lr0.005", "lr0.02-c6x16-tls10", "lr0.01-frozen" (3DTT-only axes for 3dttn only).
     The init rule is named where it draws another model than the recipe's `UNNAMED_INIT`, e.g. "inithe" for a
     3D model and nothing for a 3DTTN (whose K0 is drawn by the He rule either way)."""
     default = make_config(config.recipe)
-    parts = [f"lr{config.lr:g}"]
+    parts = [f"lr{lr_for(config, arch, videos):g}"]
     for name, prefix in AXES.items():
         value = getattr(config, name)
         if name == "conv_init":

@@ -27,7 +27,7 @@ class Task:
         """e.g. "3dttn-v40-lr0.005-r0" (`ttn.experiment.records.make_run_id` of the config's candidate tag)."""
         from ttn.experiment.records import make_run_id
 
-        return make_run_id(self.arch, self.videos, self.run, candidate_tag(self.config, self.arch))
+        return make_run_id(self.arch, self.videos, self.run, candidate_tag(self.config, self.arch, self.videos))
 
     def resolved_config(self) -> dict[str, Any]:
         """The config as its record will hold it (`ttn.experiment.config.resolved_config`)."""

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttn.cpu import accelerate, backward
-from ttn.experiment.config import TrainConfig
+from ttn.experiment.config import TrainConfig, run_config
 from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
 from ttn.experiment.provenance import versions
@@ -196,7 +196,8 @@ def fit(model: nn.Module, forward: nn.Module, run_data: RunData, config: TrainCo
         rng: np.random.Generator, on_epoch: EpochCallback | None = None) -> Fit:
     """Train `model` (through `forward`, the same model accelerated) for `config.epochs` epochs on shuffled
     mini-batches of `run_data`; validate every `config.val_every` epochs and after the last; decay the lr on a
-    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`)."""
+    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`). `config.lr` is the run's
+    (`ttn.experiment.config.run_config` fills in an arch's default)."""
     optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     scores, history, diverged_at = Scores(config.score), [], None
@@ -241,7 +242,8 @@ def train_run(
     `defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test accuracy
     is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test later."""
     started, started_cpu = time.perf_counter(), time.process_time()
-    task = Task(check_arch(arch), videos, run, config)
+    config = run_config(config, check_arch(arch), videos)  # the arch's default lr for the size, if none given
+    task = Task(arch, videos, run, config)
     run_data = load_run_data(data, videos, run, config)
     resolved = task.resolved_config()
     model_kwargs = model_options(resolved, run_data.fingerprint)
@@ -255,7 +257,8 @@ def train_run(
                                best_val, entry["lr"], time.perf_counter() - started))
 
     fitted = fit(model, forward, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
-    chosen, source = run_data.train_indices, {"path": str(Path(data).resolve())} | run_data.fingerprint
+    # the data by name and fingerprint, not by this machine's path (`ttn train --data` or TTN_DATA finds it again)
+    chosen, source = run_data.train_indices, {"path": Path(data).name} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
     test = None if defer_test else score_on_test_split(forward, data, config.input_scale, config.eval_batch_size)
     record = record_of(task, seed, chosen, model, fitted, test, source, started) | {
@@ -301,7 +304,8 @@ def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | 
 def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test: SplitScore | None,
               source: dict[str, Any], started: float) -> dict[str, Any]:
     """The result record of a trained run (`ttn.experiment.records`; `test`: its test pass, None when deferred;
-    `source`: the data's path and fingerprint; `started`: `time.perf_counter()` when the run began)."""
+    `source`: the data's file name and fingerprint; `started`: `time.perf_counter()` when the run began)."""
+    from ttn.experiment.invocation import invocation
     from ttn.experiment.records import SCHEMA_VERSION
     from ttn.nn import count_parameters
 
@@ -328,6 +332,7 @@ def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitte
         "history": fitted.history,
         "transforms": model_transform_statistics(model) or None,  # 3DTT layers only
         "config": resolved,
+        **invocation(),  # "command": the command line that ran it, "options": its resolved options (None from Python)
         "data": source,  # plain JSON values (vmnist.read_attributes)
         "versions": versions(),
         "wall_time_s": round(time.perf_counter() - started, 3),

@@ -32,8 +32,9 @@ BASE_CHANNELS = (6, 16)
 MIN_CALIBRATION_RECORDS = 3
 #: Videos of the probe's evaluation pass.
 PROBE_EVAL_VIDEOS = 300
-#: Workers sharing the cores run slower than one probe alone (memory bandwidth, clocks): measured on the 2-core
-#: AMD EPYC, the quick preset's 96 runs with 2 workers against the probe's rates (README, "Cost").
+#: How much slower a sweep's workers, sharing the cores, run than the probe alone. Not measured yet (1: none):
+#: on the 2-core AMD EPYC under load 5 the probe read a 10-video 3D run of the paper preset as 70 s, against
+#: 40-50 s measured beside it, so a probe on a busy machine errs high (README, "What a sweep costs").
 PARALLEL_SLOWDOWN = 1.0
 
 Shape = tuple[str, int, int]  # (arch, C1, C2)
@@ -114,6 +115,7 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
     import torch
 
     from ttn.cpu import accelerate
+    from ttn.cpu.runtime import tune_allocator
     from ttn.experiment.evaluation import predict, scale_input
     from ttn.experiment.training import train_step
     from ttn.nn import build_model
@@ -121,6 +123,7 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
     shapes: dict[Shape, int] = {}
     for task in tasks:
         shapes.setdefault(shape_of(task), batch_size_for(task.config, task.videos))
+    tune_allocator()  # as every sweep worker does (`run_task`)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     per_shape = {}

@@ -146,14 +146,10 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
 
 
 def _median_seconds(step: Any, repeats: int) -> float:
-    """Median wall time of `repeats` calls of `step` after one untimed call."""
-    step()
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+    """Median wall time of `repeats` calls of `step` after one untimed call (`ttn.experiment.steptime`)."""
+    from ttn.experiment.steptime import interleaved_times
+
+    return statistics.median(interleaved_times({"step": step}, repeats, warmup=1)["step"])
 
 
 def format_duration(seconds: float) -> str:

@@ -241,3 +241,25 @@ def test_a_run_lost_to_a_dead_worker_is_trained_again(tmp_path):
 
     summary, order = _two_size_sweep(tmp_path, die_once)
     assert summary.ok and died and died[0] in order and len(order) == 2 * 18
+
+
+def test_a_crafted_sweep_races_alike_on_a_local_dask_cluster(tmp_path):
+    """The same decisions on Dask: a local cluster of 2 worker processes (the crafted task functions are sent by
+    value), and the same records as on the thread pool."""
+    pytest.importorskip("distributed")
+    import sys
+
+    import cloudpickle
+
+    from ttn.experiment.runners import DaskRunner
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in VAL]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN})
+    with DaskRunner(workers=2) as runner:
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=_crafted_train, test_fn=_crafted_test,
+                                  poll_s=0.01)
+    assert summary.ok and len(summary.done) == 4 * 2 + 2 * 2 + 2 + 4
+    tested = {read_record(path)["run_id"] for path in tmp_path.glob("3d-*.json")
+              if read_record(path)["test_accuracy"] is not None}
+    assert tested == {f"3d-v10-lr0.01-inithe-r{run}" for run in range(6)}

@@ -137,6 +137,30 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
                                    "(the record is replaced), or choose another --run or --out")
 
 
+@contextmanager
+def live_log(folder: Path | None, run_id: str) -> Iterator[Any]:
+    """`ttn.report.tensorboard.LiveRun` of `run_id` in `folder` (checked before training starts), or None."""
+    if folder is None:
+        yield None
+        return
+    from ttn.report.tensorboard import LiveRun
+
+    with LiveRun(folder, run_id) as live:
+        yield live
+
+
+def both(progress: ProgressCallback, live: Any) -> ProgressCallback:
+    """The progress callback, and the live TensorBoard run's per-epoch scalars when there is one."""
+    if live is None:
+        return progress
+
+    def call(info: Any) -> None:
+        progress(info)
+        live.epoch(info.epoch, info.train_loss, info.val_accuracy, info.lr)
+
+    return call
+
+
 @config_file_options
 @click.command("train")
 @data_option
@@ -154,10 +178,14 @@ def refuse_finished(out: Path, run_id: str, force: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True,
               help="Print one line per validated epoch on stderr (loss, val accuracy, best, lr, time), also in a log "
                    "file or batch job, where no progress bar is drawn.")
+@click.option("--tensorboard", type=UserPath(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="Write the run to TensorBoard as it trains: DIR/RUN_ID/ gets loss, lr and val accuracy per epoch, "
+                   "then the test accuracy and the run's HParams (needs the tensorboard extra).")
 @json_option("the run's result record (as written to OUT/RUN_ID.json)")
 @training_options(grid=False)
 def train_command(data: Path, arch: str | None, videos: int | None, run: int, from_record: Path | None, out: Path,
-                  save_model: bool, force: bool, verbose: bool, as_json: bool, **options: Any) -> None:
+                  save_model: bool, force: bool, verbose: bool, tensorboard: Path | None, as_json: bool,
+                  **options: Any) -> None:
     """Train one model on a class-balanced subset of the train split; write one result record.
 
     The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
@@ -209,8 +237,11 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
             raise click.ClickException(f"{run_id} is being trained by another process (it holds "
                                        f"{claim_path(out, run_id)}): wait for it to finish, or choose another --run or --out")
         refuse_finished(out, run_id, force)  # again: another process may have finished it meanwhile
-        with epoch_progress(f"train {run_id}", config.epochs, verbose) as progress:
-            result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model, progress=progress)
+        with epoch_progress(f"train {run_id}", config.epochs, verbose) as progress, live_log(tensorboard, run_id) as live:
+            result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model,
+                               progress=both(progress, live))
+            if live is not None:
+                live.finish(result.record)
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
     if as_json:

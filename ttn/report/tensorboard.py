@@ -64,3 +64,46 @@ def export(records: Sequence[dict[str, Any]], out: str | os.PathLike[str], *, fo
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+#: The record's config fields shown as HParams of a live run (with its arch, videos and run).
+HPARAMS = ("lr", "epochs", "batch_size", "channels", "conv_init", "init_scale", "lr_decay", "val_size", "val_every",
+           "score", "recipe", "theta", "transform_lr_scale", "freeze_transforms")
+
+
+class LiveRun:
+    """One `ttn train` run written to TensorBoard as it trains: ``DIR/RUN_ID/`` gets ``loss/train``, ``lr`` and
+    ``accuracy/val`` after each epoch (`epoch`), then ``accuracy/test`` and the HParams of the run with its
+    validation and test accuracy as metrics (`finish`). A context manager; needs the tensorboard package."""
+
+    def __init__(self, folder: str | os.PathLike[str], run_id: str) -> None:
+        require_tensorboard()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.folder = Path(folder) / run_id
+        self.writer = SummaryWriter(log_dir=str(self.folder))
+
+    def epoch(self, epoch: int, train_loss: float, val_accuracy: float | None, lr: float) -> None:
+        for tag, value in (("loss/train", train_loss), ("accuracy/val", val_accuracy), ("lr", lr)):
+            if _finite(value):
+                self.writer.add_scalar(tag, value, global_step=epoch)
+        self.writer.flush()  # live: visible in TensorBoard while the run trains
+
+    def finish(self, record: dict[str, Any]) -> None:
+        """The test accuracy at the scored epoch and the run's HParams (written into this run's own folder)."""
+        if _finite(record.get("test_accuracy")):
+            self.writer.add_scalar("accuracy/test", record["test_accuracy"], global_step=record.get("scored_epoch") or 0)
+        config = record.get("config") or {}
+        hparams = {"arch": record["arch"], "videos": record["videos"], "run": record["run"]}
+        for name in HPARAMS:
+            value = config.get(name)
+            if value is not None:
+                hparams[name] = "x".join(map(str, value)) if isinstance(value, list) else value
+        metrics = {f"hparam/{name}": record[name] for name in ("val_accuracy", "test_accuracy") if _finite(record.get(name))}
+        self.writer.add_hparams(hparams, metrics, run_name=".")
+
+    def __enter__(self) -> LiveRun:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.writer.close()

@@ -1,6 +1,7 @@
 """`ttn sweep` (many runs, resumable, local processes or Dask) and `ttn reproduce` (data -> sweep -> report)."""
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from cli.common import (MAX_RUNS, UserPath, err_console, escape, out_console, parse_int_list, parse_run_ranges,
-                        progress_enabled)
+from cli.common import (MAX_RUNS, UserPath, echo, err_console, escape, json_option, out_console, parse_int_list,
+                        parse_run_ranges, progress_enabled)
 from cli.ask import confirm_long_plan
 from cli.config_file import config_file_options
 from cli.training_options import configs_from_options, training_options
@@ -302,8 +303,14 @@ def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner) -> SweepSu
         return run_raced_sweep(plan.cells, data, out, runner, on_done=on_done, on_round=on_round, test_all=plan.test_all)
 
 
-def print_summary(summary: Any, out: Path) -> None:
-    """The one-line summary on stdout (failures were reported on stderr as they happened)."""
+def print_summary(summary: Any, out: Path, as_json: bool = False) -> None:
+    """The one-line summary on stdout (failures were reported on stderr as they happened); `as_json`: the run ids
+    trained, already done, failed (with their errors) and trained elsewhere, as JSON."""
+    if as_json:
+        echo(json.dumps({"out": str(out), "trained": summary.done, "already_done": summary.skipped,
+                         "failed": summary.failed, "elsewhere": summary.elsewhere,
+                         "wall_time_s": round(summary.wall_time_s, 3)}, indent=1))
+        return
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
     elsewhere = f", {len(summary.elsewhere)} being trained by another sweep" if summary.elsewhere else ""
     out_console.print(
@@ -321,11 +328,12 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None, callback=_preset_option,
               help="'paper': section 3.5 with Table 2's models, raced; 'quick': a reduced protocol (~30 min on 2 cores).")
 @sweep_options
+@json_option("what the sweep did (run ids trained, already done, failed with their errors)")
 @training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
                   race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool, yes: bool,
-                  **options: Any) -> None:
+                  as_json: bool, **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
     Explicit options override the preset's. A failed run is reported and the others go on; the exit code
@@ -356,7 +364,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
     summary = run_sweep_command(data, out, plan, runner, dry_run, ask=confirm_long_plan if bare else None)
     if summary is None:
         return
-    print_summary(summary, out)
+    print_summary(summary, out, as_json)
     if not summary.ok:
         click.get_current_context().exit(1)
 

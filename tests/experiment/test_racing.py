@@ -263,3 +263,22 @@ def test_a_crafted_sweep_races_alike_on_a_local_dask_cluster(tmp_path):
     tested = {read_record(path)["run_id"] for path in tmp_path.glob("3d-*.json")
               if read_record(path)["test_accuracy"] is not None}
     assert tested == {f"3d-v10-lr0.01-inithe-r{run}" for run in range(6)}
+
+
+def test_sweep_json_lists_what_it_did(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+    from vmnist.testing import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "tiny.h5", per_split=40)
+    args = ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--epochs", "1", "--channels", "2,3",
+            "--val-size", "12", "--runs", "2", "--workers", "1", "--out", str(tmp_path / "out"), "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.stdout)
+    assert sorted(done["trained"]) == ["3d-v10-lr0.005-c2x3-inithe-r0", "3d-v10-lr0.005-c2x3-inithe-r1"]
+    again = json.loads(CliRunner().invoke(main, args).stdout)
+    assert again["trained"] == [] and sorted(again["already_done"]) == sorted(done["trained"]) and again["failed"] == {}

@@ -137,7 +137,7 @@ def train_command(data: Path, arch: str, videos: int, run: int, out: Path, save_
     from ttn.experiment.training import check_checkpoint_room, train_run
 
     import vmnist
-    from vmnist.atomic import made_folder
+    from vmnist.infra.atomic import made_folder
 
     check_arch(arch)
     check_videos(videos)

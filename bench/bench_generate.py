@@ -25,12 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vmnist.format import SPLITS
-from vmnist.generator import GenerateConfig, split_digits, write_dataset
-from vmnist.mnist import MnistDigits, fetch_mnist
-from vmnist.processes import default_workers
-from vmnist.reader import VideoMNIST, load_split
-from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES, trajectory_params, video_uniforms
+from vmnist.file.format import SPLITS
+from vmnist.file.generator import GenerateConfig, split_digits, write_dataset
+from vmnist.file.reader import VideoMNIST, load_split
+from vmnist.infra.processes import default_workers
+from vmnist.rendering.trajectories import DEFAULT_TRAJECTORIES, FAMILIES, trajectory_params, video_uniforms
+from vmnist.sources.mnist import MnistDigits, fetch_mnist
 
 REFERENCE_BLOCK = 5000
 

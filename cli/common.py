@@ -22,8 +22,8 @@ from rich.console import Console, RenderableType
 from rich.errors import MarkupError
 from rich.markup import escape  # noqa: F401  (for the commands: user text inside a print that uses markup)
 
-from vmnist.atomic import naming_file
-from vmnist.errors import UserError
+from vmnist.infra.atomic import naming_file
+from vmnist.infra.errors import UserError
 
 #: Names of the streams in error messages.
 STDOUT, STDERR = "stdout", "stderr"
@@ -283,7 +283,7 @@ def json_option(what: str) -> Any:
 
 def dpi_option(command: Any) -> Any:
     """The ``--dpi`` option of a command that draws figures (decorator)."""
-    from vmnist.figures import DEFAULT_DPI
+    from vmnist.pictures.figures import DEFAULT_DPI
 
     return click.option("--dpi", type=click.IntRange(20, 1200), default=DEFAULT_DPI, show_default=True,
                         help="Dots per inch of a PNG; the figure's size in inches and its fonts stay (SVG and PDF "

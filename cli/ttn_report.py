@@ -24,8 +24,8 @@ from ttn.report.figures import PAPER_RANGES, plot_accuracy, plot_curves, require
 from ttn.report.formats import ColumnError, check_columns, compact_table, human_columns, markdown_table, pick_columns
 from ttn.report.render import TEXT_FORMATS, render
 from ttn.report.selection import SELECT_RULES
-from vmnist.atomic import atomic_write_text
-from vmnist.figures import DEFAULT_DPI
+from vmnist.infra.atomic import atomic_write_text
+from vmnist.pictures.figures import DEFAULT_DPI
 from ttn.report.tables import CORRECTIONS, DEFAULT_ALPHA, Report, ReportOptions, make_report
 
 FORMATS = ("table", *TEXT_FORMATS)

@@ -17,7 +17,7 @@ from cli.config_file import config_file_options
 from cli.training_options import configs_from_options, training_options
 from cli.ttn_train import check_arch, check_videos, data_option, out_option
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
-from vmnist.processes import MAX_WORKERS
+from vmnist.infra.processes import MAX_WORKERS
 
 if TYPE_CHECKING:
     from ttn.experiment.raced_sweep import Cell

@@ -212,7 +212,7 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
     from ttn.experiment.training import check_checkpoint_room, train_run
 
     import vmnist
-    from vmnist.atomic import made_folder
+    from vmnist.infra.atomic import made_folder
 
     if from_record is not None:
         refuse_with_record(arch, videos, options)

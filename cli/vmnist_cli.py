@@ -13,13 +13,14 @@ from rich.text import Text
 
 from cli.common import LazyGroup, UserPath, dpi_option, err_console, escape, out_console, progress_enabled, require_suffix
 from cli.terminal_width import key_value_lines, print_fitted
-from vmnist.deflate import MAX_LEVEL
-from vmnist.format import DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED, SEED_RANGE, SPLITS
-from vmnist.processes import MAX_WORKERS
-from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
+from vmnist.file.deflate import MAX_LEVEL
+from vmnist.file.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, MAX_FRAMES, MAX_SEED,
+                                SEED_RANGE, SPLITS)
+from vmnist.infra.processes import MAX_WORKERS
+from vmnist.rendering.trajectories import DEFAULT_TRAJECTORIES, FAMILIES
 
 if TYPE_CHECKING:
-    from vmnist.info import DatasetInfo
+    from vmnist.file.info import DatasetInfo
 
 VMNIST_COMMANDS = {"fetch-mnist": "cli.vmnist_fetch:fetch_mnist_command"}
 
@@ -110,7 +111,7 @@ def generate_command(out: Path, seed: int, frames: int, limit: int | None, split
       # shard files data-train-00000.h5 ... and a small data.h5 that joins them:
       vmnist generate --out data.h5 --shard-size 10000
     """
-    from vmnist.generator import GenerateConfig, check_output, generate, plan_output
+    from vmnist.file.generator import GenerateConfig, check_output, generate, plan_output
 
     config = GenerateConfig(seed=seed, frames=frames, limit=limit, splits=splits, compression_level=compression_level,
                             trajectories=trajectories)
@@ -143,7 +144,7 @@ DATA_FILE = click.argument("path", type=click.Path(path_type=Path))
 @DATA_FILE
 def info_command(path: Path) -> None:
     """Show a file's format version, provenance, shapes, class balance and compression ratio."""
-    from vmnist.info import config_items, dataset_info
+    from vmnist.file.info import config_items, dataset_info
 
     info = dataset_info(path)
     attrs = info.attributes
@@ -215,8 +216,8 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
                       --trajectories smooth
       vmnist preview authors.h5 --compare smooth.h5 --out compare.png
     """
-    from vmnist.errors import UserError
-    from vmnist.preview import FIGURE_SUFFIXES, GIF_SUFFIXES, save_figure2, save_gif
+    from vmnist.infra.errors import UserError
+    from vmnist.pictures.preview import FIGURE_SUFFIXES, GIF_SUFFIXES, save_figure2, save_gif
 
     if gif and compare is not None:
         raise click.BadParameter("--compare draws a picture; leave out --gif", param_hint="--compare")
@@ -235,9 +236,9 @@ def preview_command(path: Path, out: Path | None, gif: bool, split: str, every: 
 @click.option("--structure-only", is_flag=True, help="Skip the checks that need the MNIST digits.")
 def verify_command(path: Path, sample: int, mnist_path: Path | None, structure_only: bool) -> None:
     """Re-check structure, the complete marker, labels, and that a sample re-renders byte-identically."""
-    from vmnist.mnist import fetch_mnist
-    from vmnist.reader import open_dataset
-    from vmnist.verify import verify_dataset
+    from vmnist.file.reader import open_dataset
+    from vmnist.file.verify import verify_dataset
+    from vmnist.sources.mnist import fetch_mnist
 
     open_dataset(path).close()  # a foreign or truncated file fails here, before any MNIST download
     digits = None if structure_only else fetch_mnist(local=mnist_path, progress=lambda line: err_console.print(line, markup=False, highlight=False))

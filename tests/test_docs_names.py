@@ -107,7 +107,7 @@ def test_every_name_in_prose_resolves() -> None:
 def test_the_sources_hold_names_to_check() -> None:
     """The scan reads something: a regex gone wrong would otherwise pass the test above with nothing found."""
     found = {name for path in sources() for _, name in names(path)}
-    assert {"ttn.nn.build_model", "vmnist.VideoMNIST", "ttn.cpu.accelerate", "vmnist.trajectories.stream"} <= found
+    assert {"ttn.nn.build_model", "vmnist.VideoMNIST", "ttn.cpu.accelerate", "vmnist.rendering.trajectories.stream"} <= found
 
 
 @pytest.mark.parametrize("span, name", [
@@ -125,10 +125,10 @@ def test_text_outside_backticks_and_other_packages_are_left_aside() -> None:
 
 
 def test_bare_names_are_read_from_comments_and_docstrings_only() -> None:
-    source = ('"""Module (vmnist.shards), see ttn/cpu/x.py."""\n'
+    source = ('"""Module (vmnist.file.shards), see ttn/cpu/x.py."""\n'
               'PATH = "ttn.nn.in_a_string"  # and cli.common.echo in a comment\n'
               'def f():\n    """Calls ttn.nn.build_model; writes tiny.vmnist.h5."""\n')
-    assert sorted(bare_names(source)) == [(1, "vmnist.shards"), (2, "cli.common.echo"), (4, "ttn.nn.build_model")]
+    assert sorted(bare_names(source)) == [(1, "vmnist.file.shards"), (2, "cli.common.echo"), (4, "ttn.nn.build_model")]
 
 
 @pytest.mark.parametrize("name", [

@@ -9,7 +9,7 @@ tables and figures), which are imported on first use too.
 """
 from __future__ import annotations
 
-from vmnist.lazy import lazy_namespace
+from vmnist.infra.lazy import lazy_namespace
 
 __version__ = "0.1.0"
 

@@ -1,6 +1,6 @@
 """User-facing errors of the `ttn` package (subclasses of the shared `UserError`), and `first_line`, the one way
 an exception's message is quoted inside another message."""
-from vmnist.errors import UserError, first_line
+from vmnist.infra.errors import UserError, first_line
 
 __all__ = ["TTNError", "UserError", "first_line"]
 

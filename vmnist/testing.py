@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vmnist.mnist import IMAGE_SIZE, NUM_CLASSES, MnistDigits
+from vmnist.sources.mnist import IMAGE_SIZE, NUM_CLASSES, MnistDigits
 
 # ----------------------------------------------------------------------------- synthetic MNIST digits
 #: Seven-segment strokes (x0, y0, x1, y1) in pixels of a 28x28 image, named as on a display:
@@ -27,7 +27,7 @@ def synthetic_digits(n_train: int = 100, n_test: int = 20, seed: int = 0) -> Mni
 
     Returns MnistDigits with train_images uint8 (n_train, 28, 28), test_images uint8 (n_test, 28, 28) and
     balanced uint8 labels in shuffled order; the same seed gives the same digits. Their content hash is
-    not MNIST's, so pass `expected_sha256=None` (or their own `.sha256`) to the vmnist.mnist loaders.
+    not MNIST's, so pass `expected_sha256=None` (or their own `.sha256`) to the vmnist.sources.mnist loaders.
     """
     rng = np.random.default_rng(seed)
     names = list(_SEGMENTS)
@@ -82,7 +82,7 @@ def make_tiny_dataset(path, per_split: int = 20, frames: int = 30, seed: int = 0
     Labels cycle 0..9 in every split, so any 10 consecutive videos hold one of each class. `trajectories` names the
     family (default: the generator's default); `shard_size` writes shards beside `path`. Returns the path.
     """
-    from vmnist.generator import GenerateConfig, write_dataset
+    from vmnist.file.generator import GenerateConfig, write_dataset
 
     digits = tiled_digits(synthetic_digits(n_train=100, n_test=100, seed=seed))
     family = {} if trajectories is None else {"trajectories": trajectories}

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli.ttn_cli import main as ttn_main
 from cli.vmnist_cli import main as vmnist_main
-from vmnist.format import SEED_RANGE
+from vmnist.file.format import SEED_RANGE
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS: dict[str, click.Group] = {"ttn": ttn_main, "vmnist": vmnist_main}

@@ -12,7 +12,7 @@ from cli.ttn_cli import main
 from ttn.experiment.records import write_record
 from ttn.report.figures import accuracy_figure, curves_figure, plot_accuracy, plot_curves
 from ttn.report.tables import ReportOptions, make_report
-from vmnist.figures import drawn_texts, pixel_size, text_problems
+from vmnist.pictures.figures import drawn_texts, pixel_size, text_problems
 
 pytest.importorskip("matplotlib")
 from matplotlib.text import Annotation  # noqa: E402

@@ -25,7 +25,7 @@ from ttn.report.formats import human_table  # noqa: E402
 from ttn.report.render import TEXT_FORMATS, render  # noqa: E402
 from ttn.report.tables import Report, make_report  # noqa: E402
 from ttn.report.transforms import transform_table, transforms_dict  # noqa: E402
-from vmnist.errors import UserError  # noqa: E402
+from vmnist.infra.errors import UserError  # noqa: E402
 
 GOOD = {"schema": SCHEMA_VERSION, "arch": "3d", "videos": 10, "params": 10, "test_accuracy": 0.5, "val_accuracy": 0.5,
         "config": {"lr": 0.02}, "data": {}, "complete": True, "history": [{"epoch": 1, "val_accuracy": 0.5}],

@@ -10,7 +10,7 @@ from cli.ttn_cli import main
 from ttn.experiment.checkpoint import save_checkpoint
 from ttn.nn import build_model
 from ttn.report.kernels import kernel_figure, plot_kernels
-from vmnist.figures import pixel_size, text_problems
+from vmnist.pictures.figures import pixel_size, text_problems
 
 pytest.importorskip("matplotlib")
 from PIL import Image  # noqa: E402 (with matplotlib, the [plot] extra)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from vmnist.atomic import atomic_open, atomic_path, atomic_write_text
+from vmnist.infra.atomic import atomic_open, atomic_path, atomic_write_text
 
 
 def test_replaces_only_when_complete(tmp_path):

@@ -9,12 +9,12 @@ import h5py
 import numpy as np
 import pytest
 
-import vmnist.writer
+import vmnist.file.writer
 from vmnist import dataset_fingerprint, load_split
-from vmnist.attributes import AXES, PARAM_COLUMNS
-from vmnist.format import SPLITS
+from vmnist.file.attributes import AXES, PARAM_COLUMNS
+from vmnist.file.format import SPLITS
+from vmnist.file.verify import verify_dataset
 from vmnist.testing import make_tiny_dataset, synthetic_digits, tiled_digits
-from vmnist.verify import verify_dataset
 
 FRAMES = 5
 
@@ -77,9 +77,9 @@ def test_h5dump_shows_the_meaning(tiny) -> None:
 
 
 def test_attributes_change_nothing_else_and_files_without_them_read(tmp_path, monkeypatch, tiny) -> None:
-    monkeypatch.setattr(vmnist.writer, "describe_split", lambda group, split: None)  # as before the attributes
-    monkeypatch.setattr(vmnist.writer, "describe_datasets", lambda group, split: None)
-    monkeypatch.setattr(vmnist.writer, "ROOT_DESCRIPTION", "")
+    monkeypatch.setattr(vmnist.file.writer, "describe_split", lambda group, split: None)  # as before the attributes
+    monkeypatch.setattr(vmnist.file.writer, "describe_datasets", lambda group, split: None)
+    monkeypatch.setattr(vmnist.file.writer, "ROOT_DESCRIPTION", "")
     bare = make_tiny_dataset(tmp_path / "bare.h5", per_split=12, frames=FRAMES)
     with h5py.File(bare) as f, h5py.File(tiny) as g:
         assert "description" not in f["train/params"].attrs and not f.attrs["description"]

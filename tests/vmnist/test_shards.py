@@ -10,12 +10,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from vmnist import DatasetError, UserError, VideoMNIST, dataset_fingerprint, load_labels, load_split
-from vmnist.generator import GenerateConfig, write_dataset
-from vmnist.info import dataset_info
-from vmnist.reader import SplitVideos, open_dataset
-from vmnist.shards import decode_shards, plan_shards
+from vmnist.file.generator import GenerateConfig, write_dataset
+from vmnist.file.info import dataset_info
+from vmnist.file.reader import SplitVideos, open_dataset
+from vmnist.file.shards import decode_shards, plan_shards
+from vmnist.file.verify import verify_dataset
 from vmnist.testing import synthetic_digits, tiled_digits
-from vmnist.verify import verify_dataset
 
 PER_SPLIT = 23
 SHARD = 10

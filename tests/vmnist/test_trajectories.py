@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vmnist.render import render_videos
-from vmnist.testing import ink_centroids, ink_turns
-from vmnist.trajectories import (
+from vmnist.rendering.render import render_videos
+from vmnist.rendering.trajectories import (
     DEFAULT_TRAJECTORIES,
     FAMILIES,
     VIDEO_DRAWS,
@@ -22,6 +21,7 @@ from vmnist.trajectories import (
     trajectory_params,
     video_uniforms,
 )
+from vmnist.testing import ink_centroids, ink_turns
 
 FRAMES = 30
 SMOOTH = SmoothConstants()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vmnist.render import render_videos
+from vmnist.rendering.render import render_videos
+from vmnist.rendering.trajectories import AuthorsConstants, bounce_path, trajectory_params, video_uniforms
 from vmnist.testing import ink_centroids, ink_mass, ink_turns, shifted, synthetic_digits
-from vmnist.trajectories import AuthorsConstants, bounce_path, trajectory_params, video_uniforms
 
 FRAMES = 30
 AUTHORS = AuthorsConstants()

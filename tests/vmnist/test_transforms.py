@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from vmnist import VideoMNIST, load_split
 from vmnist import transforms as T
-from vmnist.errors import first_line
+from vmnist.infra.errors import first_line
 from vmnist.testing import make_tiny_dataset
 
 FRAMES = 6

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from cli.terminal_width import key_value_lines
 from cli.vmnist_cli import main
 from vmnist import VideoMNIST, load_split
-from vmnist.info import config_items, dataset_info
-from vmnist.errors import MnistError
-from vmnist.mnist import MNIST_SHA256, fetch_mnist
+from vmnist.file.info import config_items, dataset_info
+from vmnist.infra.errors import MnistError
+from vmnist.sources.mnist import MNIST_SHA256, fetch_mnist
 from vmnist.testing import make_tiny_dataset
 
 
@@ -67,12 +67,12 @@ def test_generate_option_errors(tmp_path):
 
 def test_missing_mnist_path_fails_at_once(tmp_path, monkeypatch):
     """--mnist PATH that does not exist: one line naming it, before any fetch or rendering."""
-    import vmnist.generator
+    import vmnist.file.generator
 
     def fetch(*args, **kwargs):
         raise AssertionError("fetch_mnist was called")
 
-    monkeypatch.setattr(vmnist.generator, "fetch_mnist", fetch)
+    monkeypatch.setattr(vmnist.file.generator, "fetch_mnist", fetch)
     missing = tmp_path / "nonexistent"
     result = run("generate", "--out", str(tmp_path / "x.h5"), "--mnist", str(missing))
     assert_one_line_error(result, "--mnist", str(missing), "does not exist", code=2)

@@ -12,7 +12,7 @@ CPU, and all are switched off together by ``TTN_CPU_ROUTES=0``:
 """
 from __future__ import annotations
 
-from vmnist.lazy import lazy_namespace
+from vmnist.infra.lazy import lazy_namespace
 
 #: name -> module that defines it (imported on first use: PEP 562).
 _EXPORTS = {

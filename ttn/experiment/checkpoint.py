@@ -26,7 +26,7 @@ from torch import nn
 
 import ttn
 from ttn.errors import TTNError, first_line
-from vmnist.atomic import atomic_open
+from vmnist.infra.atomic import atomic_open
 from ttn.experiment.config import INPUT_SCALES
 from ttn.nn import build_model
 from ttn.nn.lenet5 import DEFAULT_FRAMES, DEFAULT_SIZE

@@ -20,7 +20,7 @@ from torch import nn
 
 from ttn.errors import TTNError
 from ttn.experiment.checkpoint import CheckpointHeader
-from vmnist.atomic import atomic_open
+from vmnist.infra.atomic import atomic_open
 
 EXPORT_FORMATS = ("torchscript", "onnx")
 #: How far an exported model's logits may be from the model's (float rounding of another kernel order).

@@ -154,7 +154,7 @@ def read_plans(out: str | os.PathLike[str]) -> dict[int, RacePlan]:
 def store_plans(out: str | os.PathLike[str], plans: Mapping[int, RacePlan]) -> None:
     """Add `plans` (videos -> plan) to the plans of `out` (atomically), or TTNError if a size there was raced
     with another plan: one size, one rule, so that every sweep and report on the folder decides alike."""
-    from vmnist.atomic import atomic_write_text
+    from vmnist.infra.atomic import atomic_write_text
 
     have = read_plans(out)
     for videos, plan in sorted(plans.items()):

@@ -18,9 +18,9 @@ from typing import Any, Mapping
 from ttn.errors import TTNError, first_line
 from ttn.experiment.config import identity, upgrade_resolved
 from ttn.registry import ARCHS, TRANSFORM_STATS, VIDEOS_MULTIPLE
-from vmnist.atomic import atomic_write_text
-from vmnist.files import TooLarge, read_limited
-from vmnist.format import SPLIT_SOURCES
+from vmnist.file.format import SPLIT_SOURCES
+from vmnist.infra.atomic import atomic_write_text
+from vmnist.infra.files import TooLarge, read_limited
 
 #: Version of the record layout this code writes and reads (2: candidate run ids, score, val_every, transforms).
 SCHEMA_VERSION = 2

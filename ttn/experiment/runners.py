@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 from ttn.errors import TTNError
-from vmnist.processes import children_deaf_to_sigint, default_workers, spawn_pool, stop_pool
+from vmnist.infra.processes import children_deaf_to_sigint, default_workers, spawn_pool, stop_pool
 
 #: How often Dask re-runs a task that raised (a dead worker's tasks are re-scheduled by Dask itself).
 DASK_RETRIES = 2

@@ -364,7 +364,7 @@ def check_checkpoint_room(task: Task, fingerprint: dict[str, Any], out_dir: str 
     """UserError naming the checkpoint if `out_dir` has no room for it (`ttn train --save-model`), checked before
     training: a full disk was found only when saving, after the whole training."""
     from ttn.experiment.checkpoint import checkpoint_bytes
-    from vmnist.atomic import check_free_space
+    from vmnist.infra.atomic import check_free_space
 
     needed = checkpoint_bytes(task.arch, model_options(task.resolved_config(), fingerprint))
     check_free_space(checkpoint_path(out_dir, task.run_id), needed, "free some disk space or choose another --out")

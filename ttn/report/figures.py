@@ -14,7 +14,7 @@ from ttn.paper import paper_table
 from ttn.registry import ARCH_LABELS
 from ttn.report.stats import summarize
 from ttn.report.tables import Report
-from vmnist.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure
+from vmnist.pictures.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure
 PLOT_INSTALL_HINT = "pip install -e .[plot]  (or: pip install 'video-mnist-ttn[plot]')"
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from ttn.errors import TTNError
 from ttn.nn import Conv2Plus1d, Conv3dTT
 from ttn.report.figures import check_figure_path
-from vmnist.figures import DEFAULT_DPI, save_figure
+from vmnist.pictures.figures import DEFAULT_DPI, save_figure
 
 
 def layer_of(model: nn.Module, layer: int) -> nn.Module:

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from vmnist.format import SPLITS
-from vmnist.reader import SplitVideos, open_dataset, read_attributes, split_group, trajectories_of
-from vmnist.shards import shard_records
+from vmnist.file.format import SPLITS
+from vmnist.file.reader import SplitVideos, open_dataset, read_attributes, split_group, trajectories_of
+from vmnist.file.shards import shard_records
 
 
 @dataclass(frozen=True)

@@ -9,27 +9,28 @@ tab completion shows what the package offers without importing torch or h5py::
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 
-def lazy_namespace(package: str, exports: dict[str, str], submodules: Iterable[str] = (),
+def lazy_namespace(package: str, exports: dict[str, str], submodules: Iterable[str] | Mapping[str, str] = (),
                    extra: Iterable[str] = ("__version__",)) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """(``__getattr__``, ``__dir__``) of `package`.
 
     Args:
         package: the package's ``__name__``.
         exports: public name -> module (relative to `package`, e.g. ``"nn.convert"``) that defines it.
-        submodules: public submodules (relative names), imported on first use as ``package.submodule``.
+        submodules: public submodules (relative names), imported on first use as ``package.submodule``; or a
+            mapping public name -> module (relative to `package`, e.g. ``{"trajectories": "rendering.trajectories"}``).
         extra: names the package defines itself, also listed by ``dir()``.
     """
-    submodules = tuple(submodules)
-    names = sorted({*exports, *submodules, *extra})
+    where = dict(submodules) if isinstance(submodules, Mapping) else {name: name for name in submodules}
+    names = sorted({*exports, *where, *extra})
 
     def __getattr__(name: str) -> Any:
         if name in exports:
             return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
-        if name in submodules:
-            return importlib.import_module(f"{package}.{name}")
+        if name in where:
+            return importlib.import_module(f"{package}.{where[name]}")
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

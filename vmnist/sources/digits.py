@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from vmnist.errors import MnistError
+from vmnist.infra.errors import MnistError
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10

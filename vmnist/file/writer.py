@@ -2,7 +2,7 @@
 
 Both writers take finished blocks (params and one compressed chunk per video, written with h5py's direct chunk
 write, so nothing is compressed twice) in any order, into temporary files reserved through
-:func:`vmnist.atomic.atomic_files`: no target name is touched before the whole set is complete. The main file is
+:func:`vmnist.infra.atomic.atomic_files`: no target name is touched before the whole set is complete. The main file is
 always reserved last, so it is renamed into place last, and its ``complete`` attribute is written last.
 """
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, Callable
 import h5py
 import numpy as np
 
-from vmnist.attributes import ROOT_DESCRIPTION, describe_datasets, describe_split
-from vmnist.format import FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, GENERATOR_VERSION, SPLIT_SOURCES
-from vmnist.mnist import MnistDigits
-from vmnist.shards import SHARD_FORMAT, SHARDS_ATTRIBUTE, ShardRecord, encode_shards
+from vmnist.file.attributes import ROOT_DESCRIPTION, describe_datasets, describe_split
+from vmnist.file.format import FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, GENERATOR_VERSION, SPLIT_SOURCES
+from vmnist.file.shards import SHARD_FORMAT, SHARDS_ATTRIBUTE, ShardRecord, encode_shards
+from vmnist.sources.mnist import MnistDigits
 
 Reserve = Callable[[Path], Path]
 

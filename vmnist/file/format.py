@@ -24,7 +24,7 @@ SEED_BITS = 64
 MAX_SEED = 2**SEED_BITS - 1
 #: How seeds' range is written in --help and errors (the maximum's 20 digits would say less).
 SEED_RANGE = f"0 to 2**{SEED_BITS}-1"
-#: Deflate level of each video chunk (see vmnist.deflate): ISA-L level 1 compresses Video-MNIST ~3.6x at
+#: Deflate level of each video chunk (see vmnist.file.deflate): ISA-L level 1 compresses Video-MNIST ~3.6x at
 #: ~600 MB/s, smaller and ~4x faster than zlib's level 1.
 DEFAULT_COMPRESSION_LEVEL = 1
 

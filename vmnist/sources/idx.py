@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.errors import MnistError
+from vmnist.infra.errors import MnistError
 
 #: IDX type code -> numpy dtype (big-endian, as stored).
 IDX_DTYPES: dict[int, np.dtype] = {

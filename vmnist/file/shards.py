@@ -23,9 +23,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from vmnist.errors import DatasetError, first_line
-from vmnist.files import not_regular
-from vmnist.format import FRAME_SIZE, SPLITS
+from vmnist.file.format import FRAME_SIZE, SPLITS
+from vmnist.infra.errors import DatasetError, first_line
+from vmnist.infra.files import not_regular
 
 SHARD_FORMAT = "video-mnist-shard"
 #: Root attribute of a sharded main file listing its shards.

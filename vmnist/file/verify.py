@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from vmnist.contents import how_to_render
-from vmnist.errors import DatasetError, UserError
-from vmnist.format import FORMAT_VERSION, GENERATOR_VERSION, SPLITS
-from vmnist.generator import GenerateConfig, split_digits
-from vmnist.mnist import MnistDigits
-from vmnist.reader import SplitVideos, open_dataset, split_group, trajectories_of
-from vmnist.render import render_videos
-from vmnist.shards import shard_records
-from vmnist.trajectories import constants_from_dict, trajectory_params, video_uniforms
+from vmnist.file.contents import how_to_render
+from vmnist.file.format import FORMAT_VERSION, GENERATOR_VERSION, SPLITS
+from vmnist.file.generator import GenerateConfig, split_digits
+from vmnist.file.reader import SplitVideos, open_dataset, split_group, trajectories_of
+from vmnist.file.shards import shard_records
+from vmnist.infra.errors import DatasetError, UserError
+from vmnist.rendering.render import render_videos
+from vmnist.rendering.trajectories import constants_from_dict, trajectory_params, video_uniforms
+from vmnist.sources.mnist import MnistDigits
 
 
 @dataclass(frozen=True)

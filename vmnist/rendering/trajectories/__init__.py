@@ -7,11 +7,13 @@ on screen for r > 0; tx > 0 moves right, ty > 0 moves down (image rows).
 Families (the registry :data:`FAMILIES`; numpy only, no torch, so ``--help`` stays fast):
 
 - ``authors``: the motion the authors' public generator produced (whole-pixel moves that leave the frame
-  half, a '2' shrinking to 2 px, a '6' growing from a dot to twice the frame, ...): vmnist.trajectories.authors.
-- ``smooth``: gentler constants that keep every digit inside the frame (generator 1.0): vmnist.trajectories.smooth.
+  half, a '2' shrinking to 2 px, a '6' growing from a dot to twice the frame, ...):
+  vmnist.rendering.trajectories.authors.
+- ``smooth``: gentler constants that keep every digit inside the frame (generator 1.0):
+  vmnist.rendering.trajectories.smooth.
 
 Each family's constants are one frozen dataclass, stored with the family name in every file's ``config``.
-Per-video randomness: vmnist.trajectories.stream. Formulas with the same names: docs/dataset.md.
+Per-video randomness: vmnist.rendering.trajectories.stream. Formulas with the same names: docs/dataset.md.
 """
 from __future__ import annotations
 
@@ -22,9 +24,9 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from vmnist.trajectories.authors import AuthorsConstants, authors_params, bounce_path
-from vmnist.trajectories.smooth import SmoothConstants, reflect, smooth_params
-from vmnist.trajectories.stream import (
+from vmnist.rendering.trajectories.authors import AuthorsConstants, authors_params, bounce_path
+from vmnist.rendering.trajectories.smooth import SmoothConstants, reflect, smooth_params
+from vmnist.rendering.trajectories.stream import (
     RANDOM_DRAWS,
     SPLIT_IDS,
     VIDEO_DRAWS,

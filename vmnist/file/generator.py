@@ -2,7 +2,7 @@
 
 Work is cut into blocks of consecutive videos. Each block is rendered and gzip-compressed, one
 chunk per video, by a worker process; the parent writes the ready chunks with h5py's direct chunk
-write (vmnist.writer), so compression runs on every core and the parent never re-compresses. Every
+write (vmnist.file.writer), so compression runs on every core and the parent never re-compresses. Every
 file is written under a temporary name in the target folder and renamed into place only when the
 whole set (shards, then the main file) is complete.
 """
@@ -19,16 +19,17 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from vmnist.atomic import atomic_files
-from vmnist.deflate import MAX_LEVEL, compress
-from vmnist.errors import UserError
-from vmnist.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_FRAMES, MAX_SEED,
-                           SEED_RANGE, SPLIT_SOURCES, SPLITS)
-from vmnist.mnist import MnistDigits, fetch_mnist
-from vmnist.processes import default_workers, spawn_pool, stop_pool
-from vmnist.shards import ShardRecord, own_shards, plan_shards
-from vmnist.trajectories import DEFAULT_TRAJECTORIES, FAMILIES, Constants, default_constants, trajectory_params, video_uniforms
-from vmnist.writer import ShardedWriter, SingleFileWriter, split_digits
+from vmnist.file.deflate import MAX_LEVEL, compress
+from vmnist.file.format import (DEFAULT_COMPRESSION_LEVEL, DEFAULT_FRAMES, DEFAULT_SEED, FRAME_SIZE, MAX_FRAMES,
+                                MAX_SEED, SEED_RANGE, SPLIT_SOURCES, SPLITS)
+from vmnist.file.shards import ShardRecord, own_shards, plan_shards
+from vmnist.file.writer import ShardedWriter, SingleFileWriter, split_digits
+from vmnist.infra.atomic import atomic_files
+from vmnist.infra.errors import UserError
+from vmnist.infra.processes import default_workers, spawn_pool, stop_pool
+from vmnist.rendering.trajectories import (DEFAULT_TRAJECTORIES, FAMILIES, Constants, default_constants,
+                                           trajectory_params, video_uniforms)
+from vmnist.sources.mnist import MnistDigits, fetch_mnist
 
 __all__ = ["GenerateConfig", "GenerateSummary", "generate", "write_dataset", "split_digits", "render_block",
            "plan_blocks", "check_output"]
@@ -45,7 +46,7 @@ ProgressCallback = Callable[[str, int, int], None]  # (split, videos done in spl
 class GenerateConfig:
     """Every parameter that changes the content of the file (stored as the `config` attribute).
 
-    `trajectories` names the family (vmnist.trajectories.FAMILIES); `constants` is its table, the family's
+    `trajectories` names the family (vmnist.rendering.trajectories.FAMILIES); `constants` is its table, the family's
     registered one unless given.
     """
 
@@ -120,7 +121,7 @@ def render_block(
 
     `images`/`labels` are the block's own digits (n of them); video i of the block is video start+i of the split.
     """
-    from vmnist.render import render_videos  # torch: imported by the processes that render only
+    from vmnist.rendering.render import render_videos  # torch: imported by the processes that render only
 
     indices = np.arange(start, start + len(labels))
     uniforms = video_uniforms(config.seed, split, indices, config.frames)
@@ -236,7 +237,7 @@ def write_dataset(
     Atomic: every file is written under a temporary name and renamed into place when all are complete; on an
     error or Ctrl-C nothing is left behind and existing files are untouched; without `force`, a file of the same name
     that another writer made meanwhile is never replaced (UserError). With `force`, the old `out`'s own shards that the
-    new one does not have are deleted after success (`vmnist.shards.own_shards`: nothing its `shards` attribute names
+    new one does not have are deleted after success (`vmnist.file.shards.own_shards`: nothing its `shards` attribute names
     outside its folder or of another file). A missing folder of `out` is created. The videos are byte-identical for
     the same digits and config whatever `workers` and `shard_size` are.
     """

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vmnist.atomic import atomic_path
+from vmnist.infra.atomic import atomic_path
 
 #: File types a figure is written as, chosen by the suffix of its path.
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from vmnist.atomic import atomic_path
-from vmnist.errors import UserError
-from vmnist.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure, settle
-from vmnist.reader import load_labels, load_split, read_attributes, trajectories_of
-from vmnist.trajectories import TRAJECTORY_TABLE
+from vmnist.file.reader import load_labels, load_split, read_attributes, trajectories_of
+from vmnist.infra.atomic import atomic_path
+from vmnist.infra.errors import UserError
+from vmnist.pictures.figures import DEFAULT_DPI, FIGURE_SUFFIXES, save_figure, settle
+from vmnist.rendering.trajectories import TRAJECTORY_TABLE
 
 INSTALL_PLOT = "pictures need matplotlib and Pillow: pip install -e '.[plot]' (or pip install matplotlib pillow)"
-#: Picture files save_gif writes (save_figure2 writes vmnist.figures.FIGURE_SUFFIXES).
+#: Picture files save_gif writes (save_figure2 writes vmnist.pictures.figures.FIGURE_SUFFIXES).
 GIF_SUFFIXES = (".gif",)
 #: Grey level of the lines between frames, so that ink leaving a frame shows where the frame ends.
 GAP_GREY = 96

@@ -4,7 +4,7 @@ Ras et al. rendered Video-MNIST with `omg_emotion/create_moving_mnist.py` (redsp
 videos are harsher than Table 1's words suggest: translating digits slide half out of the frame and speed up at
 every bounce, a '2' shrinks to 2 px, a '6' grows from a 1 px dot to twice the frame, circles are walked at
 ~32 degrees per frame. This module writes that motion as per-frame affine states with our own formulas (nothing
-of their code is used); every frame is still one warp of the source digit (vmnist.render), and the label-leaking
+of their code is used); every frame is still one warp of the source digit (vmnist.rendering.render), and the label-leaking
 bugs of their code are not reproduced (docs/dataset.md lists every difference).
 
 u0, u1 are the video's first uniforms; the random walk of class 9 uses the per-frame uniforms (stream.py).
@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from vmnist.trajectories.stream import walk_steps
+from vmnist.rendering.trajectories.stream import walk_steps
 
 
 @dataclass(frozen=True)

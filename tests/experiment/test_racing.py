@@ -282,3 +282,21 @@ def test_sweep_json_lists_what_it_did(tmp_path):
     assert sorted(done["trained"]) == ["3d-v10-lr0.005-c2x3-inithe-r0", "3d-v10-lr0.005-c2x3-inithe-r1"]
     again = json.loads(CliRunner().invoke(main, args).stdout)
     assert again["trained"] == [] and sorted(again["already_done"]) == sorted(done["trained"]) and again["failed"] == {}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--race", "3", "--select-runs", "0-1"], "--race 3 is more runs than --select-runs holds (2)"),
+    (["--select-runs", "0-1"], "--select-runs and --test-all belong to a raced sweep: add --race K"),
+    (["--race", "2", "--select-runs", "0-9", "--runs", "5"], "--select-runs names runs that --runs does not (5)"),
+    (["--runs", "5-2"], "'5-2': a range FIRST-LAST needs 0 <= FIRST <= LAST"),
+])
+def test_bad_racing_options_are_one_line(tmp_path, extra, message):
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+
+    result = CliRunner().invoke(main, ["sweep", "--data", str(tmp_path / "none.h5"), "--arch", "3d", "--videos", "10",
+                                       "--dry-run", "--out", str(tmp_path / "out"), *extra])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "out").exists()

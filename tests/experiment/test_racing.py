@@ -61,9 +61,13 @@ VAL = {0.005: [0.30, 0.30, 0.9, 0.9], 0.01: [0.50, 0.48, 0.80, 0.80], 0.02: [0.6
        0.04: [0.10, 0.10, 0.10, 0.10]}
 
 
+#: One more lr beyond the grid's edge, raced later by another command on the same folder: it wins.
+EXTRA = {0.0025: [0.95, 0.95, 0.95, 0.95]}
+
+
 def _crafted_train(task, data, out):
     """Write the record a run of `task` would: its crafted validation accuracy; tested unless deferred."""
-    val = VAL[task.config.lr][task.run] if task.run < 4 else 0.5
+    val = (VAL | EXTRA)[task.config.lr][task.run] if task.run < 4 else 0.5
     record = {"schema": SCHEMA_VERSION, "run_id": task.run_id, "arch": task.arch, "videos": task.videos, "run": task.run,
               "params": 1, "val_accuracy": val, "test_accuracy": None if task.defer_test else 0.25,
               "test_deferred": task.defer_test, "config": task.resolved_config(), "data": {}, "complete": True}
@@ -135,7 +139,7 @@ def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_p
     from click.testing import CliRunner
 
     from cli.ttn_cli import main
-    from ttn.experiment.raced_sweep import recorded
+    from ttn.experiment.raced_sweep import cell_state, records_by_cell
     from ttn.experiment.racing import decide
     from vmnist.testing import make_tiny_dataset
 
@@ -152,8 +156,9 @@ def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_p
     assert result.exit_code == 0, result.output
     configs = {"3d": [make_config(epochs=1, channels=(2, 3), val_size=12, lr=lr) for lr in (0.01, 0.02, 0.04)]}
     (cell,) = make_cells(["3d"], [10], configs, read_plans(out))
-    val, untested = recorded(out, cell)
-    decision = decide(cell.plan, list(cell.candidates), val, untested)
+    state = cell_state(cell, records_by_cell(out)[("3d", 10)])
+    val, untested = state.val, state.untested
+    decision = decide(cell.plan, list(state.candidates), val, untested)
     assert decision.stage == "done" and sorted(val[decision.winner]) == [0, 1, 2]
     assert sum(len(runs) for runs in val.values()) == 3 + 2 + 1  # every lr run 0, two of them run 1, the pick run 2
     for config, runs in val.items():
@@ -300,3 +305,22 @@ def test_bad_racing_options_are_one_line(tmp_path, extra, message):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert message in " ".join(result.output.split()), result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_candidate_added_later_races_against_the_recorded_ones(tmp_path):
+    """One more lr beyond the grid's edge, raced by a sweep given only that lr, on the folder of a finished race:
+    the decisions read every candidate recorded for the cell, so the new lr races, joins the top half (3 of 5),
+    wins, and has its runs tested and its fresh runs trained; the report picks it too."""
+    from ttn.report.tables import ReportOptions, make_report
+
+    _sweep(tmp_path)
+    cells = make_cells(["3d"], [10], {"3d": [make_config(epochs=1, lr=0.0025)]}, {10: PLAN})
+    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=_crafted_train,
+                                  test_fn=_crafted_test, poll_s=0.01)
+    # 0.0025: race runs 0-1, then 2-3 (0.02 and 0.01, the other survivors, have theirs), tests 0-3, runs 4-5
+    assert sorted(summary.done) == sorted([f"3d-v10-lr0.0025-inithe-r{run}" for run in (0, 1, 2, 3, 0, 1, 2, 3, 4, 5)])
+    decision = next_work(cells, tmp_path).decisions[("3d", 10)]
+    assert decision.stage == "done" and decision.winner.lr == 0.0025
+    assert [c.lr for c in decision.survivors] == [0.0025, 0.02, 0.01]
+    assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == 0.0025

@@ -59,28 +59,55 @@ def make_cells(archs: Sequence[str], sizes: Sequence[int], configs: Mapping[str,
             for videos in sorted(set(sizes)) for arch in dict.fromkeys(archs)]
 
 
-def recorded(out: str | os.PathLike[str], cell: Cell) -> tuple[dict[TrainConfig, dict[int, float]], dict[TrainConfig, set[int]]]:
-    """Validation accuracy by candidate and run of the cell's complete records in `out`, and the recorded runs
-    whose test is still deferred."""
-    from ttn.errors import TTNError
-    from ttn.experiment.records import read_record, record_path
+@dataclass
+class CellState:
+    """A cell as its records stand: every candidate (the sweep's and any other recorded in the folder for the
+    cell, in `config_order`), the validation accuracy of each recorded run, and the runs not tested yet."""
 
-    val: dict[TrainConfig, dict[int, float]] = {}
-    untested: dict[TrainConfig, set[int]] = {}
-    for config in cell.candidates:
-        val[config], untested[config] = {}, set()
-        for run in cell.plan.runs:
-            path = record_path(out, Task(cell.arch, cell.videos, run, config).run_id)
+    candidates: tuple[TrainConfig, ...]
+    val: dict[TrainConfig, dict[int, float]]
+    untested: dict[TrainConfig, set[int]]
+
+
+def records_by_cell(out: str | os.PathLike[str] | None) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """The complete records of results folder `out` by (arch, videos) ({} for a folder not made yet)."""
+    from ttn.experiment.records import load_records
+
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    if out is None or not os.path.isdir(out):
+        return grouped
+    for record in load_records(out).records:  # torn or incomplete files are skipped: trained again
+        grouped.setdefault((record["arch"], record["videos"]), []).append(record)
+    return grouped
+
+
+def cell_state(cell: Cell, records: Sequence[dict[str, Any]]) -> CellState:
+    """The state of `cell` from its `records`. A candidate recorded in the folder but not given to this sweep
+    (e.g. one more lr beyond a grid edge, raced by another command) races too: every sweep and report on the
+    folder then decides among the same candidates."""
+    from ttn.errors import TTNError
+    from ttn.experiment.config import identity
+    from ttn.experiment.rerun import config_from_record
+
+    by_key = {identity(resolved_config(config, cell.arch, cell.videos)): config for config in cell.candidates}
+    runs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for record in records:
+        runs.setdefault(identity(record["config"]), []).append(record)
+    for key, group in runs.items():
+        if key not in by_key:
             try:
-                record = read_record(path) if path.is_file() else None
-            except TTNError:  # torn or incomplete: not recorded (the sweep trains it again)
-                record = None
-            if record is None:
-                continue
-            val[config][run] = float(record["val_accuracy"])
-            if record["test_accuracy"] is None:
-                untested[config].add(run)
-    return val, untested
+                by_key[key] = config_from_record(group[0])
+            except TTNError:
+                continue  # a config this ttn cannot train again cannot race on
+    ordered = sorted(by_key, key=lambda key: config_order(dict(key)))
+    state = CellState(tuple(by_key[key] for key in ordered), {}, {})
+    wanted = set(cell.plan.runs)
+    for key in ordered:
+        config = by_key[key]
+        chosen = [record for record in runs.get(key, []) if record["run"] in wanted]
+        state.val[config] = {record["run"]: float(record["val_accuracy"]) for record in chosen}
+        state.untested[config] = {record["run"] for record in chosen if record["test_accuracy"] is None}
+    return state
 
 
 def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool = False) -> RoundWork:
@@ -88,15 +115,17 @@ def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool
 
     `test_all`: also test every recorded run whose test was deferred (candidates that were not picked)."""
     work = RoundWork()
+    records = records_by_cell(out)
     for cell in cells:
-        val, untested = recorded(out, cell)
-        decision = decide(cell.plan, list(cell.candidates), val, untested)
+        state = cell_state(cell, records.get((cell.arch, cell.videos), []))
+        decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
         work.decisions[(cell.arch, cell.videos)] = decision
         picked = decision.winner is not None
         for config, run in decision.train:
             # a run of the pick is tested as it trains; others keep their scored model for a later test
             work.train.append(Task(cell.arch, cell.videos, run, config, defer_test=not picked))
-        tests = decision.test if not test_all else [(c, run) for c in cell.candidates for run in sorted(untested[c])]
+        untested = state.untested
+        tests = decision.test if not test_all else [(c, run) for c in state.candidates for run in sorted(untested[c])]
         work.test.extend(Task(cell.arch, cell.videos, run, config) for config, run in tests)
     return work
 

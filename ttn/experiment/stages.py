@@ -7,12 +7,12 @@ varies the channels).
 """
 from __future__ import annotations
 
-import os
+import os  # noqa: F401 - os.PathLike in annotations
 from dataclasses import dataclass
 from typing import Sequence
 
 from ttn.experiment.cost import Rates, task_seconds, deferred_test_seconds
-from ttn.experiment.raced_sweep import Cell, recorded
+from ttn.experiment.raced_sweep import Cell, cell_state, records_by_cell
 from ttn.experiment.racing import decide, survivors_count
 from ttn.experiment.task import Task
 
@@ -40,10 +40,12 @@ def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Ra
             test_videos: int = 10_000) -> list[StageLine]:
     """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each."""
     lines = {stage: StageLine(stage) for stage in STAGES}
+    records = records_by_cell(out)
     for cell in cells:
-        val, untested = recorded(out, cell) if out is not None and os.path.isdir(out) else ({}, {})
-        decision = decide(cell.plan, list(cell.candidates), val, untested)
-        plan, candidates = cell.plan, list(cell.candidates)
+        state = cell_state(cell, records.get((cell.arch, cell.videos), []))
+        val, untested = state.val, state.untested
+        decision = decide(cell.plan, list(state.candidates), val, untested)
+        plan, candidates = cell.plan, list(state.candidates)
         survivors = decision.survivors or candidates[: survivors_count(len(candidates))]
         pick = decision.winner if decision.winner is not None else survivors[0]
         units = {

@@ -113,9 +113,8 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
     evaluation batch, one torch thread, after one untimed step each (a few seconds per shape)."""
     import torch
 
-    from ttn.cpu import accelerate
     from ttn.experiment.evaluation import predict, scale_input
-    from ttn.experiment.training import train_step
+    from ttn.experiment.step import train_step
     from ttn.nn import build_model
 
     shapes: dict[Shape, int] = {}
@@ -130,12 +129,11 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
             videos = torch.randint(0, 256, (PROBE_EVAL_VIDEOS, frames, size, size), dtype=torch.uint8)
             for (arch, c1, c2), batch in shapes.items():
                 model = build_model(arch, channels=(c1, c2), frames=frames, size=size)
-                forward = accelerate(model, "cpu")
                 optimizer = torch.optim.SGD(model.parameters(), lr=1e-9, momentum=0.9)
                 x, y = scale_input(videos[:batch], "unit"), torch.randint(0, 10, (batch,))
-                forward.train()
-                train = batch / _median_seconds(lambda: train_step(forward, optimizer, x, y, "mean"), steps)
-                evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(forward, videos, "unit"), 1)
+                model.train()
+                train = batch / _median_seconds(lambda: train_step(model, optimizer, x, y, "mean"), steps)
+                evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(model, videos, "unit"), 1)
                 per_shape[(arch, c1, c2)] = (train / PARALLEL_SLOWDOWN, evaluate / PARALLEL_SLOWDOWN)
     finally:
         torch.set_num_threads(threads)

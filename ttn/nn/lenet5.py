@@ -8,7 +8,10 @@ is the only difference between architectures, as in torchvision's video ResNets 
       -> conv C1 -> C2 (t x 5 x 5, no padding)          -> ReLU -> max-pool 2   (B, C2, 5, 5, 5)
       -> flatten (B, C2*125) -> fc 120 -> ReLU -> fc 84 -> ReLU -> fc 10        logits (B, 10)
 
-This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, with equal outputs.
+The forward is plain PyTorch, with one switch (`LeNet5.set_cpu_routes`, read from ``TTN_CPU_ROUTES`` by
+`build_model`, as timm's layers read ``use_fused_attn()``): on CPU tensors each conv + max-pool then runs through
+the routes of `ttn.cpu` (`ttn.nn.cpu_routes`) in channels-last-3d memory, pooling before the ReLU (both are
+monotone, so they commute: equal outputs and gradients at an eighth of the ReLU work).
 """
 from __future__ import annotations
 
@@ -19,9 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ttn.cpu.memory import to_channels_last_3d
+from ttn.cpu.switch import routes_enabled
 from ttn.errors import TTNError
 from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
+from ttn.nn.cpu_routes import conv_max_pool
 from ttn.nn.init import initialize
 from ttn.registry import (ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_channels, check_choice, check_init,
                           check_positive, check_temporal_kernel, check_theta)
@@ -48,7 +54,8 @@ class LeNet5(nn.Module):
     """The LeNet-5 video classifier over (B, 1, frames, size, size) float input -> logits (B, num_classes).
 
     Attributes: ``conv1``, ``conv2`` (the conv kind), ``fc1``, ``fc2``, ``fc3`` (``nn.Linear``),
-    ``feature_shape`` (D, H, W) of the features after the second pool.
+    ``feature_shape`` (D, H, W) of the features after the second pool, ``cpu_routes`` (the switch of
+    `set_cpu_routes`; off for a model made directly, on for one of `build_model` unless ``TTN_CPU_ROUTES=0``).
     """
 
     def __init__(
@@ -71,12 +78,35 @@ class LeNet5(nn.Module):
         self.fc1 = nn.Linear(c2 * d * h * w, HIDDEN_UNITS[0])
         self.fc2 = nn.Linear(HIDDEN_UNITS[0], HIDDEN_UNITS[1])
         self.fc3 = nn.Linear(HIDDEN_UNITS[1], num_classes)
+        self.cpu_routes = False
+
+    def set_cpu_routes(self, enabled: bool) -> LeNet5:
+        """Switch the CPU routes on or off; returns the model. Its 5D weights are stored channels-last-3d when on
+        (oneDNN picks its format from the strides), contiguous when off: in place, values and state dict unchanged."""
+        self.cpu_routes = enabled
+        with torch.no_grad():
+            for parameter in self.parameters():
+                if parameter.dim() == 5:
+                    parameter.data = (to_channels_last_3d(parameter.data) if enabled
+                                      else parameter.data.clone(memory_format=torch.contiguous_format))
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, H, W) float -> logits (B, num_classes)."""
-        x = F.max_pool3d(F.relu(self.conv1(x)), POOL)  # (B, C1, T/2, H/2, W/2)
-        x = F.max_pool3d(F.relu(self.conv2(x)), POOL)  # (B, C2, D, H', W')
-        return self.classify(x.flatten(1))
+        fast = self.cpu_routes and x.device.type == "cpu"
+        if fast:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        x = self.conv_relu_pool(self.conv1, x, fast)  # (B, C1, T/2, H/2, W/2)
+        x = self.conv_relu_pool(self.conv2, x, fast)  # (B, C2, D, H', W')
+        return self.classify(x.flatten(1))  # flatten reads (C, D, H, W) order whatever the memory format
+
+    @staticmethod
+    def conv_relu_pool(conv: nn.Module, x: torch.Tensor, fast: bool) -> torch.Tensor:
+        """conv -> ReLU -> max-pool: (B, C, T, H, W) -> (B, C', T'/2, H'/2, W'/2); `fast`: through the CPU routes
+        (x channels-last-3d), pooling first."""
+        if fast:
+            return F.relu(conv_max_pool(conv, x, POOL))
+        return F.max_pool3d(F.relu(conv(x)), POOL)
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """The fully connected head: features (B, C2*D*H'*W') in (C, D, H, W) order -> logits (B, num_classes)."""
@@ -145,7 +175,7 @@ def build_model(
     if freeze_transforms:
         for conv in (model.conv1, model.conv2):
             conv.freeze_transforms()
-    return model
+    return model.set_cpu_routes(routes_enabled())
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -38,7 +38,6 @@ from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_i
 from ttn.experiment.step import Diverged, train_step
 from ttn.experiment.task import Task
 from ttn.nn.transform_stats import model_transform_statistics
-from ttn.registry import check_arch
 
 
 @dataclass(frozen=True)
@@ -214,24 +213,27 @@ def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: in
 
 def train_run(
     data: str | os.PathLike[str],
-    arch: str,
-    videos: int,
-    run: int,
-    config: TrainConfig,
+    task: Task | str,
+    videos: int | None = None,
+    run: int | None = None,
+    config: TrainConfig | None = None,
     *,
     out_dir: str | os.PathLike[str] | None = None,
     save_model: bool = False,
     progress: ProgressCallback | None = None,
-    defer_test: bool = False,
 ) -> TrainResult:
-    """Train (arch, videos, run) of `config` on `data`, test the scored model (best or last epoch), and write
-    its record into `out_dir`. Raises TTNError / vmnist DatasetError on bad inputs before any training starts.
+    """Train `task` on `data`, test the scored model (best or last epoch), and write its record into `out_dir`.
+    Raises TTNError / vmnist DatasetError on bad inputs before any training starts. (`task` may also be spelled
+    out as arch, videos, run, config: ``train_run(data, "3d", 10, 0, config)``.)
 
-    `defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test accuracy
-    is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test later."""
+    `task.defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test
+    accuracy is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test
+    later. `ttn.experiment.run.train_task` runs it under the task's claim (`ttn train` and sweeps)."""
     started, started_cpu = time.perf_counter(), time.process_time()
-    config = run_config(config, check_arch(arch), videos)  # the arch's default lr for the size, if none given
-    task = Task(arch, videos, run, config)
+    if not isinstance(task, Task):
+        task = Task(task, videos, run, config)  # type: ignore[arg-type]
+    arch, videos, run = task.arch, task.videos, task.run
+    config = run_config(task.config, arch, videos)  # the arch's default lr for the size, if none given
     run_data = load_run_data(data, videos, run, config)
     resolved = task.resolved_config()
     model_kwargs = model_options(resolved, run_data.fingerprint)
@@ -247,12 +249,12 @@ def train_run(
     # the data by name and fingerprint, not by this machine's path (`ttn train --data` or TTN_DATA finds it again)
     chosen, source = run_data.train_indices, {"path": Path(data).name} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
-    test = None if defer_test else score_on_test_split(model, data, config.input_scale, config.eval_batch_size)
+    test = None if task.defer_test else score_on_test_split(model, data, config.input_scale, config.eval_batch_size)
     record = record_of(task, seed, chosen, model, fitted, test, source, started) | {
         "cpu_time_s": round(time.process_time() - started_cpu, 3)}  # all threads of this process
     result = TrainResult(record=record, model=model)
     if out_dir is not None:
-        write_run(result, out_dir, save_model or defer_test, model_kwargs)
+        write_run(result, out_dir, save_model or task.defer_test, model_kwargs)
     return result
 
 
@@ -272,7 +274,7 @@ class SplitScore:
 
 
 def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | os.PathLike[str]) -> dict[str, Any]:
-    """Test a recorded run whose test was deferred (`train_run(defer_test=True)`): load its saved scored model,
+    """Test a recorded run whose test was deferred (`Task.defer_test`): load its saved scored model,
     test it on `data`'s test split, and rewrite its record with the accuracy (atomically). Returns the record."""
     from ttn.experiment.checkpoint import load_checkpoint
     from ttn.experiment.records import read_record, record_path, write_record

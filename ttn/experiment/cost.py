@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ttn.experiment.config import batch_size_for, channels_for
+from ttn.registry import val_count
 
 if TYPE_CHECKING:
     from ttn.experiment.task import Task
@@ -65,7 +66,7 @@ def task_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000, 
     """Estimated CPU-seconds (one thread) of one task: training, validation, and its test pass unless deferred."""
     train_rate, eval_rate = rates.of(shape_of(task))
     config = task.config
-    val = val_split if config.val_size <= 0 else min(config.val_size, val_split)
+    val = min(val_count(config.val_size, val_split), val_split)
     validations = math.ceil(config.epochs / config.val_every)
     tested = 0 if task.defer_test else test_videos
     return config.epochs * task.videos / train_rate + (validations * val + tested) / eval_rate

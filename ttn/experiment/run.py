@@ -72,7 +72,7 @@ def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
     planning, before any work is submitted (`ttn train` and `ttn sweep` alike)."""
     import vmnist
 
-    from ttn.experiment.sampling import check_sample_size, check_val_size
+    from ttn.experiment.sampling import check_sample_size, check_val_fits
     from ttn.nn.lenet5 import check_input_fits
 
     labels = vmnist.load_labels(data, "train")
@@ -80,7 +80,7 @@ def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
         check_sample_size(size, labels)
     fingerprint = vmnist.dataset_fingerprint(data)
     for val_size in sorted({task.config.val_size for task in tasks}):
-        check_val_size(val_size, fingerprint["split_sizes"].get("val", 0), data)
+        check_val_fits(val_size, fingerprint["split_sizes"].get("val", 0), data)
     for kernel in sorted({task.config.temporal_kernel for task in tasks}):
         try:
             check_input_fits(int(fingerprint["frames"]), int(fingerprint["height"]), kernel)

@@ -26,7 +26,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ttn.cpu.sharding import shard_count

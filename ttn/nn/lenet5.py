@@ -29,18 +29,16 @@ from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
 from ttn.nn.cpu_routes import conv_max_pool
 from ttn.nn.init import initialize
-from ttn.registry import (ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_channels, check_choice, check_init,
-                          check_positive, check_temporal_kernel, check_theta)
+from ttn.registry import (ARCHS, DEFAULT_CHANNELS, DEFAULT_INIT, DEFAULT_TEMPORAL_KERNEL, DEFAULT_THETA, NUM_CLASSES,
+                          WARP_KINDS, check_arch, check_channels, check_choice, check_temporal_kernel, check_theta)
 
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
 HIDDEN_UNITS: tuple[int, int] = (120, 84)
 #: Max-pooling window (and stride) after each convolution.
 POOL = 2
-#: Defaults of `build_model` (the paper's largest models, videos of 30 frames of 28 x 28 pixels).
-DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
-DEFAULT_TEMPORAL_KERNEL = 5
-DEFAULT_THETA = "similarity"
+#: The video size `build_model` expects by default (Video-MNIST: 30 frames of 28 x 28 pixels); its other defaults
+#: are the registry's (`ttn.registry.DEFAULT_CHANNELS`, ...), shared with the training config.
 DEFAULT_FRAMES, DEFAULT_SIZE = 30, 28
 
 #: The architectures: each is LeNet-5 with this convolution, made as ``conv(in_channels, out_channels, kernel_size,
@@ -138,7 +136,7 @@ def build_model(
     theta: str = DEFAULT_THETA,
     warp: str = "sequential",
     freeze_transforms: bool = False,
-    init: str = "default",
+    init: str = DEFAULT_INIT,
     init_scale: float = 1.0,
     frames: int = DEFAULT_FRAMES,
     size: int = DEFAULT_SIZE,
@@ -148,13 +146,11 @@ def build_model(
 
     `theta`, `warp` and `freeze_transforms` (identity transforms, never trained: K0 repeated over time)
     apply to "3dttn" only (see `ttn.nn.Conv3dTT`). `init` and `init_scale` say how every convolution starts
-    (`ttn.nn.init`: "default", "he", "normal", "tied"), for every arch. Raises TTNError on bad options.
+    (`ttn.nn.init`: "default", "he", "normal", "tied"; checked there), for every arch. Raises TTNError on bad options.
     """
     check_arch(arch)
     check_theta(theta)
     check_choice(warp, WARP_KINDS, "warp")
-    check_init(init)
-    check_positive(init_scale, "--init-scale")
     channels = check_channels(channels, "channels")
     check_temporal_kernel(temporal_kernel, "temporal kernel")
     check_input_fits(frames, size, temporal_kernel)

@@ -182,8 +182,10 @@ def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: in
     an arch's default)."""
     optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
     # Data parallelism: one single-threaded shard of each batch per core on CPU (`ttn.cpu.in_shards`), chosen for
-    # its measured gain over one batch on 2 OpenMP threads: about 4% per step (80 ms against 83 ms, 3D model,
-    # docs/method.md "Speed on CPU"; `python bench/bench_models.py --shards 1` measures it again).
+    # its measured gain over one batch on 2 OpenMP threads: about 4% per step on a quiet machine (80 ms against
+    # 83 ms, 3D model, docs/method.md "Speed on CPU"); +1% / +2% / +3% (3d / 3dttn / 2plus1d, 78.9 / 78.4 / 53.7
+    # against 78.1 / 76.9 / 52.1 videos/s) on 2 cores loaded by a training sweep (issue 28, `python
+    # bench/bench_models.py --rounds 3` against `--shards 1`).
     shards = shard_count(batch_size, config.device)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     scores, history, diverged_at = Scores(config.score), [], None

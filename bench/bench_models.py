@@ -5,11 +5,12 @@
 
 For each arch it prints training throughput (SGD momentum step at batch 20) and evaluation throughput
 (no-grad forward at batch 500) in videos/s, for our model as ``ttn train`` and ``ttn evaluate`` run it
-(``ttn.cpu.accelerate(build_model(...))``: channels-last 3D, pool before ReLU, the CPU routes of
-``ttn.cpu.routes``; gradients by ``ttn.cpu.backward``, one single-threaded shard per core; inference in
-batches of ``ttn.cpu.inference_batch_size``; after ``ttn.cpu.tune_allocator()``, with
-``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same ``ttn.nn`` model run as plain PyTorch: NCDHW
-default memory format, ``F.conv3d``, conv -> ReLU -> pool, default glibc malloc and OpenMP settings),
+(``build_model(...)`` with its CPU routes on: channels-last 3D, pool before ReLU, the routes of
+``ttn.cpu.routes``; ``ttn.experiment.step.train_step`` in one single-threaded shard per core,
+``ttn.cpu.shard_count``, or ``--shards N``; inference in batches of ``ttn.cpu.inference_batch_size``; after
+``ttn.cpu.tune_allocator()``, with ``OMP_WAIT_POLICY=PASSIVE``) and for the reference (the same ``ttn.nn``
+model with its routes switched off, ``set_cpu_routes(False)``, run as plain PyTorch: NCDHW default memory format,
+``F.conv3d``, conv -> ReLU -> pool, plain backward, default glibc malloc and OpenMP settings),
 and the ratio ours / reference. Then the forward + backward time of the 3DTTN relative to the 3D model of
 the same shapes (both ours), and the peak memory (RSS) of each side.
 
@@ -36,27 +37,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ttn.cpu import accelerate, backward, inference_batch_size
+from ttn.cpu import inference_batch_size, shard_count
+from ttn.experiment.step import train_step
 from ttn.nn import build_model
 from ttn.registry import ARCHS
 
 FRAMES, SIZE, CLASSES = 30, 28, 10
 
 
-def train_step_fn(model: nn.Module, batch: int, sharded: bool = False) -> Callable[[], None]:
-    """One SGD (momentum 0.9) step on a random batch of `batch` videos; `sharded`: the gradient as
-    ``ttn train`` computes it (`ttn.cpu.backward`, one shard per core), else plain backward."""
+def train_step_fn(model: nn.Module, batch: int, shards: int = 0) -> Callable[[], None]:
+    """One SGD (momentum 0.9) step on a random batch of `batch` videos: ``ttn train``'s `train_step` in `shards`
+    threads (0: as ``ttn train`` chooses, `shard_count`), or (None) the plain reference's step."""
     x = torch.rand(batch, 1, FRAMES, SIZE, SIZE)
     y = torch.randint(0, CLASSES, (batch,))
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     model.train()
+    if shards is not None:
+        count = shards or shard_count(batch, "cpu")
+
+        def ours() -> None:
+            train_step(model, optimizer, x, y, "mean", count)
+
+        return ours
 
     def step() -> None:
-        if sharded:
-            backward(model, F.cross_entropy, x, y)
-        else:
-            optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
         optimizer.step()
 
     return step
@@ -120,10 +126,10 @@ def check_same_outputs(model: nn.Module, reference: nn.Module) -> float:
         return float((model(x) - reference(x)).abs().max())
 
 
-def seeded_models(archs: list[str], channels: tuple[int, int]) -> dict[str, nn.Module]:
-    """The ``ttn.nn`` model of each arch (plain PyTorch), the same weights in every process (seed 0)."""
+def seeded_models(archs: list[str], channels: tuple[int, int], routes: bool = True) -> dict[str, nn.Module]:
+    """The ``ttn.nn`` model of each arch, the same weights in every process (seed 0), its CPU routes on or off."""
     torch.manual_seed(0)
-    return {arch: build_model(arch, channels=channels) for arch in archs}
+    return {arch: build_model(arch, channels=channels).set_cpu_routes(routes) for arch in archs}
 
 
 def run_child(side: str, args: argparse.Namespace) -> dict:
@@ -137,14 +143,14 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     archs, channels = parse_archs(args.archs), parse_channels(args.channels)
-    models = seeded_models(archs, channels)
+    models = seeded_models(archs, channels, routes=side == "ours")
     result: dict = {"side": side, "tuned_allocator": tuned, "threads": torch.get_num_threads(),
                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "train": {},
                     "eval": {}, "minflt_per_train_step": {}}
     for arch, model in models.items():
-        net = accelerate(model) if side == "ours" else model
+        net = model
         chunk = inference_batch_size(args.eval_batch, "cpu") if side == "ours" else args.eval_batch
-        step = train_step_fn(net, args.train_batch, sharded=side == "ours")
+        step = train_step_fn(net, args.train_batch, shards=args.shards if side == "ours" else None)
         for _ in range(args.warmup):
             step()
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -154,7 +160,7 @@ def run_child(side: str, args: argparse.Namespace) -> dict:
             result["eval"][arch] = timed(eval_step_fn(net, args.eval_batch, chunk), args.eval_steps, 1)
     if side == "ours" and "3d" in models and "3dttn" in models:
         result["fwd_bwd"] = interleaved_times(
-            {arch: fwd_bwd_fn(accelerate(models[arch]), args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup
+            {arch: fwd_bwd_fn(models[arch], args.train_batch) for arch in ("3d", "3dttn")}, args.steps, args.warmup
         )
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     return result
@@ -194,6 +200,8 @@ def main() -> None:
     parser.add_argument("--eval-steps", type=int, default=1, help="timed eval batches per model and round (default 1)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    parser.add_argument("--shards", type=int, default=0,
+                        help="shards of our training step (default: as ttn train chooses, one per thread; 1: none)")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation throughput")
     parser.add_argument("--stat", choices=("min", "median"), default="min",
                         help="per-step statistic of the main columns: min (least disturbed by other processes, "
@@ -212,7 +220,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads, channels {channels}, "
           f"train batch {args.train_batch}, eval batch {args.eval_batch}, {args.rounds} rounds of "
           f"{args.steps} steps, {args.stat} over steps, load average {os.getloadavg()[0]:.2f} at start", flush=True)
-    diffs = {arch: check_same_outputs(accelerate(copy.deepcopy(model)), model)
+    diffs = {arch: check_same_outputs(model, copy.deepcopy(model).set_cpu_routes(False))
              for arch, model in seeded_models(archs, channels).items()}
     runs: dict[str, list[dict]] = {"ours": [], "ref": []}
     for round_ in range(args.rounds):

@@ -43,7 +43,6 @@ def validation_only(data: str, arch: str, videos: int, repeats: int = 3) -> floa
     """Seconds of one validation pass of the preset's subset by the preset's model (median of `repeats`)."""
     import vmnist
 
-    from ttn.cpu import accelerate
     from ttn.experiment.config import channels_for, make_config
     from ttn.experiment.evaluation import predict
     from ttn.experiment.sampling import val_indices
@@ -51,7 +50,7 @@ def validation_only(data: str, arch: str, videos: int, repeats: int = 3) -> floa
 
     config = make_config(val_size=300)
     videos_val, _ = vmnist.load_split(data, "val", val_indices(len(vmnist.load_labels(data, "val")), 300, "random"))
-    model = accelerate(build_model(arch, channels=channels_for(config, arch, videos)), "cpu")
+    model = build_model(arch, channels=channels_for(config, arch, videos))
     predict(model, videos_val, "unit")
     timings = []
     for _ in range(repeats):

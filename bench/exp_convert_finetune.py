@@ -33,7 +33,7 @@ from scipy import stats
 from torch import nn
 
 import vmnist
-from ttn.cpu import accelerate
+from ttn.cpu import shard_count
 from ttn.experiment.checkpoint import load_checkpoint
 from ttn.experiment.config import make_config
 from ttn.experiment.evaluation import accuracy, predict, predict_split
@@ -62,11 +62,10 @@ def fine_tune(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: t
     """Train `model` in place for `epochs`; returns (model at its best validation epoch, that accuracy, epoch)."""
     config = make_config("default", lr=lr)
     optimizer = make_optimizer(model, lr, config.momentum)
-    forward = accelerate(model)
     rng = np.random.default_rng([seed, 2])
     best = (val_accuracy(model, *val), 0, copy.deepcopy(model.state_dict()))  # epoch 0: as converted
     for epoch in range(1, epochs + 1):
-        train_epoch(forward, optimizer, *train, rng.permutation(len(train[1])), BATCH, config)
+        train_epoch(model, optimizer, *train, rng.permutation(len(train[1])), BATCH, config, shard_count(BATCH, "cpu"))
         score = val_accuracy(model, *val)
         if score > best[0]:
             best = (score, epoch, copy.deepcopy(model.state_dict()))

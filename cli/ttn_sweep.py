@@ -15,7 +15,9 @@ from cli.common import (MAX_RUNS, UserPath, echo, err_console, escape, json_opti
 from cli.ask import confirm_long_plan
 from cli.config_file import config_file_options
 from cli.training_options import configs_from_options, training_options
-from cli.ttn_train import check_arch, check_videos, data_option, out_option
+from cli.ttn_train import data_option, out_option
+from ttn import registry
+from ttn.errors import TTNError
 from ttn.experiment.presets import PAPER_VIDEOS, PRESETS, Preset, get_preset
 from vmnist.infra.processes import MAX_WORKERS
 
@@ -27,6 +29,22 @@ if TYPE_CHECKING:
 
 DEFAULT_ARCHS = ("3d", "3dttn")
 DEFAULT_RUNS = 30  # section 3.4
+
+
+def check_arch(arch: str) -> str:
+    """`arch` if it is a known architecture (`ttn.registry.check_arch`); BadParameter (--arch) otherwise."""
+    try:
+        return registry.check_arch(arch)
+    except TTNError as exc:
+        raise click.BadParameter(str(exc), param_hint="--arch") from None
+
+
+def check_videos(videos: int) -> int:
+    """`videos` if it is a positive multiple of 10 (`ttn.registry.check_videos`); BadParameter (--videos) otherwise."""
+    try:
+        return registry.check_videos(videos)
+    except TTNError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _archs(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
@@ -263,12 +281,11 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
     import vmnist
 
     from ttn.experiment.claims import clear_stale
-    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, pending_tasks, run_sweep
+    from ttn.experiment.run import check_runs
+    from ttn.experiment.sweep import pending_tasks, run_sweep
 
     tasks = plan.tasks
-    fingerprint = vmnist.dataset_fingerprint(data)  # missing/foreign data file: one-line error here
-    check_tasks_fit(tasks, data)
-    check_out_dir(out, tasks, fingerprint)
+    check_runs(tasks, data, out)  # the same pre-flight as `ttn train`'s, for every task of the plan
     todo, done = pending_tasks(tasks, out)
     estimate = print_plan(plan, todo, done, out, runner, vmnist.split_sizes(data).get("test", 10_000))
     if dry_run:

@@ -15,7 +15,6 @@ from rich.console import Console
 
 from cli.common import (MAX_RUN_INDEX, OptionError, UserPath, echo, err_console, escape, json_option, out_console,
                         progress_enabled)
-from ttn import registry
 from ttn.errors import TTNError
 from ttn.experiment.config import flag
 from cli.config_file import config_file_options
@@ -45,22 +44,6 @@ def out_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., A
     """The --out option (a folder of result records) of `ttn train`, `ttn sweep` and `ttn reproduce`."""
     return click.option("--out", type=UserPath(path_type=Path, file_okay=False), default=DEFAULT_OUT,
                         show_default=True, help=help_text)
-
-
-def check_arch(arch: str) -> str:
-    """`arch` if it is a known architecture; BadParameter (--arch) otherwise."""
-    try:
-        return registry.check_arch(arch)
-    except TTNError as exc:
-        raise click.BadParameter(str(exc), param_hint="--arch") from None
-
-
-def check_videos(videos: int) -> int:
-    """`videos` if it is a positive multiple of 10; BadParameter (--videos) otherwise."""
-    try:
-        return registry.check_videos(videos)
-    except TTNError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def epoch_line(info: EpochInfo) -> str:
@@ -206,10 +189,10 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
       ttn train --from-record results/3d-v40-lr0.01-r1.json --out again/
       ttn evaluate results/3d-v40-lr0.01-r1.pt   # a model of --save-model
     """
-    from ttn.experiment.claims import CLAIMS_DIR, claim, claim_path
+    from ttn.experiment.claims import CLAIMS_DIR, claim_path
     from ttn.experiment.rerun import check_same_data, config_from_record, read_run_record, record_data
-    from ttn.experiment.sweep import check_out_dir, check_tasks_fit, plan_tasks
-    from ttn.experiment.training import check_checkpoint_room, train_run
+    from ttn.experiment.run import ELSEWHERE, RECORDED, check_runs, train_task
+    from ttn.experiment.task import Task
 
     import vmnist
     from vmnist.infra.atomic import made_folder
@@ -217,31 +200,31 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
     if from_record is not None:
         refuse_with_record(arch, videos, options)
         record = read_run_record(from_record)
-        arch, videos, run, config = record["arch"], record["videos"], record["run"], config_from_record(record)
+        task = Task(record["arch"], record["videos"], record["run"], config_from_record(record))
         data = record_data(record, given_data(data))
     else:
-        arch, videos = check_arch(required(arch, "--arch")), check_videos(required(videos, "--videos"))
-        config = configs_from_options(options, [arch])[arch][0]
-    task = plan_tasks([arch], [videos], [run], config)[0]
+        arch, videos = required(arch, "--arch"), required(videos, "--videos")
+        try:
+            task = Task(arch, videos, run, configs_from_options(options, [arch])[arch][0])  # checks arch and videos
+        except TTNError as exc:
+            raise OptionError(str(exc)) from None
     run_id = task.run_id
     refuse_finished(out, run_id, force)
-    check_tasks_fit([task], data)  # the data file first: a missing or foreign one is named before the folder
-    fingerprint = vmnist.dataset_fingerprint(data)
-    if from_record is not None:
-        check_same_data(record, data, fingerprint)
-    check_out_dir(out, [task], fingerprint)
-    if save_model:
-        check_checkpoint_room(task, fingerprint, out)
-    with made_folder(out / CLAIMS_DIR), claim(out, run_id) as claimed:  # a failed first run leaves no empty folder
-        if not claimed:  # another `ttn train` or sweep is training this run in this folder now
-            raise click.ClickException(f"{run_id} is being trained by another process (it holds "
-                                       f"{claim_path(out, run_id)}): wait for it to finish, or choose another --run or --out")
-        refuse_finished(out, run_id, force)  # again: another process may have finished it meanwhile
-        with epoch_progress(f"train {run_id}", config.epochs, verbose) as progress, live_log(tensorboard, run_id) as live:
-            result = train_run(data, arch, videos, run, config, out_dir=out, save_model=save_model,
-                               progress=both(progress, live))
-            if live is not None:
-                live.finish(result.record)
+    if from_record is not None:  # the data file the record names, before anything else is read from it
+        check_same_data(record, data, vmnist.dataset_fingerprint(data))
+    check_runs([task], data, out, save_model)
+    with made_folder(out / CLAIMS_DIR):  # a failed first run leaves no empty folder
+        with epoch_progress(f"train {run_id}", task.config.epochs, verbose) as progress, \
+                live_log(tensorboard, run_id) as live:
+            outcome = train_task(task, data, out, save_model=save_model, force=force, progress=both(progress, live))
+            if live is not None and outcome.result is not None:
+                live.finish(outcome.result.record)
+        if outcome.status == ELSEWHERE:  # another `ttn train` or sweep is training this run in this folder now
+            raise click.ClickException(f"{run_id} is being trained by another process (it holds {claim_path(out, run_id)}): "
+                                       "wait for it to finish, or choose another --run or --out")
+        if outcome.status == RECORDED:  # another process finished it since the check above
+            refuse_finished(out, run_id, force)
+    result = outcome.result
     record = result.record
     saved = f", model {result.checkpoint_path}" if result.checkpoint_path else ""
     if as_json:

@@ -35,7 +35,7 @@ def sources() -> list[Path]:
 
 def backticked_names(text: str) -> Iterator[tuple[int, str]]:
     """(line number, dotted name) for every backticked `ttn.`/`vmnist.`/`cli.` name in text; trailing `()`,
-    arguments or punctuation stripped, so `ttn.cpu.accelerate(model, device)` gives ttn.cpu.accelerate."""
+    arguments or punctuation stripped, so `ttn.cpu.in_shards(fn, x, y, shards)` gives ttn.cpu.in_shards."""
     for number, line in enumerate(text.splitlines(), start=1):
         for match in BACKTICKED.finditer(line):
             head = DOTTED.match(match.group(1))
@@ -107,7 +107,7 @@ def test_every_name_in_prose_resolves() -> None:
 def test_the_sources_hold_names_to_check() -> None:
     """The scan reads something: a regex gone wrong would otherwise pass the test above with nothing found."""
     found = {name for path in sources() for _, name in names(path)}
-    assert {"ttn.nn.build_model", "vmnist.VideoMNIST", "ttn.cpu.accelerate", "vmnist.rendering.trajectories.stream"} <= found
+    assert {"ttn.nn.build_model", "vmnist.VideoMNIST", "ttn.cpu.in_shards", "vmnist.rendering.trajectories.stream"} <= found
 
 
 @pytest.mark.parametrize("span, name", [

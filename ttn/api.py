@@ -28,10 +28,11 @@ def train(data: str | os.PathLike[str], arch: str, videos: int, run: int = 0, *,
     are the defaults of ``ttn train`` (the arch's validated lr for the size, ...). With `out` the record is also
     written to OUT/RUN_ID.json (and the model to OUT/RUN_ID.pt with `save_model`), as ``ttn train`` does."""
     from ttn.experiment.config import make_config
+    from ttn.experiment.task import Task
     from ttn.experiment.training import train_run
 
-    return train_run(data, arch, videos, run, make_config(recipe, **options), out_dir=out,
-                     save_model=save_model).record
+    task = Task(arch, videos, run, make_config(recipe, **options))
+    return train_run(data, task, out_dir=out, save_model=save_model).record
 
 
 def load_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[nn.Module, CheckpointHeader]:

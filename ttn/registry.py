@@ -1,5 +1,5 @@
-"""The names every part of ttn agrees on, and the one check of each: architectures, 3DTT transform kinds,
-training-set sizes. Importable without torch, so that the CLI's `--help` stays fast and `click.Choice`
+"""The names every part of ttn agrees on, the defaults they share and the one check of each: architectures, 3DTT
+transform kinds, init rules, channels, temporal kernel, training-set sizes, validation sizes. Importable without torch, so that the CLI's `--help` stays fast and `click.Choice`
 can list them.
 
 The architectures' builders live in `ttn.nn.lenet5.CONV_MAKERS`, keyed by exactly these names.
@@ -42,6 +42,13 @@ TRANSFORM_STATS = ("rotation_deg_mean", "rotation_deg_max", "shift_px_mean", "sh
 #: nn.Conv3d (the authors' code); "tied" = one He-normal 2D slice per output kernel repeated over time (a 3DTTN's
 #: start, for any arch). Linear layers always keep PyTorch's init.
 INIT_RULES: tuple[str, ...] = ("default", "he", "normal", "tied")
+#: The init rule when none is given: the TrainConfig option, `ttn.nn.build_model` and `ttn.nn.initialize` alike.
+DEFAULT_INIT = "he"
+#: The model defaults when none are given (the paper's largest models): conv channels (C1, C2) when neither the
+#: option nor Table 2 gives them, the temporal kernel size, and the 3DTT transform parameterization (eq. 2).
+DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
+DEFAULT_TEMPORAL_KERNEL = 5
+DEFAULT_THETA = "similarity"
 #: Rules that draw the same model for an arch: a 3DTT layer's K0 is He-normal and its slices start equal, so
 #: for a 3DTTN "default", "he" and "tied" are one rule, named "he" in records and reports.
 SAME_INIT: dict[str, dict[str, str]] = {"3dttn": {"default": "he", "tied": "he"}}
@@ -110,6 +117,23 @@ def canonical_init(arch: str, rule: str) -> str:
     """The name records and reports give the init `rule` of `arch`: the same for rules that draw the same model
     (`SAME_INIT`), e.g. ("3dttn", "default") -> "he", ("3d", "default") -> "default"."""
     return SAME_INIT.get(arch, {}).get(rule, rule)
+
+
+#: The --val-size that means the whole val split (`val_count`).
+WHOLE_VAL_SPLIT = 0
+
+
+def check_val_size(val_size: Any, what: str = "--val-size") -> int:
+    """`val_size` if it is a validation subset size, >= 0 (WHOLE_VAL_SPLIT: the whole split); TTNError naming `what`
+    otherwise. Whether a data file's val split holds that many is `ttn.experiment.sampling.check_val_fits`."""
+    if val_size < WHOLE_VAL_SPLIT:
+        raise TTNError(f"{what} must be >= 0 ({WHOLE_VAL_SPLIT} = the whole val split), got {val_size}")
+    return val_size
+
+
+def val_count(val_size: int, split_size: int) -> int:
+    """How many videos of a val split of `split_size` a run validates on: `val_size`, or all for WHOLE_VAL_SPLIT."""
+    return split_size if val_size == WHOLE_VAL_SPLIT else val_size
 
 
 def check_videos(videos: int) -> int:

@@ -1,17 +1,23 @@
-"""Data-parallel gradients on CPU threads (ttn.cpu.sharding) against a plain backward."""
+"""Data-parallel training steps on CPU threads (ttn.cpu.sharding, as `train_step` uses it) against a plain backward."""
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ttn.cpu.sharding import MIN_SHARD_SIZE, backward, shard_count
+from ttn.cpu.sharding import MIN_SHARD_SIZE, in_shards, shard_count
+from ttn.experiment.step import train_step
 from ttn.nn import build_model
 
 
 def small_batch(size: int = 9) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(3)
     return torch.rand(size, 1, 30, 28, 28, generator=generator), torch.randint(0, 10, (size,), generator=generator)
+
+
+def still(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """An optimizer whose step leaves the weights as they are (lr 0): the step's gradients stay to be read."""
+    return torch.optim.SGD(model.parameters(), lr=0.0)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -24,26 +30,31 @@ def test_sharded_gradients_equal_a_plain_backward(shards: int, reduction: str) -
     loss.backward()
     expected = [p.grad.clone() for p in model.parameters()]
     for p in model.parameters():
-        p.grad = torch.full_like(p, 7.0)  # replaced, not accumulated
-    sharded_loss = backward(model, F.cross_entropy, x, y, reduction=reduction, shards=shards)
-    torch.testing.assert_close(sharded_loss, loss.detach(), rtol=1e-5, atol=1e-6)
-    assert not sharded_loss.requires_grad
+        p.grad = torch.full_like(p, 7.0)  # zeroed by the step, not accumulated
+    per_video = train_step(model, still(model), x, y, reduction, shards)
+    assert per_video == pytest.approx(loss.item() / (len(y) if reduction == "sum" else 1), rel=1e-5)
     for p, grad in zip(model.parameters(), expected):
         torch.testing.assert_close(p.grad, grad, rtol=1e-4, atol=1e-6)
 
 
-def test_sharded_backward_is_reproducible_and_restores_threads() -> None:
+def test_sharded_steps_are_reproducible_and_restore_threads() -> None:
     torch.manual_seed(0)
     model = build_model("3d", channels=(3, 4))
     x, y = small_batch(12)
     threads = torch.get_num_threads()
     runs = []
     for _ in range(3):
-        backward(model, F.cross_entropy, x, y, shards=2)
+        train_step(model, still(model), x, y, "mean", shards=2)
         runs.append([p.grad.clone() for p in model.parameters()])
     assert torch.get_num_threads() == threads
     for run in runs[1:]:
         assert all(torch.equal(a, b) for a, b in zip(run, runs[0]))  # bit for bit: sums in shard order
+
+
+def test_in_shards_keeps_shard_order() -> None:
+    x, y = torch.arange(10.0), torch.arange(10)
+    assert [len(part) for part in in_shards(lambda a, b: a, x, y, 3)] == [4, 3, 3]
+    assert torch.equal(torch.cat(in_shards(lambda a, b: a * 2, x, y, 3)), x * 2)
 
 
 def test_shard_count() -> None:
@@ -58,28 +69,28 @@ def test_bad_reduction_and_shard_errors_propagate() -> None:
     model = build_model("3d", channels=(3, 4))
     x, y = small_batch(8)
     with pytest.raises(ValueError, match="reduction"):
-        backward(model, F.cross_entropy, x, y, reduction="none")
+        train_step(model, still(model), x, y, "none")
     bad_labels = y.clone()
     bad_labels[-1] = 10  # only the worker thread's shard holds the bad label
     with pytest.raises(IndexError):
-        backward(model, F.cross_entropy, x, bad_labels, shards=2)
+        train_step(model, still(model), x, bad_labels, "mean", shards=2)
     assert torch.get_num_threads() == 1  # conftest's setting, restored despite the error
 
 
 FORK_SCRIPT = """
 import os, signal, torch
 torch.set_num_threads(1)
-import torch.nn.functional as F
-from ttn.cpu.sharding import backward
+from ttn.experiment.step import train_step
 from ttn.nn import build_model
 torch.manual_seed(0)
 model = build_model("3d", channels=(3, 4))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
 x, y = torch.rand(8, 1, 30, 28, 28), torch.randint(0, 10, (8,))
-backward(model, F.cross_entropy, x, y, shards=2)  # starts the parent's worker thread
+train_step(model, optimizer, x, y, "mean", shards=2)  # starts the parent's worker thread
 pid = os.fork()
 if pid == 0:
     signal.alarm(30)  # a hung child dies instead of outliving the test
-    os._exit(0 if float(backward(model, F.cross_entropy, x, y, shards=2)) > 0 else 1)
+    os._exit(0 if train_step(model, optimizer, x, y, "mean", shards=2) > 0 else 1)
 _, status = os.waitpid(pid, 0)
 print("child exit", os.waitstatus_to_exitcode(status))
 """

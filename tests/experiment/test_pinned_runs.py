@@ -4,7 +4,7 @@ wrote them (tests/experiment/pinned_runs.json), field by field. Every check runs
 
 - the same run trained twice in one process gives bit-identical records and weights;
 - on the CPU the records were written on (`ttn.experiment.provenance.cpu_name`), with the thread count they were
-  written with (2: the sharded backward of `ttn.cpu.backward` in two shards), the records are equal to the pinned
+  written with (2: the training step in two shards, `ttn.cpu.in_shards`), the records are equal to the pinned
   ones exactly (floats as JSON text, NaN equal to NaN);
 - on any other CPU, float rounding differs, so the records are equal to the pinned ones in every field that is not
   a float (run ids, seeds, indices, parameter counts, epochs chosen, divergence) and within `RELATIVE_TOLERANCE`

@@ -17,7 +17,8 @@ from ttn.errors import TTNError
 from ttn.experiment.records import read_record, record_path
 from ttn.experiment.cost import estimate_cost
 from ttn.experiment.runners import DaskRunner, PoolRunner
-from ttn.experiment.sweep import check_out_dir, plan_tasks, run_sweep, run_task
+from ttn.experiment.run import check_out_dir
+from ttn.experiment.sweep import plan_tasks, run_sweep, run_task
 
 TINY = make_config(epochs=1, channels=(2, 3), val_size=12, lr=0.02)
 TINY_OPTIONS = ["--epochs", "1", "--channels", "2,3", "--val-size", "12", "--lr", "0.02"]

@@ -79,7 +79,8 @@ def test_he_of_a_3dttn_is_todays_k0_rule_and_default_he_tied_are_one_model() -> 
 
 
 def test_he_3d_conv_matches_the_3dttn_std_and_default_starts_sqrt6_smaller() -> None:
-    he, default = seeded("3d", init="he"), seeded("3d")
+    he, default = seeded("3d", init="he"), seeded("3d", init="default")
+    assert torch.equal(seeded("3d").conv2.weight, he.conv2.weight)  # he is the default rule (ttn.registry)
     fan_in = math.prod(he.conv2.weight.shape[1:])
     assert he.conv2.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.05)
     assert he.conv2.weight.std().item() / default.conv2.weight.std().item() == pytest.approx(math.sqrt(6), rel=0.05)
@@ -98,7 +99,7 @@ def test_bad_rules_and_scales_are_refused(rule: str, scale: float, message: str)
     with pytest.raises(TTNError, match=message):
         build_model("3d", init=rule, init_scale=scale)
     if message == "--init-scale":
-        with pytest.raises(ValueError, match="init scale"):
+        with pytest.raises(ValueError, match="--init-scale"):
             initialize(nn.Conv3d(1, 2, 3), rule, scale)
 
 

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from ttn.errors import TTNError
-from ttn.experiment.config import DEFAULT_CHANNELS as CONFIG_DEFAULT_CHANNELS
+from ttn.experiment.config import TrainConfig, channels_for
 from ttn.nn import CONV_MAKERS, DEFAULT_CHANNELS, Conv2Plus1d, Conv3dTT, build_model, count_parameters
 from ttn.paper import paper_table
+from ttn import registry
 from ttn.registry import ARCHS, THETA_KINDS
 
 
@@ -42,8 +43,19 @@ def test_3dttn_variants_and_counts(theta: str) -> None:
 def test_one_skeleton_conv_kind_is_the_only_difference() -> None:
     kinds = {arch: type(build_model(arch, channels=(4, 6)).conv1) for arch in ARCHS}
     assert kinds == {"3d": nn.Conv3d, "3dttn": Conv3dTT, "2plus1d": Conv2Plus1d}
-    assert tuple(CONV_MAKERS) == ARCHS and CONFIG_DEFAULT_CHANNELS == DEFAULT_CHANNELS
+    assert tuple(CONV_MAKERS) == ARCHS
     assert len({type(build_model(arch, channels=(4, 6))) for arch in ARCHS}) == 1
+
+
+def test_the_model_and_the_config_read_one_set_of_defaults() -> None:
+    """One definition (ttn.registry), read by build_model and TrainConfig alike: no copy to keep equal."""
+    assert DEFAULT_CHANNELS is registry.DEFAULT_CHANNELS
+    assert channels_for(TrainConfig(), "3d", 60) == registry.DEFAULT_CHANNELS  # a size Table 2 does not give
+    config, model = TrainConfig(), build_model("3dttn")
+    assert (config.theta, config.temporal_kernel, config.conv_init) == (
+        registry.DEFAULT_THETA, registry.DEFAULT_TEMPORAL_KERNEL, registry.DEFAULT_INIT)
+    assert (model.conv1.in_channels, model.conv1.out_channels, model.conv2.out_channels) == (1, *registry.DEFAULT_CHANNELS)
+    assert model.conv1.kernel_size[0] == registry.DEFAULT_TEMPORAL_KERNEL
 
 
 def test_2plus1d_roughly_matches_3d_parameters() -> None:

@@ -10,7 +10,7 @@ import pytest
 PACKAGES = {
     "vmnist": {"VideoMNIST", "load_split", "generate", "DatasetError", "transforms", "trajectories", "__version__"},
     "ttn": {"convert_model", "ConversionSummary", "nn", "cpu", "experiment", "report", "registry", "__version__"},
-    "ttn.cpu": {"accelerate", "backward", "inference_batch_size", "tune_allocator"},
+    "ttn.cpu": {"in_shards", "routes_enabled", "inference_batch_size", "tune_allocator"},
 }
 
 

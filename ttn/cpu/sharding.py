@@ -1,40 +1,35 @@
-"""Data-parallel gradients on CPU threads: a mini-batch split into shards, one per core.
+"""Data parallelism on CPU threads: a mini-batch split into shards, one single-threaded shard per core.
 
-``backward(model, F.cross_entropy, x, y)`` computes the gradient of the batch's loss like
-``F.cross_entropy(model(x), y).backward()`` but splits the batch (B, ...) into `shards` parts, runs
-each part's forward and backward in its own thread with single-threaded torch kernels (shard 0 in the
-calling thread), and sums the parts' gradients into ``p.grad`` in shard order::
+`train_step` (ttn.experiment.training) hands `in_shards` the part of a step that reads the batch (forward, loss,
+backward of one shard, returning its gradients); `in_shards` runs shard 0 in the calling thread and the others in
+worker threads, each with single-threaded torch kernels, and `add_grads` sums the shards' gradients into
+``p.grad`` in shard order::
 
     x (B, 1, T, H, W) --tensor_split--> shard 0 (B0, ...) in this thread      --> grads_0 --+
                                         shard 1 (B1, ...) in a worker thread  --> grads_1 --+--> sum --> p.grad
 
-Why: on 2 cores a LeNet-5 training step at batch 20 spends part of its time in OpenMP barriers and
-per-kernel thread start-up; two independent single-threaded halves are a few percent faster (docs/method.md).
+Why: on 2 cores a LeNet-5 training step at batch 20 spends part of its time in OpenMP barriers and per-kernel
+thread start-up; two independent single-threaded halves are faster (the gain measured is stated where the shard
+count is chosen, `ttn.experiment.training.fit`).
 
-`loss_fn(logits, y, reduction=...)` is a per-sample loss reduced over the batch, like ``F.cross_entropy``.
-Each shard's loss is its share of the batch loss (sum over its videos, divided by B for the mean), so
-the summed gradients are the batch gradient up to float rounding. The result depends on the shard count
-(float sums in another order) but not on thread timing: every shard runs single-threaded and the sum
-is taken in shard order, so a run is reproducible for a given ``torch.get_num_threads()``.
+The result depends on the shard count (float sums in another order) but not on thread timing: every shard runs
+single-threaded and the sum is taken in shard order, so a run is reproducible for a given ``torch.get_num_threads()``.
 """
 from __future__ import annotations
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-from typing import Callable
+from typing import Callable, Sequence, TypeVar
 
 import torch
-from torch import nn
 
-from ttn.cpu.accelerated import routes_enabled
-
-#: A per-sample loss reduced over the batch: (logits (B, classes), labels (B,), reduction="sum") -> scalar.
-LossFn = Callable[..., torch.Tensor]
+from ttn.cpu.switch import routes_enabled
 
 #: Smallest shard worth a thread (videos); smaller batches use fewer shards.
 MIN_SHARD_SIZE = 4
+
+Result = TypeVar("Result")
 
 _executor_lock = threading.Lock()
 _executors: dict[int, ThreadPoolExecutor] = {}
@@ -43,8 +38,8 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's t
 
 
 def shard_count(batch_size: int, device: torch.device | str, threads: int | None = None) -> int:
-    """How many shards `backward` uses: one per torch thread, at least MIN_SHARD_SIZE videos each,
-    and 1 (plain backward) off the CPU or with the CPU routes switched off."""
+    """How many shards a training step uses: one per torch thread, at least MIN_SHARD_SIZE videos each,
+    and 1 (one plain pass) off the CPU or with the CPU routes switched off."""
     if not routes_enabled(device):
         return 1
     threads = threads or torch.get_num_threads()
@@ -59,46 +54,35 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _executors[workers]
 
 
-def _shard_grads(model: nn.Module, loss_fn: LossFn, params: list[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
-                 batch_size: int, reduction: str) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-    """(detached loss share, gradients of `params`) of one shard x (b, ...), y (b,)."""
-    loss = loss_fn(model(x), y, reduction="sum")
-    if reduction == "mean":
-        loss = loss / batch_size
-    return loss.detach(), list(torch.autograd.grad(loss, params, allow_unused=True))
+def in_shards(fn: Callable[[torch.Tensor, torch.Tensor], Result], x: torch.Tensor, y: torch.Tensor,
+              shards: int) -> list[Result]:
+    """``fn(x_part, y_part)`` for each of `shards` parts of the batch x (B, ...), y (B,), in shard order.
+
+    One shard calls `fn` once in this thread with the torch threads as they are; several run in parallel, shard 0
+    in this thread and the others in worker threads, each single-threaded (this thread's count is restored after,
+    also on an error, which is raised here)."""
+    parts = list(zip(x.tensor_split(shards), y.tensor_split(shards))) if shards > 1 else [(x, y)]
+    if len(parts) == 1:
+        return [fn(*parts[0])]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # this thread runs shard 0, single-threaded like the workers
+    try:
+        futures = [_executor(len(parts) - 1).submit(fn, *part) for part in parts[1:]]
+        first = fn(*parts[0])
+        return [first] + [future.result() for future in futures]
+    finally:
+        torch.set_num_threads(threads)
 
 
-def backward(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean",
-             shards: int | None = None) -> torch.Tensor:
-    """Set ``p.grad`` of `model`'s trainable parameters to the gradient of ``loss_fn(model(x), y)``
-    (``reduction`` "mean" or "sum" over the batch), computed in `shards` threads; returns the loss (detached).
-
-    x (B, ...) inputs, y (B,) int64 labels. ``shards=None`` takes `shard_count`; 1 is a plain backward.
-    Existing gradients are replaced, not accumulated (like ``zero_grad(set_to_none=True)`` then backward).
-    """
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    batch_size = len(x)
-    shards = shard_count(batch_size, x.device) if shards is None else max(1, min(shards, batch_size))
-    parts = list(zip(x.tensor_split(shards), y.tensor_split(shards)))
-    if shards == 1:
-        results = [_shard_grads(model, loss_fn, params, *parts[0], batch_size, reduction)]
-    else:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # this thread runs shard 0, single-threaded like the workers
-        try:
-            executor = _executor(shards - 1)
-            futures = [executor.submit(_shard_grads, model, loss_fn, params, *part, batch_size, reduction) for part in parts[1:]]
-            results = [_shard_grads(model, loss_fn, params, *parts[0], batch_size, reduction)] + [f.result() for f in futures]
-        finally:
-            torch.set_num_threads(threads)
+def add_grads(params: Sequence[torch.nn.Parameter], grads: Sequence[Sequence[torch.Tensor | None]]) -> None:
+    """Add each shard's gradients (`grads[shard][i]` of `params[i]`, None where unused) into ``p.grad``, in shard
+    order (reproducible); a ``p.grad`` of None takes the first shard's tensor."""
     for index, param in enumerate(params):
-        grads = [grad_list[index] for _, grad_list in results if grad_list[index] is not None]
-        for grad in grads[1:]:
-            grads[0].add_(grad)  # in shard order: reproducible
-        param.grad = grads[0] if grads else None
-    loss = results[0][0]
-    for shard_loss, _ in results[1:]:
-        loss = loss + shard_loss
-    return loss
+        for shard_grads in grads:
+            grad = shard_grads[index]
+            if grad is None:
+                continue
+            if param.grad is None:
+                param.grad = grad
+            else:
+                param.grad.add_(grad)

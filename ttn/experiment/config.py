@@ -17,11 +17,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ttn.errors import TTNError
 from ttn.paper import paper_channels
-from ttn.registry import (INIT_RULES, THETA_KINDS, canonical_init, check_channels, check_choice, check_finite,
-                          check_positive, check_temporal_kernel)
-
-#: Channels of a run when neither the option nor Table 2 gives them (ttn.nn.DEFAULT_CHANNELS: checked in tests).
-DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
+from ttn.registry import (DEFAULT_CHANNELS, DEFAULT_INIT, DEFAULT_TEMPORAL_KERNEL, DEFAULT_THETA, INIT_RULES,
+                          THETA_KINDS, WHOLE_VAL_SPLIT, canonical_init, check_channels, check_choice, check_finite,
+                          check_positive, check_temporal_kernel, check_val_size)
 #: Section 3.4's batch size: 20, or 10 when training on 10 videos (`batch_size_for`).
 PAPER_BATCH_SIZE, SMALL_BATCH_SIZE, SMALL_BATCH_VIDEOS = 20, 10, 10
 #: Section 3.4: the lr decays "every 10th epoch" (when validation accuracy did not improve).
@@ -134,13 +132,6 @@ def check_momentum(value: Any, what: str) -> float:
     return value
 
 
-def check_val_size(value: Any, what: str) -> int:
-    """A validation subset size, 0 for the whole split."""
-    if value < 0:
-        raise TTNError(f"{what} must be >= 0 (0 = the whole val split), got {value}")
-    return value
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Every option of one training run (stored in full in the result record's `config`).
@@ -164,7 +155,7 @@ class TrainConfig:
                                   "1 = never.", check=check_decay_factor, metavar="F")
     decay_every: int = setting(DECAY_EVERY, "section 3.4 fixes it", check=check_positive)
     # The same subset for every run (the authors' code: the first 1000, recipe "authors").
-    val_size: int = option(DEFAULT_VAL_SIZE, "Validation subset; 0 = whole val split.", check=check_val_size,
+    val_size: int = option(DEFAULT_VAL_SIZE, f"Validation subset; {WHOLE_VAL_SPLIT} = whole val split.", check=check_val_size,
                            metavar="N")
     val_pick: str = setting("random", "a recipe's (the authors' code validates on the first videos)", choices=VAL_PICKS)
     # The plateau rule and --score last read only every 10th epoch, so 10 is faithful and ~10x cheaper than
@@ -178,16 +169,16 @@ class TrainConfig:
                                               check=optional(check_channels), metavar="C1,C2",
                                               default_text="Table 2 for arch and size, else "
                                                            + ",".join(map(str, DEFAULT_CHANNELS)))
-    theta: str = option("similarity", "3DTT transforms.", choices=THETA_KINDS)  # the paper's main experiments (eq. 2)
+    theta: str = option(DEFAULT_THETA, "3DTT transforms.", choices=THETA_KINDS)  # the paper's main experiments (eq. 2)
     transform_lr_scale: float = option(1.0, "The 3DTT transform parameters learn at lr * X.", check=check_positive,
                                        metavar="X")
     freeze_transforms: bool = option(False, "3dttn: transforms fixed at the identity (K0 repeated over time, a "
                                             "temporally tied kernel).")
-    temporal_kernel: int = option(5, "Temporal kernel size.", check=check_temporal_kernel, metavar="T")
+    temporal_kernel: int = option(DEFAULT_TEMPORAL_KERNEL, "Temporal kernel size.", check=check_temporal_kernel, metavar="T")
     input_scale: str = setting("unit", "a recipe's (0-255 inputs belong to the authors' lr scale)", choices=INPUT_SCALES)
     # PyTorch's "default" starts nn.Conv3d weights sqrt(6) smaller than K0, which alone favoured the 3DTTN by 14-18 points.
     conv_init: str = option(
-        "he", "How every arch's conv weights start: 'he' N(0, 2/fan_in), the rule of the 3DTTN's K0; 'default' "
+        DEFAULT_INIT, "How every arch's conv weights start: 'he' N(0, 2/fan_in), the rule of the 3DTTN's K0; 'default' "
         "PyTorch's (3D conv weights sqrt(6)x smaller than K0); 'normal' the authors' N(0, 1); 'tied' one He slice "
         "repeated over time (a 3DTTN's start; for a 3DTTN default, he and tied are the same).", choices=INIT_RULES)
     init_scale: float = option(

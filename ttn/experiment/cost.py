@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ttn.experiment.config import batch_size_for, channels_for
+from ttn.registry import val_count
 
 if TYPE_CHECKING:
     from ttn.experiment.task import Task
@@ -66,7 +67,7 @@ def task_seconds(task: Task, rates: Rates = Rates(), test_videos: int = 10_000, 
     """Estimated CPU-seconds (one thread) of one task: training, validation, and its test pass unless deferred."""
     train_rate, eval_rate = rates.of(shape_of(task))
     config = task.config
-    val = val_split if config.val_size <= 0 else min(config.val_size, val_split)
+    val = min(val_count(config.val_size, val_split), val_split)
     validations = math.ceil(config.epochs / config.val_every)
     tested = 0 if task.defer_test else test_videos
     return config.epochs * task.videos / train_rate + (validations * val + tested) / eval_rate
@@ -114,10 +115,9 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
     evaluation batch, one torch thread, after one untimed step each (a few seconds per shape)."""
     import torch
 
-    from ttn.cpu import accelerate
     from ttn.cpu.runtime import tune_allocator
     from ttn.experiment.evaluation import predict, scale_input
-    from ttn.experiment.training import train_step
+    from ttn.experiment.step import train_step
     from ttn.nn import build_model
 
     shapes: dict[Shape, int] = {}
@@ -133,12 +133,11 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
             videos = torch.randint(0, 256, (PROBE_EVAL_VIDEOS, frames, size, size), dtype=torch.uint8)
             for (arch, c1, c2), batch in shapes.items():
                 model = build_model(arch, channels=(c1, c2), frames=frames, size=size)
-                forward = accelerate(model, "cpu")
                 optimizer = torch.optim.SGD(model.parameters(), lr=1e-9, momentum=0.9)
                 x, y = scale_input(videos[:batch], "unit"), torch.randint(0, 10, (batch,))
-                forward.train()
-                train = batch / _median_seconds(lambda: train_step(forward, optimizer, x, y, "mean"), steps)
-                evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(forward, videos, "unit"), 1)
+                model.train()
+                train = batch / _median_seconds(lambda: train_step(model, optimizer, x, y, "mean"), steps)
+                evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(model, videos, "unit"), 1)
                 per_shape[(arch, c1, c2)] = (train / PARALLEL_SLOWDOWN, evaluate / PARALLEL_SLOWDOWN)
     finally:
         torch.set_num_threads(threads)

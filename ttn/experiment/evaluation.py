@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ttn.cpu import accelerate, inference_batch_size
+from ttn.cpu.switch import inference_batch_size
 from ttn.experiment.config import INPUT_SCALES
 from ttn.registry import NUM_CLASSES
 
@@ -47,16 +47,15 @@ def predict(model: nn.Module, videos: torch.Tensor, input_scale: str, batch_size
     """Predicted classes of uint8 videos (N, T, H, W) on any device: int64 (N,). Model put in eval mode.
 
     The one place where inference is batched: at most `batch_size` videos per forward pass (fewer on CPU,
-    `ttn.cpu.inference_batch_size`), through `ttn.cpu.accelerate`: pass a plain model, or one accelerated
-    once by the caller (training validates every epoch; `accelerate` returns an accelerated model as it is).
+    `ttn.cpu.inference_batch_size`).
     """
     device = next(model.parameters()).device
-    runner = accelerate(model, device).eval()
+    model.eval()
     batch_size = inference_batch_size(batch_size, device)
     out = []
     for start in range(0, len(videos), batch_size):
         x = scale_input(videos[start : start + batch_size].to(device), input_scale)  # (B, 1, T, H, W)
-        out.append(runner(x).argmax(1).cpu().numpy())  # logits (B, classes) -> classes
+        out.append(model(x).argmax(1).cpu().numpy())  # logits (B, classes) -> classes
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -72,7 +71,6 @@ def predict_split(
     videos at a time so that memory stays bounded (the test split is 235 MB as uint8). `model` as for `predict`."""
     import vmnist
 
-    model = accelerate(model, next(model.parameters()).device)  # once, not per read
     if indices is None:
         indices = np.arange(len(vmnist.load_labels(data, split)))  # DatasetError if no such split
     indices = np.asarray(indices, dtype=np.int64)

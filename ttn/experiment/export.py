@@ -20,6 +20,7 @@ from torch import nn
 
 from ttn.errors import TTNError
 from ttn.experiment.checkpoint import CheckpointHeader
+from ttn.nn import LeNet5
 from vmnist.infra.atomic import atomic_open
 
 EXPORT_FORMATS = ("torchscript", "onnx")
@@ -39,6 +40,8 @@ def export_model(model: nn.Module, header: CheckpointHeader, fmt: str, out: str 
     if fmt not in EXPORT_FORMATS:
         raise TTNError(f"--format {fmt}: choose one of {', '.join(EXPORT_FORMATS)}")
     model = model.eval()
+    if isinstance(model, LeNet5):
+        model.set_cpu_routes(False)  # the formats hold torch's ops, not this process's CPU kernels
     payload = _torchscript(model, header) if fmt == "torchscript" else _onnx(model, header)
     with atomic_open(out, "wb") as stream:
         stream.write(payload)

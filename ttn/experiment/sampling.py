@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 
 from ttn.errors import TTNError
-from ttn.registry import NUM_CLASSES, check_videos
+from ttn.registry import NUM_CLASSES, check_videos, val_count
 
 # Purpose tags: the first word of every seed sequence.
 TRAIN_STREAM = 1
@@ -47,10 +47,10 @@ def train_indices(labels: np.ndarray, videos: int, run: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen))
 
 
-def check_val_size(val_size: int, split_size: int, data: object = "the data file") -> None:
-    """TTNError naming --val-size unless the val split (of `split_size` videos, in `data`) holds `val_size` videos (0
-    means all of them): a record never says it validated on more videos than it did."""
-    if val_size > split_size:
+def check_val_fits(val_size: int, split_size: int, data: object = "the data file") -> None:
+    """TTNError naming --val-size unless the val split (of `split_size` videos, in `data`) holds `val_size` videos
+    (`ttn.registry.val_count`: 0 means all of them): a record never says it validated on more videos than it did."""
+    if val_count(val_size, split_size) > split_size:
         raise TTNError(f"--val-size {val_size}: the val split of {data} has {split_size:,} videos; give --val-size "
                        f"{split_size} or less, or 0 for the whole split")
 
@@ -58,9 +58,9 @@ def check_val_size(val_size: int, split_size: int, data: object = "the data file
 def val_indices(split_size: int, val_size: int, pick: str = "random") -> np.ndarray:
     """The fixed validation subset: `val_size` sorted indices of the val split (all of it if 0), a seeded sample
     (`pick` "random", the same for every run) or the first `val_size` ("first", the authors'). TTNError if the split
-    is smaller than `val_size` (`check_val_size`)."""
-    check_val_size(val_size, split_size)
-    if val_size <= 0 or val_size == split_size:
+    is smaller than `val_size` (`check_val_fits`)."""
+    check_val_fits(val_size, split_size)
+    if val_count(val_size, split_size) == split_size:
         return np.arange(split_size, dtype=np.int64)
     if pick == "first":
         return np.arange(val_size, dtype=np.int64)

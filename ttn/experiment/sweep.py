@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ttn.errors import TTNError, first_line
-from ttn.experiment.config import PROTOCOL, TrainConfig
+from ttn.experiment.config import TrainConfig
 from ttn.experiment.runners import Runner
 from ttn.experiment.task import Task
-from ttn.registry import check_arch, check_videos
 
 #: How often the tasks lost to a dead worker are submitted again (a local pool; Dask re-schedules them itself).
 DEAD_WORKER_RETRIES = 2
@@ -50,16 +49,13 @@ def plan_tasks(
 
     `configs` are the candidates (`ttn.experiment.config.expand_grid`), the same for every arch or given per
     arch. A candidate without channels gets them from `channels_for` (Table 2 for the cell, else the default).
+    Each Task checks its arch and size (TTNError).
     """
     archs, sizes = list(archs), list(videos)
     if isinstance(configs, TrainConfig):
         configs = [configs]
     by_arch = {arch: list(configs[arch] if isinstance(configs, Mapping) else configs) for arch in archs}
     run_list = list(range(runs)) if isinstance(runs, int) else list(runs)
-    for arch in archs:
-        check_arch(arch)
-    for size in sizes:
-        check_videos(size)
     if not run_list or min(run_list) < 0:
         raise TTNError("--runs must be at least 1")
     tasks: dict[str, Task] = {}
@@ -70,83 +66,6 @@ def plan_tasks(
                     task = Task(arch, size, run, config)
                     tasks.setdefault(task.run_id, task)  # 3DTT-only axes make equal tasks for the other archs
     return list(tasks.values())
-
-
-def check_tasks_fit(tasks: list[Task], data: str | os.PathLike[str]) -> None:
-    """TTNError if the data file cannot supply a planned run: its training videos, its validation subset
-    (--val-size), or videos long and large enough for its temporal kernel. Every candidate is checked when
-    planning, before any work is submitted (`ttn train` and `ttn sweep` alike)."""
-    import vmnist
-
-    from ttn.experiment.sampling import check_sample_size, check_val_size
-    from ttn.nn.lenet5 import check_input_fits
-
-    labels = vmnist.load_labels(data, "train")
-    for size in sorted({task.videos for task in tasks}):
-        check_sample_size(size, labels)
-    fingerprint = vmnist.dataset_fingerprint(data)
-    for val_size in sorted({task.config.val_size for task in tasks}):
-        check_val_size(val_size, fingerprint["split_sizes"].get("val", 0), data)
-    for kernel in sorted({task.config.temporal_kernel for task in tasks}):
-        try:
-            check_input_fits(int(fingerprint["frames"]), int(fingerprint["height"]), kernel)
-        except TTNError as exc:
-            raise TTNError(f"--temporal-kernel {kernel}: {exc}; choose a smaller kernel or longer videos") from None
-
-
-def check_out_dir(out: str | os.PathLike[str], tasks: list[Task], fingerprint: Mapping[str, Any]) -> None:
-    """Refuse an `out` folder holding records of another dataset or of another protocol.
-
-    Candidates (configs that differ in an axis, `ttn.experiment.config.AXES`) may share a folder: their run ids
-    differ and `ttn report` selects among them. The protocol options (`PROTOCOL`: recipe, epochs, validation,
-    score, ...) define what the accuracies in a folder mean, so every record and task must agree on them.
-    """
-    from ttn.experiment.records import fingerprint_of, load_records
-
-    out = Path(out)
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise TTNError(f"--out {out} is a file: give a folder for the result records")
-    loaded = load_records(out)  # TTNError if the folder already mixes datasets
-    if not loaded.records:
-        return
-    ours = fingerprint_of(fingerprint)
-    if loaded.fingerprint is not None and loaded.fingerprint != ours:
-        theirs = ", ".join(f"{k}={v}" for k, v in loaded.fingerprint if v != dict(ours).get(k))
-        raise TTNError(
-            f"--out {out} holds records of another dataset ({theirs}); use another --out for this data file"
-        )
-    want = tasks[0].resolved_config() if tasks else {}  # the protocol is the same for every task of one sweep
-    for record in loaded.records:
-        have = record["config"]
-        for name in PROTOCOL:
-            if have.get(name) != want.get(name):
-                raise TTNError(
-                    f"--out {out}: {record['run_id']} was trained with {name}={have.get(name)!r}, this sweep "
-                    f"uses {want.get(name)!r}; use another --out for another protocol, or the same options"
-                )
-    check_run_ids(out, tasks, loaded.records)
-
-
-def check_run_ids(out: Path, tasks: list[Task], records: list[dict[str, Any]]) -> None:
-    """TTNError if a planned run id names a record of `out` trained with another config: a run id means one
-    config forever (e.g. after a change of a default), so a sweep never skips or mixes in a different run."""
-    from ttn.experiment.config import identity
-
-    by_id = {record["run_id"]: record for record in records}
-    for task in tasks:
-        record = by_id.get(task.run_id)
-        if record is None:
-            continue
-        have, want = dict(identity(record["config"])), dict(identity(task.resolved_config()))
-        differ = sorted(name for name in have.keys() | want.keys() if have.get(name) != want.get(name))
-        if differ:
-            name = differ[0]
-            raise TTNError(
-                f"--out {out}: {task.run_id} is already the run id of a record trained with {name}={have.get(name)!r}, "
-                f"this sweep's run would have {name}={want.get(name)!r}; use another --out, or the record's options"
-            )
 
 
 def pending_tasks(tasks: list[Task], out: str | os.PathLike[str]) -> tuple[list[Task], list[Task]]:
@@ -160,27 +79,12 @@ def pending_tasks(tasks: list[Task], out: str | os.PathLike[str]) -> tuple[list[
 
 
 def run_task(task: Task, data: str, out: str) -> dict[str, Any]:
-    """Train one task and write its record, under its claim (`ttn.experiment.claims`): a task whose complete
-    record exists returns it untouched, one that another sweep is training returns at once ("elsewhere").
+    """A sweep's task: `ttn.experiment.run.train_task` (claim, record check, train, write; the path of `ttn train`
+    too), returning a small summary for the sweep's report (`Outcome.summary`: run_id, test_accuracy,
+    wall_time_s, skipped, elsewhere)."""
+    from ttn.experiment.run import train_task
 
-    Returns a small summary (run_id, test_accuracy, wall_time_s, skipped, elsewhere) for the sweep's report.
-    """
-    from ttn.cpu.runtime import tune_allocator
-    from ttn.experiment.claims import claim
-    from ttn.experiment.records import read_record, record_exists, record_path
-    from ttn.experiment.training import train_run
-
-    tune_allocator()  # in every worker, process pool or Dask alike (once per process)
-    summary = {"run_id": task.run_id, "test_accuracy": None, "wall_time_s": 0.0, "skipped": True, "elsewhere": False}
-    with claim(out, task.run_id) as claimed:
-        if not claimed:
-            return summary | {"elsewhere": True}
-        if record_exists(out, task.run_id):  # a retried, resumed or concurrent task never redoes finished work
-            return summary | {"test_accuracy": read_record(record_path(out, task.run_id))["test_accuracy"]}
-        record = train_run(data, task.arch, task.videos, task.run, task.config, out_dir=out,
-                           defer_test=task.defer_test).record
-    return summary | {"test_accuracy": record["test_accuracy"], "val_accuracy": record["val_accuracy"],
-                      "wall_time_s": record["wall_time_s"], "skipped": False}
+    return train_task(task, data, out).summary()
 
 
 def run_test_task(task: Task, data: str, out: str) -> dict[str, Any]:

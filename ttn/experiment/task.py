@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ttn.experiment.config import TrainConfig, candidate_tag, resolved_config
+from ttn.registry import check_arch, check_videos
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ class Task:
     config: TrainConfig
     #: no test pass when trained: a raced sweep's run of a candidate not yet picked (`ttn.experiment.racing`)
     defer_test: bool = False
+
+    def __post_init__(self) -> None:
+        """The one check of a run's arch and size (`ttn.registry`), for `ttn train` and sweeps alike: TTNError."""
+        check_arch(self.arch)
+        check_videos(self.videos)
 
     @property
     def run_id(self) -> str:

@@ -3,9 +3,9 @@
     train_run:
       load_run_data   train split --train_indices(run, videos)--> (videos, T, H, W) uint8 in memory (loaded once)
                       val split   --val_indices(val_size, pick)-> (val_size, T, H, W) uint8 in memory
-      seeded_model    build_model(arch, init rule) drawn from init_seed(arch, run); accelerated once (ttn.cpu)
-      fit             for epoch: train_epoch = train_step over shuffled mini-batches
-                                   (forward, cross-entropy, backward, SGD momentum step)
+      seeded_model    build_model(arch, init rule) drawn from init_seed(arch, run) (CPU routes inside, ttn.nn)
+      fit             for epoch: train_epoch = train_step over shuffled mini-batches (ttn.experiment.step:
+                                   zero_grad, forward, cross-entropy, backward, SGD momentum step)
                       every `val_every` epochs and after the last: val accuracy (`Scores` keeps the scored state)
                       every `decay_every` epochs: lr *= lr_decay if val accuracy did not improve since the last check
       predict_split   scored state (best or last epoch) -> full test split
@@ -26,18 +26,17 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ttn.cpu import accelerate, backward
+from ttn.cpu.sharding import shard_count
 from ttn.experiment.config import TrainConfig, run_config
 from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
 from ttn.experiment.provenance import versions
 from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_indices
+from ttn.experiment.step import Diverged, train_step
 from ttn.experiment.task import Task
 from ttn.nn.transform_stats import model_transform_statistics
-from ttn.registry import check_arch
 
 
 @dataclass(frozen=True)
@@ -112,23 +111,6 @@ def seeded_model(arch: str, run: int, config: TrainConfig, model_kwargs: dict[st
     return model, seed
 
 
-class Diverged(Exception):
-    """The training loss became infinite or NaN (raised before the optimizer step that would use it)."""
-
-
-def train_step(forward: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               reduction: str) -> float:
-    """One SGD step on a batch x (B, 1, T, H, W) float, y (B,): forward, cross-entropy, backward, optimizer step.
-    Returns the mean loss per video; raises Diverged, before stepping, if it is not finite."""
-    # = F.cross_entropy(forward(x), y, reduction=reduction).backward(), in one shard per core on CPU (ttn.cpu)
-    loss = backward(forward, F.cross_entropy, x, y, reduction=reduction)
-    per_video = loss.item() / len(y) if reduction == "sum" else loss.item()
-    if not np.isfinite(per_video):
-        raise Diverged(f"loss {per_video} at lr {current_lr(optimizer):g}")
-    optimizer.step()
-    return per_video
-
-
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -137,16 +119,16 @@ def train_epoch(
     order: np.ndarray,
     batch_size: int,
     config: TrainConfig,
+    shards: int = 1,
 ) -> float:
-    """One pass over uint8 `videos` (N, T, H, W) in `order`; returns the mean per-video training loss.
-
-    `model` computes the forward pass (the accelerated model on CPU); `optimizer` holds its parameters."""
+    """One pass over uint8 `videos` (N, T, H, W) in `order`, `train_step` by `train_step` (each in `shards` threads);
+    returns the mean per-video training loss. `optimizer` holds `model`'s parameters."""
     model.train()
     total, count = 0.0, 0
     for start in range(0, len(order), batch_size):
         batch = torch.from_numpy(order[start : start + batch_size])
         x = scale_input(videos[batch], config.input_scale)  # (B, 1, T, H, W)
-        total += train_step(model, optimizer, x, labels[batch], config.loss_reduction) * len(batch)
+        total += train_step(model, optimizer, x, labels[batch], config.loss_reduction, shards) * len(batch)
         count += len(batch)
     return total / max(count, 1)
 
@@ -192,25 +174,31 @@ class Fit:
 EpochCallback = Callable[[dict[str, Any], float], None]  # (history entry, best validation accuracy so far)
 
 
-def fit(model: nn.Module, forward: nn.Module, run_data: RunData, config: TrainConfig, batch_size: int,
-        rng: np.random.Generator, on_epoch: EpochCallback | None = None) -> Fit:
-    """Train `model` (through `forward`, the same model accelerated) for `config.epochs` epochs on shuffled
-    mini-batches of `run_data`; validate every `config.val_every` epochs and after the last; decay the lr on a
-    plateau; stop at a diverged epoch. Leaves `model` in its scored state (`Scores`). `config.lr` is the run's
-    (`ttn.experiment.config.run_config` fills in an arch's default)."""
+def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: int, rng: np.random.Generator,
+        on_epoch: EpochCallback | None = None) -> Fit:
+    """Train `model` for `config.epochs` epochs on shuffled mini-batches of `run_data`; validate every
+    `config.val_every` epochs and after the last; decay the lr on a plateau; stop at a diverged epoch. Leaves
+    `model` in its scored state (`Scores`). `config.lr` is the run's (`ttn.experiment.config.run_config` fills in
+    an arch's default)."""
     optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
+    # Data parallelism: one single-threaded shard of each batch per core on CPU (`ttn.cpu.in_shards`), chosen for
+    # its measured gain over one batch on 2 OpenMP threads: about 4% per step on a quiet machine (80 ms against
+    # 83 ms, 3D model, docs/method.md "Speed on CPU"); +1% / +2% / +3% (3d / 3dttn / 2plus1d, 78.9 / 78.4 / 53.7
+    # against 78.1 / 76.9 / 52.1 videos/s) on 2 cores loaded by a training sweep (issue 28, `python
+    # bench/bench_models.py --rounds 3` against `--shards 1`).
+    shards = shard_count(batch_size, config.device)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     scores, history, diverged_at = Scores(config.score), [], None
     for epoch in range(1, config.epochs + 1):
         lr = current_lr(optimizer)
         order = rng.permutation(len(run_data.y_train))
         try:
-            loss = train_epoch(forward, optimizer, run_data.x_train, run_data.y_train, order, batch_size, config)
+            loss = train_epoch(model, optimizer, run_data.x_train, run_data.y_train, order, batch_size, config, shards)
         except Diverged:
             loss, diverged_at = float("nan"), epoch  # the model keeps its last finite weights
         entry: dict[str, Any] = {"epoch": epoch, "train_loss": loss, "val_accuracy": None, "lr": lr}
         if epoch % config.val_every == 0 or epoch == config.epochs or diverged_at is not None:
-            predictions = predict(forward, run_data.x_val, config.input_scale, config.eval_batch_size)
+            predictions = predict(model, run_data.x_val, config.input_scale, config.eval_batch_size)
             entry["val_accuracy"] = scores.add(epoch, accuracy(run_data.y_val.numpy(), predictions), model)
         if transforms := model_transform_statistics(model):  # 3DTT layers only
             entry["transforms"] = transforms
@@ -226,53 +214,55 @@ def fit(model: nn.Module, forward: nn.Module, run_data: RunData, config: TrainCo
 
 def train_run(
     data: str | os.PathLike[str],
-    arch: str,
-    videos: int,
-    run: int,
-    config: TrainConfig,
+    task: Task | str,
+    videos: int | None = None,
+    run: int | None = None,
+    config: TrainConfig | None = None,
     *,
     out_dir: str | os.PathLike[str] | None = None,
     save_model: bool = False,
     progress: ProgressCallback | None = None,
-    defer_test: bool = False,
 ) -> TrainResult:
-    """Train (arch, videos, run) of `config` on `data`, test the scored model (best or last epoch), and write
-    its record into `out_dir`. Raises TTNError / vmnist DatasetError on bad inputs before any training starts.
+    """Train `task` on `data`, test the scored model (best or last epoch), and write its record into `out_dir`.
+    Raises TTNError / vmnist DatasetError on bad inputs before any training starts. (`task` may also be spelled
+    out as arch, videos, run, config: ``train_run(data, "3d", 10, 0, config)``.)
 
-    `defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test accuracy
-    is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test later."""
+    `task.defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test
+    accuracy is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test
+    later. `ttn.experiment.run.train_task` runs it under the task's claim (`ttn train` and sweeps)."""
     started, started_cpu = time.perf_counter(), time.process_time()
-    config = run_config(config, check_arch(arch), videos)  # the arch's default lr for the size, if none given
-    task = Task(arch, videos, run, config)
+    if not isinstance(task, Task):
+        task = Task(task, videos, run, config)  # type: ignore[arg-type]
+    arch, videos, run = task.arch, task.videos, task.run
+    config = run_config(task.config, arch, videos)  # the arch's default lr for the size, if none given
     run_data = load_run_data(data, videos, run, config)
     resolved = task.resolved_config()
     model_kwargs = model_options(resolved, run_data.fingerprint)
     model, seed = seeded_model(arch, run, config, model_kwargs)
     model.to(config.device)
-    forward = accelerate(model, config.device)  # the same parameters, run through the CPU routes on CPU
 
     def on_epoch(entry: dict[str, Any], best_val: float) -> None:
         if progress is not None:
             progress(EpochInfo(task.run_id, entry["epoch"], config.epochs, entry["train_loss"], entry["val_accuracy"],
                                best_val, entry["lr"], time.perf_counter() - started))
 
-    fitted = fit(model, forward, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
+    fitted = fit(model, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
     # the data by name and fingerprint, not by this machine's path (`ttn train --data` or TTN_DATA finds it again)
     chosen, source = run_data.train_indices, {"path": Path(data).name} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
-    test = None if defer_test else score_on_test_split(forward, data, config.input_scale, config.eval_batch_size)
+    test = None if task.defer_test else score_on_test_split(model, data, config.input_scale, config.eval_batch_size)
     record = record_of(task, seed, chosen, model, fitted, test, source, started) | {
         "cpu_time_s": round(time.process_time() - started_cpu, 3)}  # all threads of this process
     result = TrainResult(record=record, model=model)
     if out_dir is not None:
-        write_run(result, out_dir, save_model or defer_test, model_kwargs)
+        write_run(result, out_dir, save_model or task.defer_test, model_kwargs)
     return result
 
 
-def score_on_test_split(forward: nn.Module, data: str | os.PathLike[str], input_scale: str, batch_size: int) -> SplitScore:
+def score_on_test_split(model: nn.Module, data: str | os.PathLike[str], input_scale: str, batch_size: int) -> SplitScore:
     """The test accuracy of a scored model on the whole test split of `data`, and the seconds the pass took."""
     started = time.perf_counter()
-    labels, predictions = predict_split(forward, data, "test", input_scale, batch_size=batch_size)
+    labels, predictions = predict_split(model, data, "test", input_scale, batch_size=batch_size)
     return SplitScore(accuracy(labels, predictions), round(time.perf_counter() - started, 3))
 
 
@@ -285,7 +275,7 @@ class SplitScore:
 
 
 def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | os.PathLike[str]) -> dict[str, Any]:
-    """Test a recorded run whose test was deferred (`train_run(defer_test=True)`): load its saved scored model,
+    """Test a recorded run whose test was deferred (`Task.defer_test`): load its saved scored model,
     test it on `data`'s test split, and rewrite its record with the accuracy (atomically). Returns the record."""
     from ttn.experiment.checkpoint import load_checkpoint
     from ttn.experiment.records import read_record, record_path, write_record
@@ -295,7 +285,7 @@ def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | 
         return record
     config = record["config"]
     model, _ = load_checkpoint(checkpoint_path(out_dir, run_id), config["device"])
-    test = score_on_test_split(accelerate(model, config["device"]), data, config["input_scale"], config["eval_batch_size"])
+    test = score_on_test_split(model, data, config["input_scale"], config["eval_batch_size"])
     record = record | {"test_accuracy": test.accuracy, "test_time_s": test.seconds, "test_deferred": True}
     write_record(out_dir, record)
     return record

@@ -1,6 +1,7 @@
 """The science, in plain PyTorch: the 3DTT convolution (section 3.1), the (2+1)D convolution, LeNet-5 (section 3.3).
 
-Nothing here knows about memory formats, threads or fused routes: `ttn.cpu` makes these models fast.
+The fast CPU routes of `ttn.cpu` run inside LeNet-5's forward behind one switch (`LeNet5.set_cpu_routes`);
+nothing here knows about threads.
 """
 from ttn.nn.conv2plus1d import Conv2Plus1d, tran_intermediate_channels
 from ttn.nn.conv3d_tt import PADDING_MODES, Conv3dTT, compose_matrices, similarity_matrices

@@ -15,7 +15,7 @@ would repeat K0 over time, a temporal box filter, so it is left alone too.
 
 A converted layer keeps the conv's hyper-parameters and replaces its weight (O, I/g, T, H, W) by K0
 (O, I/g, H, W) and the transforms: O*(T-1)*6 (affine), O*(T-1)*4 (similarity) or O*4 (shared) parameters.
-Its forward is plain ``F.conv3d`` with the built kernel (`ttn.cpu.accelerate` speeds up LeNet-5 only).
+Its forward is plain ``F.conv3d`` with the built kernel (the CPU routes run inside `ttn.nn.LeNet5` only).
 
 ``init="first_slice"`` (the default) starts K0 from the conv's slice t = 0 rather than, say, its slice of
 largest norm: K0 is the first slice in the paper's eq. 1 and later slices are warped from it, so a trained

@@ -25,17 +25,17 @@ import torch
 from torch import nn
 
 from ttn.nn.conv3d_tt import Conv3dTT
-from ttn.registry import check_init, check_positive
+from ttn.registry import DEFAULT_INIT, check_init, check_positive
 
 __all__ = ["initialize", "init_conv_"]
 
 
-def initialize(model: nn.Module, rule: str = "default", scale: float = 1.0) -> nn.Module:
+def initialize(model: nn.Module, rule: str = DEFAULT_INIT, scale: float = 1.0) -> nn.Module:
     """Re-draw every convolution of `model` in place by `rule` and multiply its weights by `scale`; returns
     `model`. Convolutions are visited in `model.modules()` order (the draws depend on the torch RNG state);
-    linear layers are left as built."""
+    linear layers are left as built. The one check of a model's rule and scale (TTNError naming the option)."""
     check_init(rule)
-    check_positive(scale, "init scale")
+    check_positive(scale, "--init-scale")
     for module in model.modules():
         if isinstance(module, (Conv3dTT, nn.Conv3d)):
             init_conv_(module, rule, scale)

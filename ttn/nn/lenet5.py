@@ -8,7 +8,10 @@ is the only difference between architectures, as in torchvision's video ResNets 
       -> conv C1 -> C2 (t x 5 x 5, no padding)          -> ReLU -> max-pool 2   (B, C2, 5, 5, 5)
       -> flatten (B, C2*125) -> fc 120 -> ReLU -> fc 84 -> ReLU -> fc 10        logits (B, 10)
 
-This is plain PyTorch; `ttn.cpu.accelerated` runs the same model faster on CPU, with equal outputs.
+The forward is plain PyTorch, with one switch (`LeNet5.set_cpu_routes`, read from ``TTN_CPU_ROUTES`` by
+`build_model`, as timm's layers read ``use_fused_attn()``): on CPU tensors each conv + max-pool then runs through
+the routes of `ttn.cpu` (`ttn.nn.cpu_routes`) in channels-last-3d memory, pooling before the ReLU (both are
+monotone, so they commute: equal outputs and gradients at an eighth of the ReLU work).
 """
 from __future__ import annotations
 
@@ -19,22 +22,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ttn.cpu.memory import to_channels_last_3d
+from ttn.cpu.switch import routes_enabled
 from ttn.errors import TTNError
 from ttn.nn.conv2plus1d import Conv2Plus1d
 from ttn.nn.conv3d_tt import Conv3dTT
+from ttn.nn.cpu_routes import conv_max_pool
 from ttn.nn.init import initialize
-from ttn.registry import (ARCHS, NUM_CLASSES, WARP_KINDS, check_arch, check_channels, check_choice, check_init,
-                          check_positive, check_temporal_kernel, check_theta)
+from ttn.registry import (ARCHS, DEFAULT_CHANNELS, DEFAULT_INIT, DEFAULT_TEMPORAL_KERNEL, DEFAULT_THETA, NUM_CLASSES,
+                          WARP_KINDS, check_arch, check_channels, check_choice, check_temporal_kernel, check_theta)
 
 #: Spatial kernel size of both convolutions and the sizes of the fully connected layers (the authors' LeNet-5).
 SPATIAL_KERNEL = 5
 HIDDEN_UNITS: tuple[int, int] = (120, 84)
 #: Max-pooling window (and stride) after each convolution.
 POOL = 2
-#: Defaults of `build_model` (the paper's largest models, videos of 30 frames of 28 x 28 pixels).
-DEFAULT_CHANNELS: tuple[int, int] = (18, 28)
-DEFAULT_TEMPORAL_KERNEL = 5
-DEFAULT_THETA = "similarity"
+#: The video size `build_model` expects by default (Video-MNIST: 30 frames of 28 x 28 pixels); its other defaults
+#: are the registry's (`ttn.registry.DEFAULT_CHANNELS`, ...), shared with the training config.
 DEFAULT_FRAMES, DEFAULT_SIZE = 30, 28
 
 #: The architectures: each is LeNet-5 with this convolution, made as ``conv(in_channels, out_channels, kernel_size,
@@ -48,7 +52,8 @@ class LeNet5(nn.Module):
     """The LeNet-5 video classifier over (B, 1, frames, size, size) float input -> logits (B, num_classes).
 
     Attributes: ``conv1``, ``conv2`` (the conv kind), ``fc1``, ``fc2``, ``fc3`` (``nn.Linear``),
-    ``feature_shape`` (D, H, W) of the features after the second pool.
+    ``feature_shape`` (D, H, W) of the features after the second pool, ``cpu_routes`` (the switch of
+    `set_cpu_routes`; off for a model made directly, on for one of `build_model` unless ``TTN_CPU_ROUTES=0``).
     """
 
     def __init__(
@@ -71,12 +76,35 @@ class LeNet5(nn.Module):
         self.fc1 = nn.Linear(c2 * d * h * w, HIDDEN_UNITS[0])
         self.fc2 = nn.Linear(HIDDEN_UNITS[0], HIDDEN_UNITS[1])
         self.fc3 = nn.Linear(HIDDEN_UNITS[1], num_classes)
+        self.cpu_routes = False
+
+    def set_cpu_routes(self, enabled: bool) -> LeNet5:
+        """Switch the CPU routes on or off; returns the model. Its 5D weights are stored channels-last-3d when on
+        (oneDNN picks its format from the strides), contiguous when off: in place, values and state dict unchanged."""
+        self.cpu_routes = enabled
+        with torch.no_grad():
+            for parameter in self.parameters():
+                if parameter.dim() == 5:
+                    parameter.data = (to_channels_last_3d(parameter.data) if enabled
+                                      else parameter.data.clone(memory_format=torch.contiguous_format))
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, H, W) float -> logits (B, num_classes)."""
-        x = F.max_pool3d(F.relu(self.conv1(x)), POOL)  # (B, C1, T/2, H/2, W/2)
-        x = F.max_pool3d(F.relu(self.conv2(x)), POOL)  # (B, C2, D, H', W')
-        return self.classify(x.flatten(1))
+        fast = self.cpu_routes and x.device.type == "cpu"
+        if fast:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        x = self.conv_relu_pool(self.conv1, x, fast)  # (B, C1, T/2, H/2, W/2)
+        x = self.conv_relu_pool(self.conv2, x, fast)  # (B, C2, D, H', W')
+        return self.classify(x.flatten(1))  # flatten reads (C, D, H, W) order whatever the memory format
+
+    @staticmethod
+    def conv_relu_pool(conv: nn.Module, x: torch.Tensor, fast: bool) -> torch.Tensor:
+        """conv -> ReLU -> max-pool: (B, C, T, H, W) -> (B, C', T'/2, H'/2, W'/2); `fast`: through the CPU routes
+        (x channels-last-3d), pooling first."""
+        if fast:
+            return F.relu(conv_max_pool(conv, x, POOL))
+        return F.max_pool3d(F.relu(conv(x)), POOL)
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """The fully connected head: features (B, C2*D*H'*W') in (C, D, H, W) order -> logits (B, num_classes)."""
@@ -108,7 +136,7 @@ def build_model(
     theta: str = DEFAULT_THETA,
     warp: str = "sequential",
     freeze_transforms: bool = False,
-    init: str = "default",
+    init: str = DEFAULT_INIT,
     init_scale: float = 1.0,
     frames: int = DEFAULT_FRAMES,
     size: int = DEFAULT_SIZE,
@@ -118,13 +146,11 @@ def build_model(
 
     `theta`, `warp` and `freeze_transforms` (identity transforms, never trained: K0 repeated over time)
     apply to "3dttn" only (see `ttn.nn.Conv3dTT`). `init` and `init_scale` say how every convolution starts
-    (`ttn.nn.init`: "default", "he", "normal", "tied"), for every arch. Raises TTNError on bad options.
+    (`ttn.nn.init`: "default", "he", "normal", "tied"; checked there), for every arch. Raises TTNError on bad options.
     """
     check_arch(arch)
     check_theta(theta)
     check_choice(warp, WARP_KINDS, "warp")
-    check_init(init)
-    check_positive(init_scale, "--init-scale")
     channels = check_channels(channels, "channels")
     check_temporal_kernel(temporal_kernel, "temporal kernel")
     check_input_fits(frames, size, temporal_kernel)
@@ -145,7 +171,7 @@ def build_model(
     if freeze_transforms:
         for conv in (model.conv1, model.conv2):
             conv.freeze_transforms()
-    return model
+    return model.set_cpu_routes(routes_enabled())
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -173,8 +173,8 @@ def run_raced_sweep(cells: Sequence[Cell], data: str | os.PathLike[str], out: st
         work = next_work(cells, out, test_all)
         busy = {entry.task.run_id for entry in in_flight.values()}
         now = time.monotonic()
-        ready = sorted(((task, False) for task in work.train), key=lambda item: _priority(*item))
-        ready = sorted([(task, True) for task in work.test] + ready, key=lambda item: _priority(*item))
+        ready = sorted([(task, False) for task in work.train] + [(task, True) for task in work.test],
+                       key=lambda item: _priority(*item))
         ready = [(task, testing) for task, testing in ready if task.run_id not in busy and task.run_id not in
                  total.failed and waiting_until.get(task.run_id, 0.0) <= now]
         stages = tuple(sorted({decision.stage for decision in work.decisions.values()}))

@@ -39,6 +39,19 @@ def test_calibration_reads_this_cpu_s_records_and_their_cpu_time():
     # the CPU time where a record has it: a loaded machine stretches the wall time, not the work
     loaded = [_record(run, 10 * predicted, cpu_time_s=predicted) for run in range(3)]
     assert calibrate_from_records(loaded, "AMD EPYC").train == pytest.approx(BASE_TRAIN_RATE)
+    assert "CPU time of 3 records" in calibrate_from_records(loaded, "AMD EPYC").source
+    assert "wall time of 3 records" in rates.source
+
+
+def test_calibration_leaves_wall_timed_records_out_once_enough_are_cpu_timed():
+    """A folder begun before records held their CPU time: the old wall times (stretched by a loaded machine)
+    would pull the median up, so only the CPU-timed records count once there are enough of them."""
+    predicted = task_seconds(Task("3d", 10, 0, CONFIG))
+    old = [_record(run, 4 * predicted) for run in range(5)]
+    timed = [_record(run, 3 * predicted, cpu_time_s=predicted) for run in range(5, 8)]
+    assert calibrate_from_records(old + timed, "AMD EPYC").train == pytest.approx(BASE_TRAIN_RATE)
+    rates = calibrate_from_records(old + timed[:2], "AMD EPYC")  # too few CPU-timed ones: every wall time counts
+    assert rates.train == pytest.approx(BASE_TRAIN_RATE / 4) and "wall time of 7 records" in rates.source
 
 
 def test_a_probe_times_each_model_shape():

@@ -195,6 +195,33 @@ def test_a_report_on_a_raced_folder_picks_by_the_race_and_reports_the_fresh_runs
     assert explicit.rows[0].cells["3d"].accuracies == {0: 0.75, 1: 0.75}
 
 
+def test_compare_says_which_rows_were_raced(tmp_path):
+    """`ttn compare`'s caption says what a raced row's numbers are, as `ttn report`'s does; a row of a folder
+    without a race plan (the same records, race.json removed) is named apart."""
+    import shutil
+
+    from ttn.report.compare import RowSpec, caption, compare_rows
+    from ttn.report.tables import ReportOptions
+
+    raced, plain = tmp_path / "raced", tmp_path / "plain"
+    _sweep(raced, test_all=True)
+    shutil.copytree(raced, plain)
+    (plain / "race.json").unlink()
+    options = ReportOptions(correction="holm")
+    both = compare_rows([RowSpec("raced", str(raced))], treatment="3d", baseline="3d", options=options)
+    assert both[0].race == ((10, PLAN),)
+    said = caption(both, options)
+    assert "Candidates raced over runs and picked on the selection runs (K 2, runs 0-3)" in said
+    assert "runs 4-5" in said and "raced:" not in said  # every row raced alike: one sentence, no row named
+    mixed = compare_rows([RowSpec("raced", str(raced)), RowSpec("plain", str(plain))], treatment="3d", baseline="3d",
+                         options=options)
+    assert "raced: Candidates raced over runs" in caption(mixed, options) and "plain:" not in caption(mixed, options)
+    assert "raced over runs" not in caption(mixed[1:], options)  # the plain row alone
+    overridden = ReportOptions(correction="holm", select_runs=frozenset({0, 1}), estimate_runs=frozenset({0, 1}))
+    gaps = compare_rows([RowSpec("raced", str(raced))], treatment="3d", baseline="3d", options=overridden)
+    assert gaps[0].race == () and "raced over runs" not in caption(gaps, overridden)
+
+
 def _two_size_sweep(out, train_fn=_crafted_train, slots=1):
     configs = {"3d": [make_config(epochs=1, lr=lr) for lr in VAL]}
     cells = make_cells(["3d"], [20, 10], configs, {10: PLAN, 20: PLAN})

@@ -84,12 +84,16 @@ def estimate_cost(tasks: Iterable[Task], rates: Rates = Rates(), test_videos: in
 
 
 def calibrate_from_records(records: Iterable[dict[str, Any]], cpu: str | None) -> Rates | None:
-    """The base rates scaled by the median measured / estimated wall time of the `records` made on `cpu`, or None
-    when fewer than MIN_CALIBRATION_RECORDS were (another machine's times say little about this one)."""
+    """The base rates scaled by the median measured / estimated time of the `records` made on `cpu`, or None
+    when fewer than MIN_CALIBRATION_RECORDS were (another machine's times say little about this one).
+
+    A run's wall time grows with whatever else shares the machine (on the AMD EPYC, 3-4x under load 5), its CPU
+    time (`cpu_time_s`, recorded since db25159) hardly: so only the CPU-timed records count where there are
+    enough of them, and wall times only stand in for a folder that has none."""
     from ttn.experiment.config import make_config
     from ttn.experiment.task import Task
 
-    ratios = []
+    cpu_ratios, wall_ratios = [], []
     for record in records:
         if cpu is None or record.get("versions", {}).get("cpu") != cpu or not record.get("wall_time_s"):
             continue
@@ -101,13 +105,15 @@ def calibrate_from_records(records: Iterable[dict[str, Any]], cpu: str | None) -
                         defer_test=record.get("test_deferred") is True)  # its time holds no test pass
         except Exception:  # noqa: BLE001 - a record this version cannot cost says nothing about the machine
             continue
-        # CPU time where recorded: a run's wall time grows with whatever else shares the machine
-        ratios.append((record.get("cpu_time_s") or record["wall_time_s"]) / task_seconds(task))
+        if record.get("cpu_time_s"):
+            cpu_ratios.append(record["cpu_time_s"] / task_seconds(task))
+        wall_ratios.append(record["wall_time_s"] / task_seconds(task))
+    ratios, timed = (cpu_ratios, "CPU") if len(cpu_ratios) >= MIN_CALIBRATION_RECORDS else (wall_ratios, "wall")
     if len(ratios) < MIN_CALIBRATION_RECORDS:
         return None
     scale = statistics.median(ratios)
     return Rates(BASE_TRAIN_RATE / scale, BASE_EVAL_RATE / scale,
-                 source=f"calibrated on {len(ratios)} records made on this CPU ({cpu})")
+                 source=f"calibrated on the {timed} time of {len(ratios)} records made on this CPU ({cpu})")
 
 
 def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: int = 2) -> Rates:

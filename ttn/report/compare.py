@@ -54,6 +54,9 @@ class Gap:
     p_adjusted: float | None = None
     warnings: list[str] = field(default_factory=list)
     pooled: tuple[int, ...] = ()  #: the sizes a pooled gap averages over
+    #: (videos, plan) of this gap's sizes that a raced sweep made (`ttn.experiment.racing`, read from the row's
+    #: folder): their candidates were picked by the race's rule, their accuracies are of the fresh runs
+    race: tuple[tuple[int, Any], ...] = ()
 
     @property
     def label(self) -> str:
@@ -81,20 +84,21 @@ def parse_arm(text: str) -> Arm:
     return Arm(arch.strip(), tuple(item for item in query.split("&") if item))
 
 
-def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions) -> tuple[dict[int, Cell], list[str]]:
-    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only), and
-    the report's warnings about them."""
+def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions) -> tuple[dict[int, Cell], list[str], dict[int, Any]]:
+    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only), the
+    report's warnings about them, and the race plan of each raced size (`ReportOptions.race`, from the folder)."""
     report = make_report(spec.folder, replace(options, filters=options.filters + spec.filters + arm.filters,
                                               archs=(arm.arch,)))
-    return {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}, report.warnings
+    cells = {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}
+    return cells, report.warnings, dict(report.options.race)
 
 
 def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None,
              options: ReportOptions = ReportOptions()) -> list[Gap]:
     """The gaps of one row, per size present in its records (or in `sizes`), then its pooled gap when it has
     more than one size."""
-    (ours_by_size, ours_said), (theirs_by_size, theirs_said) = (_cells_by_size(spec, arm, options)
-                                                                for arm in (treatment, baseline))
+    (ours_by_size, ours_said, plans), (theirs_by_size, theirs_said, _) = (_cells_by_size(spec, arm, options)
+                                                                         for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
     said = [f"{spec.name}: {w}" for w in dict.fromkeys(ours_said + theirs_said + ([asymmetry] if asymmetry else []))]
     gaps, differences_by_size = [], []
@@ -106,14 +110,17 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         paired = [run for run in paired if ours.train_indices.get(run) == theirs.train_indices.get(run)]
         differences = {run: ours.accuracies[run] - theirs.accuracies[run] for run in paired}
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
-        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(list(differences.values())), comparison, warnings=said))
+        race = ((videos, plans[videos]),) if videos in plans and options.select_runs is None else ()
+        gaps.append(Gap(spec.name, videos, ours, theirs, summarize(list(differences.values())), comparison, warnings=said,
+                        race=race))
         differences_by_size.append(differences)
     if len(gaps) > 1:
         comparison = pooled(differences_by_size)
         runs = sorted(set.intersection(*(set(d) for d in differences_by_size)))
         per_run = [sum(d[run] for d in differences_by_size) / len(differences_by_size) for run in runs]
         gaps.append(Gap(spec.name, None, None, None, summarize(per_run), comparison, warnings=said,
-                        pooled=tuple(gap.videos for gap in gaps if gap.videos is not None)))
+                        pooled=tuple(gap.videos for gap in gaps if gap.videos is not None),
+                        race=tuple(plan for gap in gaps for plan in gap.race)))
     return gaps
 
 
@@ -139,7 +146,7 @@ def compare_rows(specs: Sequence[RowSpec], *, treatment: str | Arm = "3dttn", ba
 def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
     """What the gap table's numbers are, the runs used and the meaning of its marks."""
     tests = sum(1 for gap in gaps if gap.comparison and gap.comparison.p_value is not None)
-    correction = f"Holm-corrected over the {tests} tests of the table" if options.correction == "holm" else "uncorrected"
+    correction = f"Holm-corrected over the {tests} test{'' if tests == 1 else 's'} of the table" if options.correction == "holm" else "uncorrected"
     parts = [
         "Accuracy: mean ± SE over the selected candidate's runs. Gap: mean paired difference (treatment - baseline, "
         "runs with the same training videos; Welch's difference of means where they do not pair) with its 95% "
@@ -147,9 +154,25 @@ def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
         "(two-sided) at its n and observed spread. Pooled: per run, the gap averaged over the row's sizes, then a "
         f"t-test over runs. p {correction}; * p < {options.alpha:g}.",
         runs_caption(options),
+        raced_rows_caption(gaps, options),
         footnote(cell.warnings for gap in gaps for cell in (gap.treatment, gap.baseline) if cell is not None),
     ]
     return " ".join(part for part in parts if part)
+
+
+def raced_rows_caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
+    """What a raced row's numbers are (as `ttn report` says of a raced folder), for each row with raced sizes;
+    "" when none has (or --select-runs overrides the race)."""
+    by_row: dict[str, list[tuple[int, Any]]] = {}
+    for gap in gaps:
+        by_row.setdefault(gap.row, []).extend(plan for plan in gap.race if plan not in by_row.get(gap.row, []))
+    raced = {row: tuple(plans) for row, plans in by_row.items() if plans}
+    if not raced:
+        return ""
+    said = {row: runs_caption(replace(options, race=plans)) for row, plans in raced.items()}
+    if len(raced) == len(by_row) and len(set(said.values())) == 1:
+        return next(iter(said.values()))  # every row raced alike: one sentence
+    return " ".join(f"{row}: {text}" for row, text in said.items())
 
 
 def _selected(cell: Cell | None) -> str:

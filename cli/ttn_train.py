@@ -157,7 +157,8 @@ def both(progress: ProgressCallback, live: Any) -> ProgressCallback:
                    "it names, found by --data, TTN_DATA or its name, must have its fingerprint).")
 @out_option("Folder of result records.")
 @click.option("--save-model", is_flag=True, help="Also write the scored model to OUT/RUN_ID.pt.")
-@click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced).")
+@click.option("--force", is_flag=True, help="Train again a run whose complete record is in OUT (it is replaced), "
+                                             "from epoch 1 even if it was cut short.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Print one line per validated epoch on stderr (loss, val accuracy, best, lr, time), also in a log "
                    "file or batch job, where no progress bar is drawn.")
@@ -173,7 +174,9 @@ def train_command(data: Path, arch: str | None, videos: int | None, run: int, fr
 
     The model of the best validation epoch (or the last, --score last) is tested on the whole test split.
     The record is OUT/RUN_ID.json; RUN_ID names the arch, videos, candidate options and run, e.g.
-    3dttn-v40-lr0.00125-r0. A complete record is never overwritten unless --force.
+    3dttn-v40-lr0.00125-r0. A complete record is never overwritten unless --force. A long run saves its
+    progress in OUT/.partial/ every 5 minutes: run the same command again after an interruption and it goes
+    on from there.
 
     The defaults are the protocol docs/results.md found to work: each arch's validated lr for the size (see
     --lr), validation on 300 videos every 10th epoch; --recipe authors is the authors' code's protocol.

@@ -147,7 +147,8 @@ def train_task(task: Task, data: str | os.PathLike[str], out: str | os.PathLike[
                force: bool = False, progress: ProgressCallback | None = None) -> Outcome:
     """Train `task` on `data` and write its record (and with `save_model` its model) into `out`, under its claim
     (`ttn.experiment.claims`). A task another process is training comes back ELSEWHERE at once; one whose complete
-    record exists comes back RECORDED, untouched, unless `force` (trained again, the record replaced)."""
+    record exists comes back RECORDED, untouched, unless `force` (trained again, the record replaced). A run cut
+    short goes on from the progress it kept in `out` (`ttn.experiment.partial`), unless `force`."""
     from ttn.cpu.runtime import tune_allocator
     from ttn.experiment.claims import claim
     from ttn.experiment.records import read_record, record_exists, record_path
@@ -159,5 +160,5 @@ def train_task(task: Task, data: str | os.PathLike[str], out: str | os.PathLike[
             return Outcome(task, ELSEWHERE)
         if record_exists(out, task.run_id) and not force:  # a retried, resumed or concurrent task never redoes work
             return Outcome(task, RECORDED, read_record(record_path(out, task.run_id)))
-        result = train_run(data, task, out_dir=out, save_model=save_model, progress=progress)
+        result = train_run(data, task, out_dir=out, save_model=save_model, progress=progress, resume=not force)
     return Outcome(task, TRAINED, result.record, result)

@@ -32,6 +32,7 @@ from ttn.cpu.sharding import shard_count
 from ttn.experiment.config import TrainConfig, run_config
 from ttn.experiment.evaluation import accuracy, predict, predict_split, scale_input
 from ttn.experiment.optim import PlateauDecay, current_lr, make_optimizer
+from ttn.experiment.partial import Progress, RunKeeper, capture, partial_path
 from ttn.experiment.provenance import versions
 from ttn.experiment.sampling import init_seed, shuffle_rng, train_indices, val_indices
 from ttn.experiment.step import Diverged, train_step
@@ -151,6 +152,16 @@ class Scores:
                 self.best_state = copy.deepcopy(model.state_dict())
         return accuracy
 
+    def state(self) -> dict[str, Any]:
+        """What a resumed run needs of the scores so far (`ttn.experiment.partial`)."""
+        return {"best_val": self.best_val, "best_epoch": self.best_epoch, "best_state": self.best_state,
+                "last_val": self.last_val, "last_epoch": self.last_epoch}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The scores of `state` (of `state()`)."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
     def restore(self, model: nn.Module) -> tuple[int, float]:
         """Load the scored state into `model`; returns (scored epoch, its validation accuracy)."""
         if self.score == "last":
@@ -175,11 +186,12 @@ EpochCallback = Callable[[dict[str, Any], float], None]  # (history entry, best 
 
 
 def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: int, rng: np.random.Generator,
-        on_epoch: EpochCallback | None = None) -> Fit:
+        on_epoch: EpochCallback | None = None, keeper: RunKeeper | None = None) -> Fit:
     """Train `model` for `config.epochs` epochs on shuffled mini-batches of `run_data`; validate every
     `config.val_every` epochs and after the last; decay the lr on a plateau; stop at a diverged epoch. Leaves
     `model` in its scored state (`Scores`). `config.lr` is the run's (`ttn.experiment.config.run_config` fills in
-    an arch's default)."""
+    an arch's default). With a `keeper` the run goes on from its saved progress, if any, and saves its progress
+    now and then (`ttn.experiment.partial`)."""
     optimizer = make_optimizer(model, config.lr, config.momentum, config.transform_lr_scale)
     # Data parallelism: one single-threaded shard of each batch per core on CPU (`ttn.cpu.in_shards`), chosen for
     # its measured gain over one batch on 2 OpenMP threads: about 4% per step on a quiet machine (80 ms against
@@ -189,7 +201,10 @@ def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: in
     shards = shard_count(batch_size, config.device)
     schedule = PlateauDecay(optimizer, config.lr_decay, config.decay_every)
     scores, history, diverged_at = Scores(config.score), [], None
-    for epoch in range(1, config.epochs + 1):
+    done = 0
+    if keeper is not None and (saved := keeper.load()) is not None:
+        done, history = resume(saved, model, optimizer, schedule, scores, rng), saved.history
+    for epoch in range(done + 1, config.epochs + 1):
         lr = current_lr(optimizer)
         order = rng.permutation(len(run_data.y_train))
         try:
@@ -208,8 +223,23 @@ def fit(model: nn.Module, run_data: RunData, config: TrainConfig, batch_size: in
         if diverged_at is not None:
             break
         schedule.step(epoch, scores.best_val)
+        if keeper is not None and epoch < config.epochs:
+            keeper.save_if_due(capture(epoch, model, optimizer, schedule.best_at_last_check, scores.state(), history, rng))
     scored_epoch, scored_val = scores.restore(model)
     return Fit(history, scored_epoch, scored_val, scores.best_epoch, diverged_at)
+
+
+def resume(saved: Progress, model: nn.Module, optimizer: torch.optim.Optimizer, schedule: PlateauDecay,
+           scores: Scores, rng: np.random.Generator) -> int:
+    """Put a run's saved progress back into its model, optimizer, schedule, scores and generators; returns the
+    epochs it had done."""
+    model.load_state_dict(saved.model)
+    optimizer.load_state_dict(saved.optimizer)
+    schedule.best_at_last_check = saved.schedule_best
+    scores.load_state(saved.scores)
+    rng.bit_generator.state = saved.shuffle_state
+    torch.set_rng_state(saved.torch_rng)
+    return saved.epoch
 
 
 def train_run(
@@ -222,6 +252,7 @@ def train_run(
     out_dir: str | os.PathLike[str] | None = None,
     save_model: bool = False,
     progress: ProgressCallback | None = None,
+    resume: bool = True,
 ) -> TrainResult:
     """Train `task` on `data`, test the scored model (best or last epoch), and write its record into `out_dir`.
     Raises TTNError / vmnist DatasetError on bad inputs before any training starts. (`task` may also be spelled
@@ -229,7 +260,10 @@ def train_run(
 
     `task.defer_test` (a raced sweep's runs of a candidate not yet picked): no test pass; the record's test
     accuracy is None and the scored model is saved beside it (`checkpoint_path`) for `run_deferred_test` to test
-    later. `ttn.experiment.run.train_task` runs it under the task's claim (`ttn train` and sweeps)."""
+    later. `ttn.experiment.run.train_task` runs it under the task's claim (`ttn train` and sweeps).
+
+    With `out_dir`, a long run keeps its progress there now and then and, with `resume`, goes on from the progress
+    a run cut short kept (`ttn.experiment.partial`)."""
     started, started_cpu = time.perf_counter(), time.process_time()
     if not isinstance(task, Task):
         task = Task(task, videos, run, config)  # type: ignore[arg-type]
@@ -246,17 +280,39 @@ def train_run(
             progress(EpochInfo(task.run_id, entry["epoch"], config.epochs, entry["train_loss"], entry["val_accuracy"],
                                best_val, entry["lr"], time.perf_counter() - started))
 
-    fitted = fit(model, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch)
+    keeper = None if out_dir is None else run_keeper(out_dir, task, run_data, resume, (started, started_cpu))
+    fitted = fit(model, run_data, config, resolved["batch_size"], shuffle_rng(seed, videos), on_epoch, keeper)
     # the data by name and fingerprint, not by this machine's path (`ttn train --data` or TTN_DATA finds it again)
     chosen, source = run_data.train_indices, {"path": Path(data).name} | run_data.fingerprint
     del run_data  # the training and validation videos: room for the test split
     test = None if task.defer_test else score_on_test_split(model, data, config.input_scale, config.eval_batch_size)
     record = record_of(task, seed, chosen, model, fitted, test, source, started) | {
         "cpu_time_s": round(time.process_time() - started_cpu, 3)}  # all threads of this process
+    if keeper is not None and keeper.earlier is not None:  # the times and code of every segment of the run
+        wall, cpu = keeper.spent()
+        record |= {"wall_time_s": wall, "cpu_time_s": cpu, "interrupted": keeper.interrupted()}
     result = TrainResult(record=record, model=model)
     if out_dir is not None:
         write_run(result, out_dir, save_model or task.defer_test, model_kwargs)
+    if keeper is not None:
+        keeper.discard()
     return result
+
+
+def run_keeper(out_dir: str | os.PathLike[str], task: Task, run_data: RunData, resume: bool,
+               started: tuple[float, float]) -> RunKeeper:
+    """The keeper of `task`'s progress in `out_dir`: what makes a saved progress this run's (run id, config
+    but the device and eval batch, training videos, data), none loaded unless `resume`; `started`: (wall, CPU)
+    clock readings when the run began here."""
+    import json
+
+    from ttn.experiment.config import NOT_IDENTITY
+
+    config = {name: value for name, value in task.resolved_config().items() if name not in NOT_IDENTITY}
+    identity = {"run_id": task.run_id, "config": config, "train_indices": run_data.train_indices.tolist(),
+                "data": run_data.fingerprint}
+    return RunKeeper(partial_path(out_dir, task.run_id), json.loads(json.dumps(identity)), resume=resume,
+                     started=started)
 
 
 def score_on_test_split(model: nn.Module, data: str | os.PathLike[str], input_scale: str, batch_size: int) -> SplitScore:

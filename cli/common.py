@@ -228,26 +228,20 @@ def parse_int_list(value: str, option: str) -> list[int]:
     return items
 
 
-#: The largest run index a range or `ttn train --run` may name (it keeps "0-10**9" from allocating).
-MAX_RUN_INDEX = 1_000_000
 #: Most runs per (arch, size) a sweep plans (`ttn sweep --runs`; the paper's protocol has 30).
 MAX_RUNS = 10_000
 
 
 def parse_run_ranges(value: str, option: str) -> frozenset[int]:
-    """Parse run indices "0-9", "10-29" or "0-4,7" into a set; BadParameter naming `option` otherwise."""
-    runs: set[int] = set()
-    for item in (part.strip() for part in value.split(",")):
-        low, dash, high = item.partition("-")
-        try:
-            first, last = int(low), int(high if dash else low)
-        except ValueError:
-            raise click.BadParameter(f"expected run indices like 0-9 or 0-4,7, got {value!r}", param_hint=option) from None
-        if not 0 <= first <= last <= MAX_RUN_INDEX:
-            raise click.BadParameter(f"{item!r}: a range FIRST-LAST needs 0 <= FIRST <= LAST <= {MAX_RUN_INDEX:,}",
-                                     param_hint=option)
-        runs.update(range(first, last + 1))
-    return frozenset(runs)
+    """Parse run indices "0-9", "10-29" or "0-4,7" into a set (`ttn.registry.parse_runs`); BadParameter
+    naming `option` otherwise."""
+    from ttn.errors import TTNError
+    from ttn.registry import parse_runs
+
+    try:
+        return parse_runs(value)
+    except TTNError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 class UserPath(click.Path):

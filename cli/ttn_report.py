@@ -314,7 +314,8 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
 
 @click.command("compare")
 @click.option("--row", "rows", multiple=True, required=True, metavar="NAME=FOLDER[?KEY=V&KEY=V]",
-              help="One protocol variant: a name, a results folder, and optional --where filters after '?'. Repeatable.")
+              help="One protocol variant: a name, a results folder, and optional --where filters after '?' (and "
+                   "its own select-runs=RUNS, estimate-runs=RUNS). Repeatable.")
 @click.option("--treatment", default="3dttn", show_default=True, metavar="ARCH[?KEY=V&KEY=V]",
               help="The arm whose gain is measured: an arch, optionally with filters of its own "
                    "(e.g. '3dttn?freeze_transforms=true').")
@@ -338,11 +339,14 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
     power, alpha 0.05) and a paired t-test; each row with several sizes gets a pooled gap (per run, the gap
     averaged over the sizes; a t-test over runs). p-values are Holm-corrected over the whole table. With
     --select-runs 0-9 --estimate-runs 10-29 the candidates are chosen on runs 0-9 and the gap is measured on
-    fresh runs 10-29 only (a confirmatory estimate).
+    fresh runs 10-29 only (a confirmatory estimate); a row may set its own runs after its folder:
+    NAME=FOLDER?select-runs=0-9&estimate-runs=10-29. A folder a raced sweep made is picked by its race (on its selection runs) and
+    estimated on its fresh runs unless runs are given.
 
     \b
     Examples (docs/results.md has the commands of its tables):
       ttn compare --row "shared lr=results?lr=0.02" --row "selected lr=results"
+      ttn compare --row "raced=paper" --row "grid=quick?select-runs=0-1"
       ttn compare --row "3dttn: learned vs frozen=results" \\
                   --treatment "3dttn?freeze_transforms=false" \\
                   --baseline "3dttn?freeze_transforms=true"

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 from rich.console import Console
 
-from cli.common import (MAX_RUN_INDEX, OptionError, UserPath, echo, err_console, escape, json_option, out_console,
+from cli.common import (OptionError, UserPath, echo, err_console, escape, json_option, out_console,
                         progress_enabled)
 from ttn.errors import TTNError
+from ttn.registry import MAX_RUN_INDEX
 from ttn.experiment.config import flag
 from cli.config_file import config_file_options
 from cli.training_options import chosen_options, configs_from_options, training_options

@@ -161,3 +161,23 @@ def check_device(device: str) -> str:
     elif parsed.type != "cpu":
         raise TTNError(f"--device {device}: ttn runs on cpu or cuda, not {parsed.type}")
     return device
+
+
+#: The largest run index a range or `ttn train --run` may name (it keeps "0-10**9" from allocating).
+MAX_RUN_INDEX = 1_000_000
+
+
+def parse_runs(text: str) -> frozenset[int]:
+    """Run indices "0-9", "10-29" or "0-4,7" as a set; TTNError saying the expected form otherwise (the
+    inverse of `ttn.report.tables.format_runs`)."""
+    runs: set[int] = set()
+    for item in (part.strip() for part in text.split(",")):
+        low, dash, high = item.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise TTNError(f"expected run indices like 0-9 or 0-4,7, got {text!r}") from None
+        if not 0 <= first <= last <= MAX_RUN_INDEX:
+            raise TTNError(f"{item!r}: a range FIRST-LAST needs 0 <= FIRST <= LAST <= {MAX_RUN_INDEX:,}")
+        runs.update(range(first, last + 1))
+    return frozenset(runs)

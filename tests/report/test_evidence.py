@@ -13,7 +13,8 @@ from scipy import stats
 
 from cli.ttn_cli import main
 from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
-from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_row
+from ttn.errors import TTNError
+from ttn.report.compare import caption, compare_rows, gap_table, gaps_dict, parse_row
 from ttn.report.diagnostics import ended_at_chance
 from ttn.report.formats import human_table, report_dict
 from ttn.report.selection import format_value
@@ -233,6 +234,28 @@ def test_selection_on_one_run_range_and_the_estimate_on_another(tmp_path) -> Non
         empty = CliRunner().invoke(main, [*command, "--select-runs", "0-4", "--estimate-runs", "20-29"])
         assert empty.exit_code == 1 and "Traceback" not in empty.output
         assert "no selected candidate has runs in the ranges given; the records hold runs 0-9" in empty.output
+
+
+def test_a_row_may_select_and_estimate_on_runs_of_its_own(tmp_path) -> None:
+    """`--row 'NAME=FOLDER?select-runs=0-4&estimate-runs=5-9'`: that row's runs, whatever the command's; the
+    caption says which row used which."""
+    two_candidates(tmp_path)
+    own, everything = compare_rows([parse_row(f"confirm={tmp_path}?select-runs=0-4&estimate-runs=5-9&lr=0.01,0.02"),
+                                    parse_row(f"all={tmp_path}")])
+    assert own.treatment.selection.chosen.options == {"lr": 0.01} and own.treatment.runs == (5, 6, 7, 8, 9)
+    assert everything.treatment.runs == tuple(range(10))
+    said = caption([own, everything], ReportOptions(correction="holm"))
+    assert "confirm: Candidates selected on runs 0-4; accuracies of runs 5-9." in said and "all:" not in said
+    command = ReportOptions(correction="holm", select_runs=frozenset(range(5, 10)), estimate_runs=frozenset(range(5)))
+    overridden, = compare_rows([parse_row(f"confirm={tmp_path}?select-runs=0-4&estimate-runs=5-9")], options=command)
+    assert overridden.treatment.runs == (5, 6, 7, 8, 9)  # the row's runs, not the command's
+    alike = compare_rows([parse_row(f"a={tmp_path}?select-runs=0-4"), parse_row(f"b={tmp_path}?select-runs=0-4")])
+    assert "Candidates selected on runs 0-4." in caption(alike, ReportOptions()) and "a:" not in caption(alike, ReportOptions())
+    with pytest.raises(TTNError, match=r"--row 'x=f\?select-runs=9-0': select-runs: '9-0': a range FIRST-LAST"):
+        parse_row("x=f?select-runs=9-0")
+    bad = CliRunner().invoke(main, ["compare", "--row", f"x={tmp_path}?estimate-runs=a-b"])
+    assert bad.exit_code != 0 and "estimate-runs: expected run indices like 0-9" in bad.output
+    assert "Traceback" not in bad.output
 
 
 def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:

@@ -25,20 +25,46 @@ from ttn.report.tables import Cell, ReportOptions, init_asymmetry_warning, make_
 
 @dataclass(frozen=True)
 class RowSpec:
-    """One protocol variant: a name, a results folder and --where filters."""
+    """One protocol variant: a name, a results folder, --where filters, and the runs it selects and estimates on
+    (None: the command's --select-runs / --estimate-runs)."""
 
     name: str
     folder: str
     filters: tuple[str, ...] = ()
+    select_runs: frozenset[int] | None = None
+    estimate_runs: frozenset[int] | None = None
+
+
+#: The keys of a row's query that set its runs instead of filtering its records.
+ROW_RUN_KEYS = ("select-runs", "estimate-runs")
 
 
 def parse_row(text: str) -> RowSpec:
-    """"NAME=FOLDER?KEY=V,V&KEY=V" -> RowSpec; TTNError with the expected form otherwise."""
+    """"NAME=FOLDER?KEY=V,V&KEY=V&select-runs=0-9&estimate-runs=10-29" -> RowSpec; TTNError with the expected
+    form otherwise."""
+    from ttn.registry import parse_runs
+
     name, sep, rest = text.partition("=")
     folder, _, query = rest.partition("?")
     if not sep or not name.strip() or not folder.strip():
         raise TTNError(f"--row {text!r}: expected NAME=FOLDER or NAME=FOLDER?KEY=V&KEY=V, e.g. 'shared lr=results?lr=0.02'")
-    return RowSpec(name.strip(), folder.strip(), tuple(item for item in query.split("&") if item))
+    items = [item for item in query.split("&") if item]
+    runs: dict[str, frozenset[int]] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key in ROW_RUN_KEYS:
+            try:
+                runs[key] = parse_runs(value)
+            except TTNError as exc:
+                raise TTNError(f"--row {text!r}: {key}: {exc}") from None
+    filters = tuple(item for item in items if item.partition("=")[0] not in ROW_RUN_KEYS)
+    return RowSpec(name.strip(), folder.strip(), filters, runs.get("select-runs"), runs.get("estimate-runs"))
+
+
+def row_options(spec: RowSpec, options: ReportOptions) -> ReportOptions:
+    """The command's options with the row's own runs where it sets them."""
+    return replace(options, select_runs=options.select_runs if spec.select_runs is None else spec.select_runs,
+                   estimate_runs=options.estimate_runs if spec.estimate_runs is None else spec.estimate_runs)
 
 
 @dataclass
@@ -57,6 +83,8 @@ class Gap:
     #: (videos, plan) of this gap's sizes that a raced sweep made (`ttn.experiment.racing`, read from the row's
     #: folder): their candidates were picked by the race's rule, their accuracies are of the fresh runs
     race: tuple[tuple[int, Any], ...] = ()
+    #: which runs selected and which estimated, in the caption's words ("" for all runs, `runs_caption`)
+    runs: str = ""
 
     @property
     def label(self) -> str:
@@ -96,7 +124,8 @@ def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions) -> tuple[dic
 def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] | None,
              options: ReportOptions = ReportOptions()) -> list[Gap]:
     """The gaps of one row, per size present in its records (or in `sizes`), then its pooled gap when it has
-    more than one size."""
+    more than one size. The row's own runs (`RowSpec.select_runs`, `estimate_runs`) replace those of `options`."""
+    options = row_options(spec, options)
     (ours_by_size, ours_said, plans), (theirs_by_size, theirs_said, _) = (_cells_by_size(spec, arm, options)
                                                                          for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
@@ -112,7 +141,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         comparison = compare(theirs.accuracies, ours.accuracies, set(paired)) if ours and theirs else None
         race = ((videos, plans[videos]),) if videos in plans and options.select_runs is None else ()
         gaps.append(Gap(spec.name, videos, ours, theirs, summarize(list(differences.values())), comparison, warnings=said,
-                        race=race))
+                        race=race, runs=runs_caption(replace(options, race=race))))
         differences_by_size.append(differences)
     if len(gaps) > 1:
         comparison = pooled(differences_by_size)
@@ -121,6 +150,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         gaps.append(Gap(spec.name, None, None, None, summarize(per_run), comparison, warnings=said,
                         pooled=tuple(gap.videos for gap in gaps if gap.videos is not None),
                         race=tuple(plan for gap in gaps for plan in gap.race)))
+        gaps[-1].runs = runs_caption(replace(options, race=gaps[-1].race))
     return gaps
 
 
@@ -153,26 +183,22 @@ def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
         "confidence interval; mde80: the smallest true gap the test detects with 80% power at alpha 0.05 "
         "(two-sided) at its n and observed spread. Pooled: per run, the gap averaged over the row's sizes, then a "
         f"t-test over runs. p {correction}; * p < {options.alpha:g}.",
-        runs_caption(options),
-        raced_rows_caption(gaps, options),
+        rows_runs_caption(gaps),
         footnote(cell.warnings for gap in gaps for cell in (gap.treatment, gap.baseline) if cell is not None),
     ]
     return " ".join(part for part in parts if part)
 
 
-def raced_rows_caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
-    """What a raced row's numbers are (as `ttn report` says of a raced folder), for each row with raced sizes;
-    "" when none has (or --select-runs overrides the race)."""
-    by_row: dict[str, list[tuple[int, Any]]] = {}
+def rows_runs_caption(gaps: Sequence[Gap]) -> str:
+    """Which runs each row selected and estimated on (a raced folder's plan, a row's or the command's
+    --select-runs / --estimate-runs): one sentence when every row used the same, else one per row that did not use
+    all its runs."""
+    by_row: dict[str, str] = {}
     for gap in gaps:
-        by_row.setdefault(gap.row, []).extend(plan for plan in gap.race if plan not in by_row.get(gap.row, []))
-    raced = {row: tuple(plans) for row, plans in by_row.items() if plans}
-    if not raced:
-        return ""
-    said = {row: runs_caption(replace(options, race=plans)) for row, plans in raced.items()}
-    if len(raced) == len(by_row) and len(set(said.values())) == 1:
-        return next(iter(said.values()))  # every row raced alike: one sentence
-    return " ".join(f"{row}: {text}" for row, text in said.items())
+        by_row[gap.row] = gap.runs  # the row's last gap: its pooled gap (every size's plan) where it has one
+    if len(set(by_row.values())) == 1:
+        return next(iter(by_row.values()), "")
+    return " ".join(f"{row}: {text}" for row, text in by_row.items() if text)
 
 
 def _selected(cell: Cell | None) -> str:

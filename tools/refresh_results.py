@@ -54,7 +54,7 @@ def table_commands(module, block: str, assignments: list[str]) -> list[list[str]
     for line in lines:
         if line.strip().startswith("python docs/experiments/candidate_grid.py"):
             calls.append(["candidate_grid", *shlex.split(module.without_comment(line))[2:]])
-        calls += [call for call in module.program_calls(line) if call[:2] == ["ttn", "compare"] and "markdown" in call]
+        calls += [call for call in module.program_calls(line) if module.is_table_call(call)]
     return calls
 
 

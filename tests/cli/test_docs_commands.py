@@ -180,12 +180,17 @@ def test_split_options_are_described() -> None:
 RESULTS = ROOT / "docs" / "results.md"
 
 
+def is_table_call(argv: list[str]) -> bool:
+    """Whether a ttn call prints a markdown table the page shows: `ttn compare` or `ttn report` with --format
+    markdown (and nothing written to a file)."""
+    return argv[:2] in (["ttn", "compare"], ["ttn", "report"]) and "markdown" in argv and "--out" not in argv
+
+
 def results_table_commands() -> list[list[str]]:
-    """The argv of every command in docs/results.md's shell blocks that prints a markdown table: `ttn compare
-    --format markdown` and the candidate tables of docs/experiments/candidate_grid.py."""
+    """The argv of every command in docs/results.md's shell blocks that prints a markdown table (`is_table_call`)
+    and the candidate tables of docs/experiments/candidate_grid.py."""
     lines = shell_lines("\n".join(code_blocks(RESULTS.read_text())))
-    compares = [call for line in lines for call in program_calls(line)
-                if call[:2] == ["ttn", "compare"] and "markdown" in call]
+    compares = [call for line in lines for call in program_calls(line) if is_table_call(call)]
     grids = [shlex.split(without_comment(line))[2:] for line in lines
              if line.strip().startswith("python docs/experiments/candidate_grid.py")]
     return compares + [["candidate_grid", *args] for args in grids]

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from ttn.errors import TTNError
 from ttn.report.diagnostics import footnote
 from ttn.report.stats import CellStats, Comparison, compare, holm, pooled, summarize
-from ttn.report.tables import Cell, ReportOptions, init_asymmetry_warning, make_report, runs_caption
+from ttn.report.tables import Cell, ReportOptions, counted, init_asymmetry_warning, make_report, runs_caption
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def compare_rows(specs: Sequence[RowSpec], *, treatment: str | Arm = "3dttn", ba
 def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
     """What the gap table's numbers are, the runs used and the meaning of its marks."""
     tests = sum(1 for gap in gaps if gap.comparison and gap.comparison.p_value is not None)
-    correction = f"Holm-corrected over the {tests} test{'' if tests == 1 else 's'} of the table" if options.correction == "holm" else "uncorrected"
+    correction = f"Holm-corrected over the {counted(tests, 'test')} of the table" if options.correction == "holm" else "uncorrected"
     parts = [
         "Accuracy: mean ± SE over the selected candidate's runs. Gap: mean paired difference (treatment - baseline, "
         "runs with the same training videos; Welch's difference of means where they do not pair) with its 95% "

@@ -178,7 +178,8 @@ class Report:
                     else ""
                 )
                 correction = (
-                    f", Holm-corrected over the {self.n_tests()} tests of this table" if self.correction == "holm" else ""
+                    f", Holm-corrected over the {counted(self.n_tests(), 'test')} of this table"
+                    if self.correction == "holm" else ""
                 )
                 parts.append(
                     f"p: {', '.join(self.compared)} vs baseline {self.baseline} by {names}{rule}{correction}; "
@@ -193,6 +194,11 @@ class Report:
         if self.compare_paper:
             parts.append(f"Paper: {paper_source()}")
         return " ".join(part for part in parts if part)
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 test", "5 tests": a count and its noun, plural unless one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def format_runs(runs: frozenset[int]) -> str:

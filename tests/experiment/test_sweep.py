@@ -289,3 +289,19 @@ def test_process_pool_worker_death_without_retries_is_reported(data, tmp_path):
         summary = run_sweep(tasks, data, tmp_path, runner, task_fn=_die_once_then_train, retries=0)
     assert list(summary.failed) == ["3d-v10-lr0.02-c2x3-inithe-r0"]
     assert "worker process died" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"] and "resume" in summary.failed["3d-v10-lr0.02-c2x3-inithe-r0"]
+
+
+def test_a_dask_worker_records_the_command_the_task_was_submitted_under(tmp_path):
+    """The cluster is up before the command sets its invocation, as a remote one is: the worker never inherited
+    the command's environment, so the command and options must travel with each task."""
+    from ttn.experiment.invocation import invocation, invoked
+
+    with _dask_runner() as runner:
+        runner._connect()  # workers started with no invocation in their environment
+        assert runner.client.submit(invocation, pure=False).result() == {"command": None, "options": None}
+        with invoked(["ttn", "sweep", "--preset", "paper"], {"preset": "paper"}):
+            future = runner.submit(invocation, key="task")
+            seen = future.result()
+        assert seen == {"command": ["ttn", "sweep", "--preset", "paper"], "options": {"preset": "paper"}}
+        after = runner.submit(invocation, key="after").result()
+        assert after == {"command": None, "options": None}  # set for the task only, not left behind

@@ -131,7 +131,11 @@ class DaskRunner(Runner):
         return self.client
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
-        return self._connect().submit(fn, *args, key=key, retries=self.retries, pure=False)
+        from ttn.experiment.invocation import call_invoked, current_invocation
+
+        # the command and options travel with the task: a remote worker did not inherit this process's environment
+        return self._connect().submit(call_invoked, current_invocation(), fn, *args, key=key, retries=self.retries,
+                                      pure=False)
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         return iter(self.distributed.as_completed(list(futures)))

@@ -76,6 +76,8 @@ def test_curves_have_whole_epoch_ticks(short_runs) -> None:
         low, high = ax.get_xlim()
         ticks = [tick for tick in ax.get_xticks() if low <= tick <= high]
         assert len(ticks) >= 2 and all(float(tick).is_integer() for tick in ticks), ticks
+    entries = [text.get_text() for ax in panels if ax.get_legend() for text in ax.get_legend().get_texts()]
+    assert entries and all(entry.startswith(("LeNet-5-3D (n=", "LeNet-5-3DTTN (n=")) for entry in entries), entries
 
 
 @pytest.mark.parametrize("draw,build,dpi", [(plot_accuracy, accuracy_figure, 200), (plot_curves, curves_figure, 72)])

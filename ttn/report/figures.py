@@ -188,7 +188,7 @@ def curves_figure(report: Report) -> Any:
             if (arch, videos) not in curves:
                 continue
             epochs, means, sems, counts = curves[(arch, videos)]
-            ax.plot(epochs, means, color=colors[arch], label=f"{arch} (n={max(counts)})", linewidth=1.2)
+            ax.plot(epochs, means, color=colors[arch], label=f"{model_name(arch)} (n={max(counts)})", linewidth=1.2)
             low = [m - s if not math.isnan(s) else m for m, s in zip(means, sems)]
             high = [m + s if not math.isnan(s) else m for m, s in zip(means, sems)]
             ax.fill_between(epochs, low, high, color=colors[arch], alpha=0.25, linewidth=0)

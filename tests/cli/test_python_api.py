@@ -96,3 +96,21 @@ def test_export_onnx_without_onnx_is_one_line(trained: Path, tmp_path: Path, mon
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
     assert "--format onnx needs onnx and onnxscript, not installed: pip install onnx onnxscript" in result.output
     assert not out.exists()
+
+
+def test_export_onnx_computes_what_the_model_does(trained: Path, tmp_path: Path) -> None:
+    """With the `onnx` extra (in `all`): the exported file, run by onnxruntime, gives the model's logits."""
+    pytest.importorskip("onnxscript")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import ttn
+
+    checkpoint = trained / "results" / "3dttn-v40-lr0.00125-r0.pt"
+    out = tmp_path / "model.onnx"
+    result = CliRunner().invoke(main, ["export", str(checkpoint), "--format", "onnx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    model, _ = ttn.load_model(checkpoint)
+    videos = torch.rand(3, 1, 30, 28, 28)  # another batch size than the export's example
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {session.get_inputs()[0].name: videos.numpy()})
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(logits), model(videos), atol=1e-4)

@@ -265,6 +265,14 @@ def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:
             write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run] + shift))
     gaps = compare_rows([parse_row(f"row={tmp_path}")])
     assert [gap.label for gap in gaps] == ["10", "20", "pooled"] and gaps[2].pooled == (10, 20)
+    # the pooled row's accuracies: per run, the average over the sizes (every run pairs here: the mean of the means)
+    ours, theirs = gaps[2].pooled_accuracy
+    assert ours.mean == pytest.approx((gaps[0].treatment.stats.mean + gaps[1].treatment.stats.mean) / 2)
+    assert theirs.mean == pytest.approx(float(np.mean(list(A.values())))) and ours.n == theirs.n == 6
+    assert ours.sem == pytest.approx(stats.sem([(2 * B[r] + 0.05 + 0.02) / 2 for r in sorted(B)]))
+    pooled_line = gap_table(gaps, "3dttn", "3d")[1][2]
+    assert pooled_line[2] == f"{ours.mean:.3f} ± {ours.sem:.4f}" and pooled_line[3] == "—"
+    assert gaps_dict(gaps)[2]["pooled_accuracy"]["baseline"]["n"] == 6 and gaps_dict(gaps)[0]["pooled_accuracy"] is None
     per_size = [compare(A, {r: B[r] + shift for r in B}) for shift in (0.05, 0.02)]
     assert gaps[0].comparison.ci95 == pytest.approx(per_size[0].ci95)
     assert gaps[2].comparison.difference == pytest.approx((per_size[0].difference + per_size[1].difference) / 2)

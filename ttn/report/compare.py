@@ -80,6 +80,8 @@ class Gap:
     p_adjusted: float | None = None
     warnings: list[str] = field(default_factory=list)
     pooled: tuple[int, ...] = ()  #: the sizes a pooled gap averages over
+    #: a pooled gap's accuracies (treatment, baseline): per paired run, the accuracy averaged over the sizes
+    pooled_accuracy: tuple[CellStats, CellStats] | None = None
     #: (videos, plan) of this gap's sizes that a raced sweep made (`ttn.experiment.racing`, read from the row's
     #: folder): their candidates were picked by the race's rule, their accuracies are of the fresh runs
     race: tuple[tuple[int, Any], ...] = ()
@@ -130,7 +132,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
                                                                          for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
     said = [f"{spec.name}: {w}" for w in dict.fromkeys(ours_said + theirs_said + ([asymmetry] if asymmetry else []))]
-    gaps, differences_by_size = [], []
+    gaps, differences_by_size, cells_by_size = [], [], []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
         if sizes is not None and videos not in sizes:
             continue
@@ -143,13 +145,17 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
         gaps.append(Gap(spec.name, videos, ours, theirs, summarize(list(differences.values())), comparison, warnings=said,
                         race=race, runs=runs_caption(replace(options, race=race))))
         differences_by_size.append(differences)
+        cells_by_size.append((ours, theirs))
     if len(gaps) > 1:
         comparison = pooled(differences_by_size)
         runs = sorted(set.intersection(*(set(d) for d in differences_by_size)))
         per_run = [sum(d[run] for d in differences_by_size) / len(differences_by_size) for run in runs]
+        averaged = tuple(summarize([sum(cells[side].accuracies[run] for cells in cells_by_size) / len(cells_by_size)
+                                    for run in runs]) for side in (0, 1))
         gaps.append(Gap(spec.name, None, None, None, summarize(per_run), comparison, warnings=said,
                         pooled=tuple(gap.videos for gap in gaps if gap.videos is not None),
-                        race=tuple(plan for gap in gaps for plan in gap.race)))
+                        race=tuple(plan for gap in gaps for plan in gap.race),
+                        pooled_accuracy=averaged if runs else None))
         gaps[-1].runs = runs_caption(replace(options, race=gaps[-1].race))
     return gaps
 
@@ -182,7 +188,8 @@ def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
         "runs with the same training videos; Welch's difference of means where they do not pair) with its 95% "
         "confidence interval; mde80: the smallest true gap the test detects with 80% power at alpha 0.05 "
         "(two-sided) at its n and observed spread. Pooled: per run, the gap averaged over the row's sizes, then a "
-        f"t-test over runs. p {correction}; * p < {options.alpha:g}.",
+        "t-test over runs (its accuracies: per run, the accuracy averaged over the sizes, then mean ± SE over runs). "
+        f"p {correction}; * p < {options.alpha:g}.",
         rows_runs_caption(gaps),
         footnote(cell.warnings for gap in gaps for cell in (gap.treatment, gap.baseline) if cell is not None),
     ]
@@ -207,7 +214,7 @@ def _selected(cell: Cell | None) -> str:
 
 def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str) -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings: one line per (row, size)."""
-    from ttn.report.formats import format_accuracy, format_gap, format_mde, format_p
+    from ttn.report.formats import format_accuracy, format_gap, format_mde, format_p, format_stats
 
     header = ["protocol", "videos", f"{treatment} acc", "selected", f"{baseline} acc", "selected",
               f"{treatment} - {baseline} [95% CI]", "mde80", "pairs", "p", "p_holm"]
@@ -216,8 +223,10 @@ def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str) -> tuple[list[
         comparison = gap.comparison
         p = comparison.p_value if comparison else None
         pairs = str(comparison.n_pairs if comparison and comparison.test == "paired" else gap.difference.n)
-        lines.append([gap.row, gap.label, format_accuracy(gap.treatment), _selected(gap.treatment),
-                      format_accuracy(gap.baseline), _selected(gap.baseline), format_gap(comparison),
+        ours, theirs = ((format_stats(stats) for stats in gap.pooled_accuracy) if gap.pooled_accuracy
+                        else (format_accuracy(gap.treatment), format_accuracy(gap.baseline)))
+        lines.append([gap.row, gap.label, ours, _selected(gap.treatment),
+                      theirs, _selected(gap.baseline), format_gap(comparison),
                       format_mde(comparison), pairs, format_p(p),
                       format_p(gap.p_adjusted) + (" *" if gap.p_adjusted is not None and gap.p_adjusted < 0.05 else "")])
     return header, lines
@@ -240,7 +249,12 @@ def gaps_dict(gaps: Sequence[Gap]) -> list[dict[str, Any]]:
                 "ci95": list(comparison.ci95) if comparison and comparison.ci95 else None,
                 "mde80": number(comparison.mde80) if comparison else None}
 
+    def stats(value: CellStats) -> dict[str, Any]:
+        return {"mean": number(value.mean), "sem": number(value.sem), "n": value.n}
+
     return [{"row": gap.row, "videos": gap.videos, "pooled_sizes": list(gap.pooled) or None,
+             "pooled_accuracy": None if gap.pooled_accuracy is None else dict(zip(("treatment", "baseline"),
+                                                                                  map(stats, gap.pooled_accuracy))),
              "treatment": cell(gap.treatment), "baseline": cell(gap.baseline), "difference": difference(gap),
              "p_value": number(gap.comparison.p_value) if gap.comparison else None,
              "test": gap.comparison.test if gap.comparison else None,

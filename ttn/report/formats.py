@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from ttn.errors import TTNError
 from ttn.paper import paper_source
 from ttn.report.diagnostics import marks
-from ttn.report.stats import Comparison
+from ttn.report.stats import CellStats, Comparison
 from ttn.report.tables import Cell, Report, Significance
 from ttn.report.transforms import transforms_dict
 
@@ -48,11 +48,18 @@ def format_mde(comparison: Comparison | None, dash: str = "—") -> str:
     return dash if comparison is None or comparison.mde80 is None else f"{comparison.mde80:.3f}"
 
 
+def format_stats(stats: CellStats | None, pm: str = " ± ", dash: str = "—") -> str:
+    """"mean ± sem" of accuracies, e.g. "0.491 ± 0.0350" (the mean alone when n < 2)."""
+    if stats is None:
+        return dash
+    return _fmt(stats.mean, 3, dash) + ("" if math.isnan(stats.sem) else f"{pm}{stats.sem:.4f}")
+
+
 def format_accuracy(cell: Cell | None, pm: str = " ± ", dash: str = "—") -> str:
     """A cell's "mean ± sem" and the marks of its warnings, e.g. "0.491 ± 0.0350 [c]"."""
     if cell is None:
         return dash
-    text = _fmt(cell.stats.mean, 3, dash) + ("" if math.isnan(cell.stats.sem) else f"{pm}{cell.stats.sem:.4f}")
+    text = format_stats(cell.stats, pm, dash)
     flags = marks(cell.warnings)
     return text + (f" [{flags}]" if flags else "")
 

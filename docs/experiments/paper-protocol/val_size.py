@@ -1,0 +1,127 @@
+"""Does validating on 300 videos instead of 1,000 move the raced picks? From the runs' own scored models.
+
+The paper preset validates 300 videos (every 10th epoch); the preset it replaced validated 1,000 (every epoch).
+A raced sweep keeps the scored model of every selection run (`OUT/RUN_ID.pt`, the best-validation epoch's
+weights), so each can be scored again on the 1,000-video subset the old preset validated on
+(`ttn.experiment.sampling.val_indices(10000, 1000)`, a seeded sample of the val split), and the racing rule
+(`ttn.experiment.racing.decide`: the same survivors and pick rule) applied to those accuracies instead of the
+recorded 300-video ones. Printed per cell (arch, size) whose selection runs are all recorded: the pick on 300
+videos, the pick on 1,000, the survivors of each, and where the picks differ their 1,000-video margin.
+
+Limit: a run's scored epoch stays the one its 300-video validation chose (the model file holds that epoch
+only), so this tests the pick among candidates, not the choice of each run's best epoch. The schedule (every
+10th epoch against every 2nd) is tested from the committed 40-epoch grids by val_schedule.py.
+
+The 1,000-video accuracies are cached by run id in val_size.json beside this script (committed: the models
+are not); a run already there is not scored again.
+
+    python docs/experiments/paper-protocol/val_size.py --out WORK/paper-protocol --data authors.h5
+    python docs/experiments/paper-protocol/val_size.py                 # from the cache only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "val_size.json"
+VAL_SIZE = 1000
+
+
+def load_cache() -> dict[str, float]:
+    return json.loads(CACHE.read_text())["accuracy"] if CACHE.is_file() else {}
+
+
+def save_cache(accuracy: dict[str, float], val_size: int) -> None:
+    text = json.dumps({"val_size": val_size, "what": "accuracy of each run's scored model (OUT/RUN_ID.pt) on the "
+                       f"{val_size}-video validation subset of ttn.experiment.sampling.val_indices(10000, {val_size})",
+                       "accuracy": dict(sorted(accuracy.items()))}, indent=1)
+    temporary = CACHE.with_suffix(".tmp")
+    temporary.write_text(text + "\n")
+    temporary.replace(CACHE)
+
+
+def score_models(out: Path, data: Path, run_ids: list[str], accuracy: dict[str, float], val_size: int) -> None:
+    """Score each run's saved model on the val subset (cached after each)."""
+    import numpy as np
+    import torch
+
+    import vmnist
+    from ttn.api import load_model
+    from ttn.experiment.evaluation import predict
+    from ttn.experiment.sampling import val_indices
+
+    torch.set_num_threads(1)
+    labels = vmnist.load_labels(data, "val")
+    videos, y = vmnist.load_split(data, "val", val_indices(len(labels), val_size))
+    todo = [run_id for run_id in run_ids if run_id not in accuracy and (out / f"{run_id}.pt").is_file()]
+    for index, run_id in enumerate(todo, 1):
+        model, header = load_model(out / f"{run_id}.pt")
+        predictions = predict(model, videos, header.input_scale)
+        accuracy[run_id] = round(float(np.mean(predictions == y.numpy())), 6)
+        save_cache(accuracy, val_size)
+        print(f"[{index}/{len(todo)}] {run_id}: {accuracy[run_id]:.4f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="the sweep's working folder (records and *.pt models)")
+    parser.add_argument("--data", type=Path, help="the Video-MNIST file the runs were trained on")
+    parser.add_argument("--records", type=Path, default=HERE, help="the records and race.json [default: here]")
+    arguments = parser.parse_args()
+
+    from ttn.experiment.racing import decide, ranked, read_plans
+    from ttn.experiment.records import load_records
+
+    records_folder = arguments.out or arguments.records
+    plans = read_plans(records_folder)
+    cells: dict[tuple[str, int], dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for record in load_records(records_folder).records:
+        if record["videos"] in plans:
+            candidate = re.sub(r"-r\d+$", "", record["run_id"])
+            cells[(record["arch"], record["videos"])][candidate][record["run"]] = record
+    accuracy = load_cache()
+    if arguments.out and arguments.data:
+        wanted = [record["run_id"] for by_candidate in cells.values() for runs in by_candidate.values()
+                  for run, record in runs.items() if run in plans[record["videos"]].select_runs]
+        score_models(arguments.out, arguments.data, sorted(wanted), accuracy, VAL_SIZE)
+
+    moved = decided = 0
+    for (arch, videos), by_candidate in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
+        plan = plans[videos]
+        candidates = sorted(by_candidate, key=lambda c: next(iter(by_candidate[c].values()))["config"]["lr"])
+        small = {c: {run: r["val_accuracy"] for run, r in runs.items()} for c, runs in by_candidate.items()}
+        large = {c: {run: accuracy[r["run_id"]] for run, r in runs.items() if r["run_id"] in accuracy}
+                 for c, runs in by_candidate.items()}
+        pick_small, pick_large = decide(plan, candidates, small), decide(plan, candidates, large)
+        if pick_small.winner is None:
+            continue
+        lr = {c: next(iter(by_candidate[c].values()))["config"]["lr"] for c in candidates}
+        if pick_large.winner is None:
+            unscored = sorted(lr[c] for c in pick_large.survivors or [] if c not in pick_small.survivors)
+            why = (f"its race sends lr {unscored} on instead, whose later selection runs were never trained"
+                   if unscored else "1,000-video scores missing")
+            complete = [c for c in candidates if all(run in large[c] for run in plan.select_runs)]
+            best = ranked(complete, large, plan.select_runs)[0]
+            print(f"{arch:>5} {videos:>4} videos: 300 -> lr {lr[pick_small.winner]:g}, 1000 -> undecided: {why}; "
+                  f"survivors {[lr[c] for c in pick_small.survivors]} / {[lr[c] for c in pick_large.survivors or []]}; "
+                  f"of the candidates with every selection run, 1000 picks lr {lr[best]:g}")
+            continue
+        decided += 1
+        line = (f"{arch:>5} {videos:>4} videos: 300 -> lr {lr[pick_small.winner]:g}, 1000 -> lr "
+                f"{lr[pick_large.winner]:g}; survivors {[lr[c] for c in pick_small.survivors]} / "
+                f"{[lr[c] for c in pick_large.survivors]}")
+        if pick_small.winner != pick_large.winner:
+            moved += 1
+            runs = plan.select_runs
+            margin = (sum(large[pick_large.winner][r] for r in runs) - sum(large[pick_small.winner][r] for r in runs)) / len(runs)
+            line += f"  MOVED (1,000-video margin {100 * margin:.2f} points)"
+        print(line)
+    print(f"{moved} of {decided} decided cells pick another lr on 1,000 validation videos")
+
+
+if __name__ == "__main__":
+    main()

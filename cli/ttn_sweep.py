@@ -241,13 +241,13 @@ def estimate_rates(out: Path, tasks: list[Task]) -> Any:
 def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int) -> float:
     """What will run where and what it costs: one line, and for a raced sweep a line per stage. Returns the
     estimated seconds left (wall where the runner knows its slots, else CPU)."""
-    from ttn.experiment.cost import estimate_cost, format_duration
+    from ttn.experiment.cost import estimate_cost, format_duration, wall_seconds
 
     rates = estimate_rates(out, todo or plan.tasks)
     slots = runner.slots
 
     def seconds(cpu: float, tasks: int) -> float:
-        return cpu if slots is None else cpu / max(1, min(slots, tasks or 1))
+        return wall_seconds(cpu, slots, tasks)
 
     def wall(cpu: float, tasks: int) -> str:
         return "" if slots is None else f", ~{format_duration(seconds(cpu, tasks))} wall"

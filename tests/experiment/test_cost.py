@@ -71,3 +71,24 @@ def test_the_stages_of_a_raced_plan_count_every_run_and_test(tmp_path):
     # per cell: 3 lrs x 2 race runs, 2 survivors x 2 more runs, 4 tests of the pick, 2 fresh runs
     assert counts == {"race": (12, 0), "select": (8, 0), "test": (8, 0), "confirm": (4, 0)}
     assert all(line.seconds_left > 0 for line in lines)
+
+
+def test_the_probe_times_cpu_not_waiting():
+    """A probe on a busy machine: its step waits for a core; on the thread's CPU clock the wait does not count
+    (on the wall clock it did, and a probe under load 5 read 1.5x high)."""
+    import time
+
+    from ttn.experiment.cost import _median_seconds
+    from ttn.experiment.steptime import interleaved_times
+
+    assert _median_seconds(lambda: time.sleep(0.05), 1) < 0.01
+    assert interleaved_times({"wait": lambda: time.sleep(0.05)}, 1, warmup=0)["wait"][0] >= 0.05  # wall by default
+
+
+def test_wall_time_is_cpu_time_per_worker_stretched_by_wall_per_cpu():
+    from ttn.experiment.cost import WALL_PER_CPU, wall_seconds
+
+    assert wall_seconds(1000.0, 2, 10) == pytest.approx(1000.0 * WALL_PER_CPU / 2)
+    assert wall_seconds(1000.0, 4, 1) == pytest.approx(1000.0 * WALL_PER_CPU)  # one task keeps one worker busy
+    assert wall_seconds(1000.0, None, 10) == 1000.0  # a cluster of unknown size: the CPU time
+    assert 1.0 <= WALL_PER_CPU < 1.5

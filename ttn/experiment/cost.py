@@ -6,7 +6,8 @@ with per-process rates (videos/s, one torch thread) of its model shape. The rate
 
     `calibrate_from_records`: the run times of records in the results folder made on this CPU (`versions.cpu`):
                               the built-in rates scaled by the median of measured / estimated time
-    `probe_rates`:            a short timing of each model shape in this process (a few steps and one eval batch)
+    `probe_rates`:            a short timing of each model shape in this process (a few steps and one eval batch,
+                              on the CPU time of its one thread: a busy machine does not stretch it)
     `Rates()`:                the built-in rates (fitted on another machine; about 2x fast on the AMD EPYC one)
 """
 from __future__ import annotations
@@ -33,10 +34,11 @@ BASE_CHANNELS = (6, 16)
 MIN_CALIBRATION_RECORDS = 3
 #: Videos of the probe's evaluation pass.
 PROBE_EVAL_VIDEOS = 300
-#: How much slower a sweep's workers, sharing the cores, run than the probe alone. Not measured yet (1: none):
-#: on the 2-core AMD EPYC under load 5 the probe read a 10-video 3D run of the paper preset as 70 s, against
-#: 40-50 s measured beside it, so a probe on a busy machine errs high (README, "What a sweep costs").
-PARALLEL_SLOWDOWN = 1.0
+#: Wall seconds per CPU second of a sweep's run, one worker per core on a machine doing nothing else: reading
+#: the data, writing records, the sweep's own process. Measured: the median over the first 13 runs of the paper
+#: sweep of 2026-12-06's second session (2 workers on the 2-core AMD EPYC, 10 videos), 1.11 (1.005-1.36); a
+#: machine busy with other work stretches it further (median 1.37 over that session's 58 runs while tests ran).
+WALL_PER_CPU = 1.1
 
 Shape = tuple[str, int, int]  # (arch, C1, C2)
 
@@ -144,17 +146,27 @@ def probe_rates(tasks: Iterable[Task], frames: int = 30, size: int = 28, steps: 
                 model.train()
                 train = batch / _median_seconds(lambda: train_step(model, optimizer, x, y, "mean"), steps)
                 evaluate = PROBE_EVAL_VIDEOS / _median_seconds(lambda: predict(model, videos, "unit"), 1)
-                per_shape[(arch, c1, c2)] = (train / PARALLEL_SLOWDOWN, evaluate / PARALLEL_SLOWDOWN)
+                per_shape[(arch, c1, c2)] = (train, evaluate)
     finally:
         torch.set_num_threads(threads)
     return Rates(per_shape=per_shape, source=f"probed here ({len(per_shape)} model shapes)")
 
 
 def _median_seconds(step: Any, repeats: int) -> float:
-    """Median wall time of `repeats` calls of `step` after one untimed call (`ttn.experiment.steptime`)."""
+    """Median CPU time of this thread over `repeats` calls of `step` after one untimed call
+    (`ttn.experiment.steptime`): with one torch thread all of a step's work is on it, and unlike its wall time
+    its CPU time does not grow with what else runs on the machine."""
     from ttn.experiment.steptime import interleaved_times
 
-    return statistics.median(interleaved_times({"step": step}, repeats, warmup=1)["step"])
+    return statistics.median(interleaved_times({"step": step}, repeats, warmup=1, clock=time.thread_time)["step"])
+
+
+def wall_seconds(cpu_seconds: float, slots: int | None, tasks: int) -> float:
+    """Estimated wall seconds of `cpu_seconds` of work in `tasks` runs on `slots` workers (None: unknown, the CPU
+    time itself), each worker on a core of its own (WALL_PER_CPU)."""
+    if slots is None:
+        return cpu_seconds
+    return cpu_seconds * WALL_PER_CPU / max(1, min(slots, tasks or 1))
 
 
 def format_duration(seconds: float) -> str:

@@ -67,6 +67,15 @@ def test_figure3_text_is_legible_apart_and_clear_of_the_error_bars(quick, compar
             assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
 
 
+def test_curves_of_one_size_keep_their_title_on_the_canvas(tmp_path) -> None:
+    """One size, one narrow panel (a raced folder whose first size is done): the title fits in two lines."""
+    for path in sorted(QUICK.glob("*-v10-*.json")):
+        write_record(tmp_path, json.loads(path.read_text()))
+    fig = curves_figure(make_report(tmp_path))
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 1
+    assert text_problems(fig, dpi=150) == []
+
+
 def test_curves_have_whole_epoch_ticks(short_runs) -> None:
     fig = curves_figure(short_runs)
     assert text_problems(fig, dpi=150) == []

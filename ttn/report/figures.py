@@ -203,5 +203,7 @@ def curves_figure(report: Report) -> Any:
             ax.set_xlabel("Epoch", fontsize=9)
     for index in range(len(sizes), nrows * ncols):
         axes[index // ncols][index % ncols].set_visible(False)
-    fig.suptitle("Mean validation accuracy per epoch (band: ±1 SE over runs)", fontsize=10)
+    # one panel is narrower than the title: it takes two lines there
+    fig.suptitle("Mean validation accuracy per epoch" + ("\n" if ncols == 1 else " ") + "(band: ±1 SE over runs)",
+                 fontsize=10)
     return fig

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One session's share of the paper-protocol sweep (README here, "How a session runs it"), from the repository root
+# with the project's venv active:
+#
+#   bash docs/experiments/paper-protocol/session.sh start WORK DATA   # early in a session
+#   bash docs/experiments/paper-protocol/session.sh save WORK         # before it ends; then commit
+#
+# start: a worktree of HEAD beside the repository (../paper-HEAD: the code that makes the records, untouched by
+#   work in progress), WORK seeded with the committed records (files already in WORK are kept: its *.pt models
+#   and runs in progress), then parts a, b and c one after another in the background (nohup; log WORK.log).
+#   Part c races, per arch, the survivors of its 1000-video race (part_c_lrs.py).
+# save: the records and race.json of WORK copied here, the tables of docs/results.md rewritten from them.
+set -euo pipefail
+HERE=docs/experiments/paper-protocol
+action=${1:?start or save}
+work=${2:?the working folder}
+
+if [ "$action" = save ]; then
+  cp "$work"/*.json "$HERE"/
+  python tools/refresh_results.py
+  exit 0
+fi
+
+data=${3:?the Video-MNIST file, e.g. authors.h5}
+commit=$(git rev-parse --short HEAD)
+tree=$(cd .. && pwd)/paper-$commit
+[ -d "$tree" ] || git worktree add --detach "$tree" "$commit" > /dev/null
+mkdir -p "$work"
+cp -n "$HERE"/*.json "$work"/ 2> /dev/null || true
+rm -f "$work"/val_size.json  # a cache of this folder's scripts, not a record
+
+sweep() { PYTHONPATH="$tree" python -c "from cli.ttn_cli import main; main()" sweep --data "$data" --preset paper \
+  --workers 2 --out "$work" --yes "$@"; }
+export -f sweep
+export tree data work HERE
+nohup bash -c '
+  set -e
+  sweep --videos 10,20,30,40,50,100
+  sweep --videos 500,1000
+  for arch in 3d 3dttn; do
+    lrs=$(PYTHONPATH="$tree" python "$tree/$HERE/part_c_lrs.py" "$work" | awk -v a="$arch" "\$1 == a {print \$2}")
+    [ -n "$lrs" ] && sweep --videos 2000,5000 --arch "$arch" --lr "$lrs"
+  done
+' > "$work.log" 2>&1 &
+echo "paper-protocol sweep started from $commit in the background: tail -f $work.log"

@@ -95,6 +95,9 @@ def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "[default: the preset's, else 0]."),
         click.option("--select-runs", callback=_run_set, default=None, metavar="A-B",
                      help="With --race: the runs the pick is made on [default: the preset's, else all --runs]."),
+        click.option("--extend-edges", type=click.IntRange(0, 10), default=None, metavar="N",
+                     help="With --race: when a pick is the smallest or largest lr of its grid, race the next lr out "
+                          "too (the grid's ratio), up to N steps beyond it [default: the preset's, else 0]."),
         click.option("--test-all", is_flag=True,
                      help="With --race: also test the runs of candidates that were not picked (their scored models "
                           "are kept beside the records)."),
@@ -195,9 +198,10 @@ class SweepPlan:
 
 def planned_sweep(archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, preset: Preset | None,
                   options: dict[str, Any], race: int | None = None, select_runs: list[int] | None = None,
-                  test_all: bool = False) -> SweepPlan:
+                  test_all: bool = False, extend_edges: int | None = None) -> SweepPlan:
     """The sweep of the options, the preset's (else the paper's) where not given; raced when --race K > 0 or the
-    preset races and --race is not 0."""
+    preset races and --race is not 0 (its cells extend an edge pick by up to `extend_edges` lr steps, default the
+    preset's)."""
     from ttn.errors import TTNError
     from ttn.experiment.raced_sweep import make_cells
     from ttn.experiment.racing import RacePlan
@@ -208,9 +212,9 @@ def planned_sweep(archs: list[str] | None, videos: list[int] | None, runs: list[
     configs = configs_from_options(options, archs, preset.values if preset else None)
     preset_race = preset.race if preset else {}
     if race == 0 or (race is None and not preset_race):
-        if select_runs is not None or test_all:
-            raise click.BadParameter("--select-runs and --test-all belong to a raced sweep: add --race K",
-                                     param_hint="--race")
+        if select_runs is not None or test_all or extend_edges:
+            raise click.BadParameter("--select-runs, --extend-edges and --test-all belong to a raced sweep: add "
+                                     "--race K", param_hint="--race")
         return SweepPlan(plan_tasks(archs, sizes, runs or (preset.runs if preset else DEFAULT_RUNS), configs))
     plans = {}
     for size in sizes:
@@ -222,7 +226,9 @@ def planned_sweep(archs: list[str] | None, videos: list[int] | None, runs: list[
         except TTNError as exc:
             raise click.BadParameter(str(exc), param_hint="--race") from None
     every_run = sorted({run for plan in plans.values() for run in plan.runs})
-    return SweepPlan(plan_tasks(archs, sizes, every_run, configs), make_cells(archs, sizes, configs, plans), test_all)
+    steps = extend_edges if extend_edges is not None else (preset.extend_edges if preset else 0)
+    return SweepPlan(plan_tasks(archs, sizes, every_run, configs), make_cells(archs, sizes, configs, plans, steps),
+                     test_all)
 
 
 def estimate_rates(out: Path, tasks: list[Task]) -> Any:
@@ -349,8 +355,8 @@ def _preset_option(ctx: click.Context, param: click.Parameter, value: str | None
 @training_options(grid=True)
 def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                   workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                  race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool, yes: bool,
-                  as_json: bool, **options: Any) -> None:
+                  race: int | None, select_runs: list[int] | None, extend_edges: int | None, test_all: bool,
+                  dry_run: bool, yes: bool, as_json: bool, **options: Any) -> None:
     """Train every (arch, videos, run); resumable: runs with a complete record in --out are skipped.
 
     Explicit options override the preset's. A failed run is reported and the others go on; the exit code
@@ -376,7 +382,7 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
       ttn sweep --preset paper --scheduler tcp://host:8786   # see docs/cluster.md
     """
     runner = runner_of(workers, scheduler, dask_local)
-    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all)
+    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all, extend_edges)
     bare = preset is None and videos is None and not yes  # the whole paper protocol: ask first, on a terminal
     summary = run_sweep_command(data, out, plan, runner, dry_run, ask=confirm_long_plan if bare else None)
     if summary is None:
@@ -397,8 +403,8 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
 @training_options(grid=True)
 def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | None, runs: list[int] | None, out: Path,
                       workers: int | None, scheduler: str | None, dask_local: int | None, preset: Preset | None,
-                      race: int | None, select_runs: list[int] | None, test_all: bool, dry_run: bool, yes: bool,
-                      mnist: Path | None, **options: Any) -> None:
+                      race: int | None, select_runs: list[int] | None, extend_edges: int | None, test_all: bool,
+                      dry_run: bool, yes: bool, mnist: Path | None, **options: Any) -> None:
     """The whole pipeline: generate the data if missing, run the sweep, print the report.
 
     Running it again resumes the sweep (finished runs are skipped) and prints the report of all runs.
@@ -412,7 +418,7 @@ def reproduce_command(data: Path, archs: list[str] | None, videos: list[int] | N
       ttn reproduce --preset paper --dask-local 8   # section 3.5 in full
     """
     runner = runner_of(workers, scheduler, dask_local)
-    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all)
+    plan = planned_sweep(archs, videos, runs, preset, options, race, select_runs, test_all, extend_edges)
     if not data.exists():
         if dry_run:
             raise click.BadParameter(f"{data} does not exist: --dry-run checks the plan against the data; run "

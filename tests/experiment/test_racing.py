@@ -318,7 +318,8 @@ def test_sweep_json_lists_what_it_did(tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (["--race", "3", "--select-runs", "0-1"], "--race 3 is more runs than --select-runs holds (2)"),
-    (["--select-runs", "0-1"], "--select-runs and --test-all belong to a raced sweep: add --race K"),
+    (["--select-runs", "0-1"], "--select-runs, --extend-edges and --test-all belong to a raced sweep: add --race K"),
+    (["--extend-edges", "1"], "--select-runs, --extend-edges and --test-all belong to a raced sweep: add --race K"),
     (["--race", "2", "--select-runs", "0-9", "--runs", "5"], "--select-runs names runs that --runs does not (5)"),
     (["--runs", "5-2"], "'5-2': a range FIRST-LAST needs 0 <= FIRST <= LAST"),
 ])
@@ -351,3 +352,46 @@ def test_a_candidate_added_later_races_against_the_recorded_ones(tmp_path):
     assert decision.stage == "done" and decision.winner.lr == 0.0025
     assert [c.lr for c in decision.survivors] == [0.0025, 0.02, 0.01]
     assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == 0.0025
+
+
+def _peaked_train(task, data, out):
+    """A crafted run whose validation accuracy peaks at lr 0.0025 (one step below the grid 0.005-0.04) and falls
+    by 0.1 per factor of 2 away from it, the same on every run; tested unless deferred."""
+    import math
+
+    val = 0.9 - 0.1 * abs(math.log2(task.config.lr / 0.0025))
+    record = {"schema": SCHEMA_VERSION, "run_id": task.run_id, "arch": task.arch, "videos": task.videos, "run": task.run,
+              "params": 1, "val_accuracy": val, "test_accuracy": None if task.defer_test else 0.25,
+              "test_deferred": task.defer_test, "config": task.resolved_config(), "data": {}, "complete": True}
+    write_record(out, record)
+    return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": False}
+
+
+@pytest.mark.parametrize("steps, expected", [
+    (0, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),  # the pick 0.005 stays at the grid's edge
+    (1, {0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),  # one step out: 0.0025 wins, at the edge again
+    # two: 0.00125 races (ties 0.005 on runs 0-1, goes on as the smaller lr) and loses; 0.01 kept its runs 2-3
+    # from the first decision, when 0.005 and 0.01 led the grid
+    (2, {0.00125: 4, 0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),
+])
+def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
+    """With `extend_edges` a pick at the smallest (or largest) lr of its grid makes the next lr out race too, by
+    the grid's ratio, and the cell decides again among all; up to `steps` beyond the grid. Counted: runs trained
+    per lr; only the final pick trains its fresh runs 4-5, and the report picks what the sweep picked."""
+    from ttn.report.tables import make_report
+
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=steps)
+    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=_peaked_train,
+                                  test_fn=_crafted_test, poll_s=0.01)
+    assert summary.ok
+    runs = {}
+    for path in tmp_path.glob("3d-*.json"):
+        record = read_record(path)
+        runs.setdefault(record["config"]["lr"], set()).add(record["run"])
+    assert {lr: len(trained) for lr, trained in runs.items()} == expected
+    pick = max(expected, key=expected.get)
+    assert runs[pick] == {0, 1, 2, 3, 4, 5} and all(4 not in trained for lr, trained in runs.items() if lr != pick)
+    assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == pick
+    assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"

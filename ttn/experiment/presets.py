@@ -26,6 +26,8 @@ class Preset:
     grids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     #: videos -> racing over runs (`ttn.experiment.racing`); empty: every candidate trains every run.
     race: dict[int, RacePlan] = field(default_factory=dict)
+    #: lr steps a raced cell may go beyond its grid when its pick lands on an edge (`raced_sweep.edge_step`).
+    extend_edges: int = 0
 
     def values(self, arch: str) -> dict[str, Any]:
         """The options of `arch`'s runs: the preset's, with its grid (lists) for that arch."""
@@ -67,6 +69,7 @@ PRESETS: dict[str, Preset] = {
         race={videos: RacePlan(2, tuple(range(10)), tuple(range(30))) if videos <= 100
               else RacePlan(2, tuple(range(5)), tuple(range(10))) if videos <= 1000
               else RacePlan(1, (0,), (0, 5, 6, 7)) for videos in PAPER_VIDEOS},
+        extend_edges=2,  # a pick at a grid edge races the next lr out (up to 2 steps), as done by hand at 10, 20
     ),
     # Finishes in < 30 min wall on 2 CPU cores including data generation (measured: see README). Small models
     # (6, 16) keep each step cheap; a 300-video val subset validated every 2nd epoch keeps validation cheap next

@@ -30,12 +30,14 @@ POLL_S = 15.0
 
 @dataclass(frozen=True)
 class Cell:
-    """One (arch, videos) cell of a raced sweep: its candidates in the sweep's order and its race plan."""
+    """One (arch, videos) cell of a raced sweep: its candidates in the sweep's order, its race plan, and how many
+    lr steps beyond its own grid it may go when the pick lands on an edge (`edge_step`; 0: none)."""
 
     arch: str
     videos: int
     candidates: tuple[TrainConfig, ...]
     plan: RacePlan
+    extend_edges: int = 0
 
 
 @dataclass
@@ -48,15 +50,44 @@ class RoundWork:
 
 
 def make_cells(archs: Sequence[str], sizes: Sequence[int], configs: Mapping[str, Sequence[TrainConfig]],
-               plans: Mapping[int, RacePlan]) -> list[Cell]:
+               plans: Mapping[int, RacePlan], extend_edges: int = 0) -> list[Cell]:
     """The cells of a raced sweep, smallest sizes first (their results arrive first), each cell's candidates in
-    `config_order` (the order in which `ttn report` lists them and breaks ties)."""
+    `config_order` (the order in which `ttn report` lists them and breaks ties); `extend_edges`: see `Cell`."""
     def ordered(arch: str, videos: int) -> tuple[TrainConfig, ...]:
         unique = dict.fromkeys(configs[arch])
         return tuple(sorted(unique, key=lambda config: config_order(resolved_config(config, arch, videos))))
 
-    return [Cell(arch, videos, ordered(arch, videos), plans[videos])
+    return [Cell(arch, videos, ordered(arch, videos), plans[videos], extend_edges)
             for videos in sorted(set(sizes)) for arch in dict.fromkeys(archs)]
+
+
+def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]) -> TrainConfig | None:
+    """One lr step beyond the grid's edge when the pick `winner` is the smallest or largest lr of its family (the
+    `candidates` equal to it but for the lr), by the ratio of the family's two outermost lrs on that side; None
+    when the pick is inside, the family has one lr, or `cell.extend_edges` steps beyond the cell's own lrs were
+    taken already. The new candidate races like any other (`decide`): the pick is made again among all."""
+    from dataclasses import replace
+
+    from ttn.experiment.config import identity
+
+    def key(config: TrainConfig) -> dict[str, Any]:
+        return dict(identity(resolved_config(config, cell.arch, cell.videos)))
+
+    def without_lr(config: TrainConfig) -> tuple[Any, ...]:
+        return tuple(sorted((name, value) for name, value in key(config).items() if name != "lr"))
+
+    if cell.extend_edges < 1:
+        return None
+    lr = key(winner)["lr"]  # resolved: a candidate without an lr has its arch's default for the size
+    family = sorted({key(config)["lr"] for config in candidates if without_lr(config) == without_lr(winner)})
+    own = {key(config)["lr"] for config in cell.candidates}
+    if len(family) < 2 or lr not in (family[0], family[-1]):
+        return None
+    if sum(value < min(own) or value > max(own) for value in family) >= cell.extend_edges:
+        return None
+    low = lr == family[0]
+    ratio = family[1] / family[0] if low else family[-1] / family[-2]
+    return replace(winner, lr=float(f"{(lr / ratio if low else lr * ratio):.12g}"))
 
 
 @dataclass
@@ -119,6 +150,12 @@ def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool
     for cell in cells:
         state = cell_state(cell, records.get((cell.arch, cell.videos), []))
         decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
+        beyond = edge_step(cell, decision.winner, state.candidates) if decision.winner is not None else None
+        if beyond is not None:  # a pick at the grid's edge: the next lr out races too, and the cell decides again
+            state.candidates = tuple(sorted(state.candidates + (beyond,), key=lambda config: config_order(
+                resolved_config(config, cell.arch, cell.videos))))
+            state.val[beyond], state.untested[beyond] = {}, set()
+            decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
         work.decisions[(cell.arch, cell.videos)] = decision
         picked = decision.winner is not None
         for config, run in decision.train:

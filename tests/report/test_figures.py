@@ -132,7 +132,12 @@ def test_figure3_explains_the_star_when_something_is_starred() -> None:
     fig = accuracy_figure(loose)
     stars = [text for text, _ in drawn_texts(fig, 150) if text.get_text() == "*"]
     assert len(stars) == sum(sig.significant for row in loose.rows for sig in row.significance.values()) == 3
-    assert legend_texts(fig)[0] == "* p < 0.5 vs LeNet-5-3D"
+    assert legend_texts(fig)[0] == "* p < 0.5 vs LeNet-5-3D, in the colour of the model ahead"
+    # the 3DTTN is behind at all three starred sizes: each star has the 3D model's colour, not its own
+    from matplotlib.colors import to_hex
+
+    threed, threedttn = (container.lines[0].get_color() for container in fig.axes[0].containers)  # errorbar lines
+    assert {to_hex(star.get_color()) for star in stars} == {to_hex(threed)} != {to_hex(threedttn)}
 
 
 @pytest.mark.parametrize("paper_range, last", [("ours", 100), ("all", 5000)])

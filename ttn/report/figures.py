@@ -71,7 +71,7 @@ def _runs_text(counts: Sequence[int]) -> str:
 def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_range: str = "ours") -> Any:
     """Figure 3 of the paper, 7 x 4.5 in: test accuracy vs training videos (log x), one line per arch named as the
     paper names it, error bars of one standard error (the legend says so, and the runs n), values annotated, "*"
-    (in the compared arch's colour) where the difference to the baseline is significant, and a legend entry for
+    (in the colour of the arch ahead) where the difference to the baseline is significant, and a legend entry for
     the "*" only then. With `show_paper` (default: report.compare_paper) the paper's curves dashed: the sizes
     within the range of ours, or all of Table 2 with `paper_range` "all".
 
@@ -107,8 +107,9 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
                         ha="center", va=align, fontsize=7, color=colors[cell.arch])
         marks = [sig for sig in row.significance.values() if sig.significant]
         for k, sig in enumerate(marks):
+            ahead = sig.arch if row.cells[sig.arch].stats.mean > row.cells[sig.baseline].stats.mean else sig.baseline
             ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 12 + 10 * k), ha="center",
-                        va="bottom", fontsize=12, fontweight="bold", color=colors[sig.arch])
+                        va="bottom", fontsize=12, fontweight="bold", color=colors[ahead])
     ax.set_xscale("log")
     sizes = sorted(sizes)
     ax.set_xticks(sizes)
@@ -121,7 +122,7 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     ax.grid(True, alpha=0.3)
     starred = any(sig.significant for row in report.rows for sig in row.significance.values())
     test = (f"* p < {report.alpha:g} vs {model_name(report.baseline)}" + (" (Holm)" if report.correction == "holm" else "")
-            if starred else None)
+            + ", in the colour of the model ahead" if starred else None)
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].endswith("(paper)"))  # ours first, then the paper's
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right", fontsize=8, title=test,

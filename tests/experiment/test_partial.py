@@ -115,3 +115,39 @@ def test_a_short_run_never_saves(data, tmp_path, monkeypatch):
     with pytest.raises(Interrupt):
         train_run(data, arch, 20, 1, config, out_dir=tmp_path, progress=_interrupt_after(5))
     assert not (tmp_path / partial.PARTIAL_DIR).exists()
+
+
+def test_a_train_killed_with_sigkill_goes_on_where_it_was_saved(data, tmp_path):
+    """`ttn train --out` in a process killed with SIGKILL (what a session's end does to a sweep), then the same
+    command again: it resumes from the last save and ends as the run trained in one go."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from vmnist.testing import wait_until
+
+    command = [sys.executable, "-c", "from cli.ttn_cli import main; main()", "train", "--data", str(data), "--arch",
+               "3d", "--videos", "20", "--epochs", "30", "--channels", "2x3", "--val-size", "12", "--val-every", "1",
+               "--lr", "0.02"]
+    env = os.environ | {"TTN_SAVE_EVERY_S": "0", "OMP_NUM_THREADS": "1"}
+    whole = subprocess.run([*command, "--out", str(tmp_path / "whole")], env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    (record_file,) = (tmp_path / "whole").glob("3d-*.json")
+    out = tmp_path / "cut"
+    saved = partial_path(out, record_file.stem)
+    process = subprocess.Popen([*command, "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: saved.is_file() and saved.stat().st_size > 0, seconds=300)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL and not record_path(out, record_file.stem).exists()
+    again = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    resumed = read_record(record_path(out, record_file.stem))
+    assert resumed["interrupted"][0]["after_epoch"] >= 1
+    assert _computed(resumed) == _computed(read_record(record_file))
+    assert not saved.exists()

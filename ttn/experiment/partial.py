@@ -30,8 +30,18 @@ from torch import nn
 #: The hidden folder of runs in progress inside a results folder.
 PARTIAL_DIR = ".partial"
 #: Seconds of training between two saves of a run in progress (a save takes milliseconds; this bounds the work
-#: lost to an interruption to about this much per worker).
+#: lost to an interruption to about this much per worker); the environment variable SAVE_EVERY_ENV overrides it.
 SAVE_EVERY_S = 300.0
+SAVE_EVERY_ENV = "TTN_SAVE_EVERY_S"
+
+
+def save_every_s() -> float:
+    """Seconds between saves: SAVE_EVERY_ENV if set to a number >= 0, else SAVE_EVERY_S."""
+    try:
+        value = float(os.environ[SAVE_EVERY_ENV])
+    except (KeyError, ValueError):
+        return SAVE_EVERY_S
+    return value if value >= 0 else SAVE_EVERY_S
 
 
 def partial_path(out: str | os.PathLike[str], run_id: str) -> Path:
@@ -60,13 +70,13 @@ class Progress:
 class RunKeeper:
     """Saves and restores one run's `Progress` at `path` (`partial_path`), guarded by `identity`: what makes it
     the same run (run id, config, training videos, data fingerprint). `every_s`: seconds between saves (default
-    SAVE_EVERY_S; 0: every epoch); `resume` False: saves, never loads (a run trained again from scratch, `--force`);
+    `save_every_s()`; 0: every epoch); `resume` False: saves, never loads (a run trained again from scratch, `--force`);
     `started`: (`time.perf_counter()`, `time.process_time()`) when this segment of the run began."""
 
     def __init__(self, path: Path, identity: dict[str, Any], every_s: float | None = None, resume: bool = True,
                  started: tuple[float, float] | None = None) -> None:
         self.path, self.identity, self.resume = path, identity, resume
-        self.every_s = SAVE_EVERY_S if every_s is None else every_s
+        self.every_s = save_every_s() if every_s is None else every_s
         self.started_wall, self.started_cpu = started or (time.perf_counter(), time.process_time())
         self.last_save = self.started_wall
         self.earlier: Progress | None = None  # what this segment resumed from, if anything

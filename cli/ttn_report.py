@@ -135,6 +135,7 @@ def print_report(
     dpi: float = DEFAULT_DPI,
     force: bool = False,
     transforms: bool = False,
+    race: bool = False,
     runs: bool = False,
     command: str = "",
     tensorboard: str | Path | None = None,
@@ -184,6 +185,8 @@ def print_report(
             echo(markdown_table(header, rows))
         else:
             print_simple("How far the 3DTT transforms moved (mean over runs)", header, rows, keys=(0, 1))
+    if race and fmt in ("table", "markdown"):
+        show_race(report, fmt)
     if plot is not None:
         err_console.print(f"wrote {plot_accuracy(report, plot, dpi=dpi, paper_range=paper_range)}", markup=False,
                           highlight=False)
@@ -277,10 +280,13 @@ def run_range_options(command: Any) -> Any:
 @click.option("--transforms", is_flag=True,
               help="Also show how far the 3DTT transforms moved (|rotation| in degrees, |shift| in pixels, "
                    "|log scale|) per arch and size; always in --format json.")
+@click.option("--race", "race", is_flag=True,
+              help="Also show how each raced cell's race went: per candidate its runs, mean validation accuracy "
+                   "over the race and the selection runs, and whether it went on or was picked.")
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, dpi: float,
-                   force: bool, transforms: bool, per_run: bool, tensorboard: Path | None, columns: list[str] | None,
-                   paper_range: str, **options: Any) -> None:
+                   force: bool, transforms: bool, race: bool, per_run: bool, tensorboard: Path | None,
+                   columns: list[str] | None, paper_range: str, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -306,10 +312,26 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --format records --runs > runs.jsonl
       # select on runs 0-9, report runs 10-29, which the choice did not see:
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29
+      ttn report paper/ --race      # how a raced sweep's races went
     """
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
-                 transforms=transforms, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]), tensorboard=tensorboard,
+                 transforms=transforms, race=race, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]),
+                 tensorboard=tensorboard,
                  columns=columns, paper_range=paper_range)
+
+
+def show_race(report: Report, fmt: str) -> None:
+    """How each raced cell's race went (`ttn.report.race_view`), as a table or markdown, or say there was none."""
+    from ttn.report.race_view import HEADER, race_caption, race_rows
+
+    rows = race_rows(report)
+    if not rows:
+        err_console.print("no raced cells in these records (--race shows a folder `ttn sweep --race` made)",
+                          highlight=False, markup=False)
+    elif fmt == "markdown":
+        echo(markdown_table(HEADER, rows) + "\n\n*" + race_caption(report) + "*")
+    else:
+        print_simple("How each raced cell's race went", HEADER, rows, keys=(0, 1), caption=race_caption(report))
 
 
 @click.command("compare")

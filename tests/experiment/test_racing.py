@@ -1,6 +1,7 @@
 """Racing selection over runs (ttn.experiment.racing, ttn.experiment.raced_sweep): the exact rule on crafted
 accuracies, and a crafted sweep that shows which candidate trains which runs, tests which, and resumes."""
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -395,3 +396,24 @@ def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
     assert runs[pick] == {0, 1, 2, 3, 4, 5} and all(4 not in trained for lr, trained in runs.items() if lr != pick)
     assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == pick
     assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
+
+
+def test_report_race_shows_how_each_race_went(tmp_path):
+    """`ttn report --race` on the crafted sweep: every lr raced runs 0-1, 0.02 and 0.01 went on, 0.01 was picked
+    and trained the fresh runs; the means are those the rule read (VAL)."""
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+
+    _sweep(tmp_path)
+    result = CliRunner().invoke(main, ["report", str(tmp_path), "--race", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split(" | ")[2]: line for line in result.stdout.splitlines() if line.startswith("| 3d | 10 |")}
+    assert lines["lr 0.01"] == "| 3d | 10 | lr 0.01 | 0-5 | 0.490 | 0.645 | picked |"
+    assert lines["lr 0.02"] == "| 3d | 10 | lr 0.02 | 0-3 | 0.575 | 0.487 | went on |"
+    assert lines["lr 0.005"] == "| 3d | 10 | lr 0.005 | 0-1 | 0.300 | — | out after the race |"
+    assert lines["lr 0.04"].endswith("| 0-1 | 0.100 | — | out after the race |")
+    assert "K 2: race runs 0-1, selection runs 0-3." in result.stdout
+    quick = Path(__file__).resolve().parents[2] / "docs" / "experiments" / "quick"
+    plain = CliRunner().invoke(main, ["report", str(quick), "--race"])
+    assert plain.exit_code == 0 and "no raced cells in these records" in plain.stderr

@@ -1,0 +1,56 @@
+"""How each raced cell's race went (`ttn report --race`): per candidate, the runs it trained, its mean validation
+accuracy over the race runs and over the selection runs, and what the rule made of it (`ttn.experiment.racing`).
+
+    3dttn  20  lr 0.000625   0-29   0.712  0.735  picked
+    3dttn  20  lr 0.00125    0-9    0.720  0.728  went on
+    3dttn  20  lr 0.005      0-1    0.640  —      out after the race
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ttn.experiment.racing import decide
+from ttn.report.selection import candidates_of
+from ttn.report.tables import Report, format_runs
+
+HEADER = ["arch", "videos", "candidate", "runs", "val (race runs)", "val (selection runs)", "race"]
+
+
+def race_rows(report: Report) -> list[list[str]]:
+    """One line per candidate of every raced (arch, size) cell of `report` (empty when nothing was raced)."""
+    plans = dict(report.options.race)
+    by_cell: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in report.records:
+        if record["videos"] in plans:
+            by_cell.setdefault((record["arch"], record["videos"]), []).append(record)
+    lines = []
+    for (arch, videos), records in sorted(by_cell.items(), key=lambda item: (item[0][1], item[0][0])):
+        plan = plans[videos]
+        candidates = candidates_of(records)
+        decision = decide(plan, list(range(len(candidates))), {i: c.val for i, c in enumerate(candidates)})
+        survivors = set(decision.survivors or [])
+        for index, candidate in enumerate(candidates):
+            complete = all(run in candidate.val for run in plan.select_runs)
+            if decision.winner == index:
+                status = "picked"
+            elif decision.survivors is None:
+                status = "racing"
+            elif index in survivors:
+                status = "went on" if decision.winner is not None else "going on"
+            else:
+                status = "out after the race"
+            race = candidate.mean_over(plan.race_runs) if all(r in candidate.val for r in plan.race_runs) else None
+            lines.append([arch, str(videos), candidate.label(), format_runs(frozenset(candidate.runs)),
+                          "—" if race is None else f"{race:.3f}",
+                          f"{candidate.mean_over(plan.select_runs):.3f}" if complete else "—", status])
+    return lines
+
+
+def race_caption(report: Report) -> str:
+    """What the race table's columns mean, with each size's plan."""
+    plans = sorted({plan for _, plan in report.options.race}, key=str)
+    rule = "; ".join(f"K {plan.race}: race runs {format_runs(frozenset(plan.race_runs))}, selection runs "
+                     f"{format_runs(frozenset(plan.select_runs))}" for plan in plans)
+    return ("Mean validation accuracy of each candidate over the race runs (every candidate trains them) and over the "
+            "selection runs (the top half, at least 2, trains the rest of them; the best mean there is picked and "
+            f"trains the fresh runs). {rule}.")

@@ -104,10 +104,11 @@ class RunKeeper:
 
         progress.wall_time_s, progress.cpu_time_s = self.spent()
         progress.versions, progress.interrupted = versions(), self.interrupted()
+        from vmnist.infra.atomic import atomic_open
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        torch.save({"identity": self.identity, "progress": vars(progress)}, temporary)
-        os.replace(temporary, self.path)
+        with atomic_open(self.path, "wb") as stream:  # as checkpoints are written (`ttn.experiment.checkpoint`)
+            torch.save({"identity": self.identity, "progress": vars(progress)}, stream)
         self.last_save = time.perf_counter()
         return True
 

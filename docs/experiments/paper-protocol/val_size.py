@@ -39,9 +39,9 @@ def save_cache(accuracy: dict[str, float], val_size: int) -> None:
     text = json.dumps({"val_size": val_size, "what": "accuracy of each run's scored model (OUT/RUN_ID.pt) on the "
                        f"{val_size}-video validation subset of ttn.experiment.sampling.val_indices(10000, {val_size})",
                        "accuracy": dict(sorted(accuracy.items()))}, indent=1)
-    temporary = CACHE.with_suffix(".tmp")
-    temporary.write_text(text + "\n")
-    temporary.replace(CACHE)
+    from vmnist.infra.atomic import atomic_write_text
+
+    atomic_write_text(CACHE, text + "\n")
 
 
 def score_models(out: Path, data: Path, run_ids: list[str], accuracy: dict[str, float], val_size: int) -> None:

@@ -1,6 +1,7 @@
 """Sweeps (ttn.experiment.sweep, `ttn sweep`): planning, resume, failures, refusals, and both runners (a process pool and
 Dask) through the same tests."""
 import json
+import logging
 import os
 import sys
 import time
@@ -305,3 +306,16 @@ def test_a_dask_worker_records_the_command_the_task_was_submitted_under(tmp_path
         assert seen == {"command": ["ttn", "sweep", "--preset", "paper"], "options": {"preset": "paper"}}
         after = runner.submit(invocation, key="after").result()
         assert after == {"command": None, "options": None}  # set for the task only, not left behind
+
+
+def _distributed_log_levels() -> tuple[int, int]:
+    """In a worker: the effective level of the logger that printed "Batched Comm Closed", and of "distributed"."""
+    return logging.getLogger("distributed.batched").getEffectiveLevel(), logging.getLogger("distributed").level
+
+
+def test_local_dask_workers_log_only_errors_for_their_whole_life():
+    """A local Dask worker's "distributed" logger is at ERROR itself, not only its handlers while the Worker is open:
+    a worker shutting down under load used to print an INFO traceback after the handlers were restored."""
+    with _dask_runner() as runner:
+        levels = runner.submit(_distributed_log_levels, key="log-levels").result(timeout=120)
+    assert levels == (logging.ERROR, logging.ERROR)

@@ -23,6 +23,10 @@ from vmnist.infra.processes import children_deaf_to_sigint, default_workers, spa
 #: How often Dask re-runs a task that raised (a dead worker's tasks are re-scheduled by Dask itself).
 DASK_RETRIES = 2
 
+#: The dask config key that puts DASK_LOGGING__DISTRIBUTED in the environment of each local worker process before it
+#: starts (Dask reads its logging levels from the environment when `distributed` is first imported).
+WORKER_LOG_LEVEL_CONFIG = "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED"
+
 
 class Runner(abc.ABC):
     """Runs sweep tasks on workers; `description` names where, `slots` how many run at once (None: unknown)."""
@@ -123,7 +127,13 @@ class DaskRunner(Runner):
         if self.client is None and self.scheduler:
             self.client = connect(self.distributed, self.scheduler)
         elif self.client is None:
-            with children_deaf_to_sigint():  # Ctrl-C is the sweep's to handle: no worker prints a traceback
+            import dask
+
+            # Ctrl-C is the sweep's to handle: no worker prints a traceback. `silence_logs` quiets the workers' log
+            # handlers only while each Worker is open: its shutdown under load still logged INFO tracebacks
+            # ("Batched Comm Closed"). The environment each worker process starts with sets its "distributed"
+            # logger itself to ERROR, for its whole life (and for any worker a nanny starts again).
+            with children_deaf_to_sigint(), dask.config.set({WORKER_LOG_LEVEL_CONFIG: "error"}):
                 self.cluster = self.distributed.LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                     silence_logs=logging.ERROR)  # its warnings when stopped mid-task are no news to a user who stopped it

@@ -264,9 +264,10 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
         say(f"{len(plan.tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {runner.description}; "
             f"estimated cost ~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source})")
         return seconds(cpu, len(todo))
-    from ttn.experiment.stages import STAGE_TEXT, project
+    from ttn.experiment.stages import STAGE_TEXT, possible_edge_steps, project
 
     lines = project(plan.cells, out, rates, test_videos)
+    edges = possible_edge_steps(plan.cells, out, rates, test_videos)
     cpu = sum(line.seconds_left for line in lines)
     full = estimate_cost(plan.tasks, rates, test_videos=test_videos)
     say(f"raced sweep of {len(plan.cells)} (arch, size) cells on {runner.description}; estimated cost left "
@@ -276,6 +277,10 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
         unit = "tests" if line.stage == "test" else "runs"
         say(f"  {line.stage:8} {line.done:5}/{line.planned:<5} {unit:5} ~{format_duration(line.seconds_left):>10} CPU   "
             f"{STAGE_TEXT[line.stage]}")
+    if edges.planned:
+        steps = max(cell.extend_edges for cell in plan.cells)
+        say(f"  {'edges':8} {'up to':>5} {edges.planned:<5} runs  ~{format_duration(edges.seconds_left):>10} CPU   not in the "
+            f"estimate: if picks land on a grid edge (--extend-edges {steps}), each step races one more lr")
     return seconds(cpu, len(todo))
 
 

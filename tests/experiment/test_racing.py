@@ -152,6 +152,9 @@ def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_p
     dry = CliRunner().invoke(main, args + ["--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "race         0/3" in dry.output and "select       0/2" in dry.output and "confirm      0/1" in dry.output
+    assert "edges" not in dry.output
+    extending = CliRunner().invoke(main, args + ["--extend-edges", "1", "--dry-run"])  # may race 1 lr on runs 0-1
+    assert "  edges    up to 2     runs" in extending.output and "--extend-edges 1" in extending.output, extending.output
     assert not out.exists()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -396,6 +399,30 @@ def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
     assert runs[pick] == {0, 1, 2, 3, 4, 5} and all(4 not in trained for lr, trained in runs.items() if lr != pick)
     assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == pick
     assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2])
+def test_the_plan_costs_a_known_edge_step_and_bounds_the_ones_to_come(tmp_path, steps):
+    """`ttn sweep --dry-run`'s stages (`project`) count the lr an edge pick makes race once it is known, and
+    `possible_edge_steps` bounds the steps not yet known: each races one more lr through the 4 selection runs."""
+    from ttn.experiment.stages import possible_edge_steps, project
+
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=steps)
+
+    def race_line():
+        return next((line.planned, line.done) for line in project(cells, tmp_path) if line.stage == "race")
+
+    assert race_line() == (8, 0) and possible_edge_steps(cells, tmp_path).planned == 4 * steps  # nothing known yet
+    for config in configs["3d"]:  # the race and selection runs of the grid: 0.005 is the pick, at the low edge
+        for run in PLAN.select_runs:
+            _peaked_train(Task("3d", 10, run, config, defer_test=True), "unused.h5", tmp_path)
+    if steps == 0:
+        assert race_line() == (8, 8) and possible_edge_steps(cells, tmp_path).planned == 0
+        return
+    assert race_line() == (10, 8)  # 0.0025 races now: its runs 0-1 are planned and priced
+    assert possible_edge_steps(cells, tmp_path).planned == 4 * (steps - 1)  # the steps left may still come
+    assert next((line for line in project(cells, tmp_path) if line.stage == "race")).seconds_left > 0
 
 
 def test_report_race_shows_how_each_race_went(tmp_path):

@@ -80,10 +80,9 @@ def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]
         return None
     lr = key(winner)["lr"]  # resolved: a candidate without an lr has its arch's default for the size
     family = sorted({key(config)["lr"] for config in candidates if without_lr(config) == without_lr(winner)})
-    own = {key(config)["lr"] for config in cell.candidates}
     if len(family) < 2 or lr not in (family[0], family[-1]):
         return None
-    if sum(value < min(own) or value > max(own) for value in family) >= cell.extend_edges:
+    if steps_beyond(cell, [config for config in candidates if without_lr(config) == without_lr(winner)]) >= cell.extend_edges:
         return None
     low = lr == family[0]
     ratio = family[1] / family[0] if low else family[-1] / family[-2]
@@ -141,6 +140,32 @@ def cell_state(cell: Cell, records: Sequence[dict[str, Any]]) -> CellState:
     return state
 
 
+def decide_cell(cell: Cell, records: Sequence[dict[str, Any]]) -> tuple[CellState, CellDecision]:
+    """Where `cell` stands from its `records` (`ttn.experiment.racing.decide`): a pick at the grid's edge with
+    steps left (`edge_step`) adds the next lr out to the state's candidates, unrecorded, and the cell decides again
+    among all. What the sweep trains next and what its plan costs both come from here."""
+    state = cell_state(cell, records)
+    decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
+    beyond = edge_step(cell, decision.winner, state.candidates) if decision.winner is not None else None
+    if beyond is not None:
+        state.candidates = tuple(sorted(state.candidates + (beyond,), key=lambda config: config_order(
+            resolved_config(config, cell.arch, cell.videos))))
+        state.val[beyond], state.untested[beyond] = {}, set()
+        decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
+    return state, decision
+
+
+def steps_beyond(cell: Cell, candidates: Sequence[TrainConfig]) -> int:
+    """How many of `candidates` have an lr outside the range of the cell's own grid: the edge steps taken."""
+    from ttn.experiment.config import identity
+
+    def lr(config: TrainConfig) -> float:
+        return dict(identity(resolved_config(config, cell.arch, cell.videos)))["lr"]
+
+    own = [lr(config) for config in cell.candidates]
+    return sum(not min(own) <= lr(config) <= max(own) for config in candidates)
+
+
 def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool = False) -> RoundWork:
     """The runs to train and to test now, from the records in `out` (`ttn.experiment.racing.decide` per cell).
 
@@ -148,14 +173,7 @@ def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool
     work = RoundWork()
     records = records_by_cell(out)
     for cell in cells:
-        state = cell_state(cell, records.get((cell.arch, cell.videos), []))
-        decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
-        beyond = edge_step(cell, decision.winner, state.candidates) if decision.winner is not None else None
-        if beyond is not None:  # a pick at the grid's edge: the next lr out races too, and the cell decides again
-            state.candidates = tuple(sorted(state.candidates + (beyond,), key=lambda config: config_order(
-                resolved_config(config, cell.arch, cell.videos))))
-            state.val[beyond], state.untested[beyond] = {}, set()
-            decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
+        state, decision = decide_cell(cell, records.get((cell.arch, cell.videos), []))
         work.decisions[(cell.arch, cell.videos)] = decision
         picked = decision.winner is not None
         for config, run in decision.train:

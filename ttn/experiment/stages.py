@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ttn.experiment.cost import Rates, task_seconds, deferred_test_seconds
-from ttn.experiment.raced_sweep import Cell, cell_state, records_by_cell
-from ttn.experiment.racing import decide, survivors_count
+from ttn.experiment.raced_sweep import Cell, decide_cell, records_by_cell, steps_beyond
+from ttn.experiment.racing import survivors_count
 from ttn.experiment.task import Task
 
 STAGES = ("race", "select", "test", "confirm")
@@ -38,13 +38,14 @@ class StageLine:
 
 def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),
             test_videos: int = 10_000) -> list[StageLine]:
-    """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each."""
+    """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each. A pick at
+    a grid edge that makes the next lr out race (`--extend-edges`) is counted once it is known: its runs join the
+    race; an extension that may yet come is `possible_edge_steps`, not counted here."""
     lines = {stage: StageLine(stage) for stage in STAGES}
     records = records_by_cell(out)
     for cell in cells:
-        state = cell_state(cell, records.get((cell.arch, cell.videos), []))
+        state, decision = decide_cell(cell, records.get((cell.arch, cell.videos), []))
         val, untested = state.val, state.untested
-        decision = decide(cell.plan, list(state.candidates), val, untested)
         plan, candidates = cell.plan, list(state.candidates)
         survivors = decision.survivors or candidates[: survivors_count(len(candidates))]
         pick = decision.winner if decision.winner is not None else survivors[0]
@@ -68,3 +69,22 @@ def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Ra
                 line.done += finished
                 line.seconds_left += 0.0 if finished else cost
     return [lines[stage] for stage in STAGES]
+
+
+def possible_edge_steps(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),
+                        test_videos: int = 10_000) -> StageLine:
+    """The most that edge extensions not yet known may add: in each cell still without a pick, every step left
+    (`Cell.extend_edges` less the steps taken) racing one more lr through all the selection runs (no test
+    pass). `planned` counts those runs; a pick inside its grid adds none of them."""
+    line = StageLine("edges")
+    records = records_by_cell(out)
+    for cell in cells:
+        state, decision = decide_cell(cell, records.get((cell.arch, cell.videos), []))
+        if decision.winner is not None:
+            continue  # its extension, if any, is known: `project` counts it
+        steps_left = max(0, cell.extend_edges - steps_beyond(cell, state.candidates))
+        for run in cell.plan.select_runs * steps_left:
+            line.planned += 1
+            line.seconds_left += task_seconds(Task(cell.arch, cell.videos, run, cell.candidates[0], defer_test=True),
+                                              rates, test_videos)
+    return line

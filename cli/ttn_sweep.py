@@ -133,10 +133,11 @@ def _outcome(run_id: str, result: dict | None) -> str:
 
 
 @contextmanager
-def task_progress(total: int | None) -> Iterator[Callable[[str, dict | None, str | None], None]]:
+def task_progress(total: int | None, left: Callable[[], float] | None = None
+                  ) -> Iterator[Callable[[str, dict | None, str | None], None]]:
     """A rich bar over tasks on stderr on a terminal; otherwise (a log file, a batch job) one line per finished
-    task with done/total and the time left (a raced sweep, `total` None: done and elapsed). Failures are printed
-    as they happen."""
+    task with done/total and the time left (a raced sweep, `total` None: done, elapsed, and `left()` seconds when
+    given, projected from the records). Failures are printed as they happen."""
     def report_failure(run_id: str, error: str | None) -> None:
         if error is not None:
             err_console.print(f"[red]failed[/red] {escape(run_id)}: {escape(error)}", highlight=False, soft_wrap=True)
@@ -155,12 +156,13 @@ def task_progress(total: int | None) -> Iterator[Callable[[str, dict | None, str
             report_failure(run_id, error)
             elapsed = time.perf_counter() - started
             if total is None:
-                err_console.print(f"[{done}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}",
+                projected = "" if left is None else f", ~{format_duration(left())} left"
+                err_console.print(f"[{done}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}{projected}",
                                   highlight=False, soft_wrap=True, markup=False)
                 return
-            left = format_duration(elapsed / done * (total - done)) if done < total else "0 s"
+            remaining = format_duration(elapsed / done * (total - done)) if done < total else "0 s"
             err_console.print(f"[{done}/{total}] {_outcome(run_id, result)}; elapsed {format_duration(elapsed)}, "
-                              f"~{left} left", highlight=False, soft_wrap=True, markup=False)
+                              f"~{remaining} left", highlight=False, soft_wrap=True, markup=False)
 
         yield log
         return
@@ -172,7 +174,8 @@ def task_progress(total: int | None) -> Iterator[Callable[[str, dict | None, str
 
         def update(run_id: str, result: dict | None, error: str | None) -> None:
             report_failure(run_id, error)
-            bar.update(task, advance=1, last=_outcome(run_id, result))
+            projected = "" if total is not None or left is None else f" (~{format_duration(left())} left)"
+            bar.update(task, advance=1, last=_outcome(run_id, result) + projected)
 
         yield update
 
@@ -244,12 +247,22 @@ def estimate_rates(out: Path, tasks: list[Task]) -> Any:
     return probe_rates(tasks)
 
 
-def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int) -> float:
-    """What will run where and what it costs: one line, and for a raced sweep a line per stage. Returns the
-    estimated seconds left (wall where the runner knows its slots, else CPU)."""
+def raced_seconds_left(plan: SweepPlan, out: Path, rates: Any, test_videos: int, slots: int | None) -> float:
+    """What the rest of a raced sweep costs as its records stand (`ttn.experiment.stages.project`): wall seconds
+    where the runner knows its slots, else CPU seconds. Runs in progress count in full."""
+    from ttn.experiment.cost import wall_seconds
+    from ttn.experiment.stages import project
+
+    lines = project(plan.cells, out, rates, test_videos)
+    return wall_seconds(sum(line.seconds_left for line in lines), slots, sum(line.planned - line.done for line in lines))
+
+
+def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int,
+               rates: Any) -> float:
+    """What will run where and what it costs at `rates`: one line, and for a raced sweep a line per stage.
+    Returns the estimated seconds left (wall where the runner knows its slots, else CPU)."""
     from ttn.experiment.cost import estimate_cost, format_duration, wall_seconds
 
-    rates = estimate_rates(out, todo or plan.tasks)
     slots = runner.slots
 
     def seconds(cpu: float, tasks: int) -> float:
@@ -298,7 +311,9 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
     tasks = plan.tasks
     check_runs(tasks, data, out)  # the same pre-flight as `ttn train`'s, for every task of the plan
     todo, done = pending_tasks(tasks, out)
-    estimate = print_plan(plan, todo, done, out, runner, vmnist.split_sizes(data).get("test", 10_000))
+    test_videos = vmnist.split_sizes(data).get("test", 10_000)
+    rates = estimate_rates(out, todo or plan.tasks)
+    estimate = print_plan(plan, todo, done, out, runner, test_videos, rates)
     if dry_run:
         return None
     if ask is not None and todo and not ask(estimate):
@@ -308,7 +323,7 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
         if plan.cells is None:
             with runner, task_progress(len(todo)) as on_done:
                 return run_sweep(tasks, data, out, runner, on_done=on_done)
-        return run_raced(plan, data, out, runner)
+        return run_raced(plan, data, out, runner, lambda: raced_seconds_left(plan, out, rates, test_videos, runner.slots))
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM, once the workers are stopped: say what is on disk
         recorded = len(pending_tasks(tasks, out)[1])
         of = "" if plan.cells is not None else f" of {len(tasks)}"  # a raced sweep's total is not known ahead
@@ -317,9 +332,10 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
         clear_stale(out, [task.run_id for task in todo])  # the claims of workers stopped mid-run
 
 
-def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner) -> SweepSummary:
+def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner, left: Callable[[], float] | None = None
+               ) -> SweepSummary:
     """Race the plan's cells, smallest size first: a line whenever a cell moves to another stage, and one per
-    finished run."""
+    finished run (with `left()`, the seconds the rest is projected to take)."""
     from ttn.experiment.raced_sweep import run_raced_sweep
 
     def on_round(work: Any) -> None:
@@ -327,7 +343,7 @@ def run_raced(plan: SweepPlan, data: Path, out: Path, runner: Runner) -> SweepSu
         err_console.print(f"ready: {len(work.train)} runs to train, {len(work.test)} to test (cells at: "
                           f"{', '.join(stages)})", highlight=False, soft_wrap=True, markup=False)
 
-    with runner, task_progress(None) as on_done:
+    with runner, task_progress(None, left) as on_done:
         return run_raced_sweep(plan.cells, data, out, runner, on_done=on_done, on_round=on_round, test_all=plan.test_all)
 
 

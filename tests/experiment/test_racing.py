@@ -158,6 +158,10 @@ def test_a_raced_sweep_from_the_command_line_trains_tests_and_keeps_models(tmp_p
     assert not out.exists()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 3 + 2 + 1 + 2  # the runs trained, and the pick's runs 0-1 tested once it is picked
+    assert all(", ~" in line and line.endswith(" left") for line in progress), progress  # projected from the records
+    assert progress[-1].endswith("~0 s left")
     configs = {"3d": [make_config(epochs=1, channels=(2, 3), val_size=12, lr=lr) for lr in (0.01, 0.02, 0.04)]}
     (cell,) = make_cells(["3d"], [10], configs, read_plans(out))
     state = cell_state(cell, records_by_cell(out)[("3d", 10)])

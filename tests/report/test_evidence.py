@@ -288,6 +288,22 @@ def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:
     assert data[2]["videos"] is None and data[2]["difference"]["mde80"] == pytest.approx(gaps[2].comparison.mde80)
 
 
+def test_compare_warns_of_asked_sizes_without_records(tmp_path) -> None:
+    """`--videos 10,20,30` on a folder with records at 10 and 20 only (a sweep still running): the warning names
+    the missing size and what the pooled gap covers; with every size present there is none."""
+    for videos in (10, 20):
+        for run in range(3):
+            write_record(tmp_path, record("3d", videos, run, lr=0.01, val=0.5, test=A[run]))
+            write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run]))
+    gaps = compare_rows([parse_row(f"sizes={tmp_path}")], sizes=[10, 20, 30])
+    assert [gap.label for gap in gaps] == ["10", "20", "pooled"]
+    assert "sizes: no records at 30 videos; its rows and pooled gap cover 10, 20 only" in gaps[-1].warnings
+    assert not [w for gap in compare_rows([parse_row(f"sizes={tmp_path}")], sizes=[10, 20]) for w in gap.warnings
+                if "no records" in w]
+    result = CliRunner().invoke(main, ["compare", "--row", f"sizes={tmp_path}", "--videos", "10,20,30"])
+    assert result.exit_code == 0 and "warning: sizes: no records at 30 videos" in result.stderr
+
+
 def test_report_table_shows_the_gap_interval_and_mde(tmp_path) -> None:
     records = [record("3d", 10, r, lr=0.01, val=0.5, test=A[r]) for r in A]
     records += [record("3dttn", 10, r, lr=0.01, val=0.5, test=B[r]) for r in B]

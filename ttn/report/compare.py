@@ -132,6 +132,12 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
                                                                          for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
     said = [f"{spec.name}: {w}" for w in dict.fromkeys(ours_said + theirs_said + ([asymmetry] if asymmetry else []))]
+    present = set(ours_by_size) | set(theirs_by_size)
+    missing = sorted(set(sizes or ()) - present)
+    if missing:  # e.g. a sweep still running: its pooled gap is over fewer sizes than asked for
+        covered = sorted(present & set(sizes or ()))
+        said.append(f"{spec.name}: no records at {', '.join(map(str, missing))} videos; its rows and pooled gap cover "
+                    f"{', '.join(map(str, covered)) or 'no size'} only")
     gaps, differences_by_size, cells_by_size = [], [], []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
         if sizes is not None and videos not in sizes:

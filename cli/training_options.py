@@ -19,8 +19,8 @@ import click
 from cli.common import OptionError
 from ttn import registry
 from ttn.errors import TTNError, first_line
-from ttn.experiment.config import (AXES, RECIPE_ALIASES, RECIPES, TrainConfig, check_applies, expand_grid, flag,
-                                   is_option)
+from ttn.experiment.config import (AXES, RECIPE_ALIASES, RECIPES, TTN_ONLY, TrainConfig, check_applies, expand_grid,
+                                   flag, is_option)
 
 Parse = Callable[[str], Any]
 
@@ -76,8 +76,38 @@ def recipes_help() -> str:
     return "; ".join(tables + aliases) + "."
 
 
+class PerArch(dict):
+    """A candidate option's values per arch, as ``--lr "3d=0.005,0.01;3dttn=0.00125,0.0025"`` gives them: arch ->
+    list of values. An arch it does not name keeps its preset's (or the default) values."""
+
+
+def _items(text: str, parse: Parse, separator: str) -> list[Any]:
+    """Each `separator`-separated item of `text`, parsed; ValueError when there is none."""
+    items = [parse(item) for item in text.split(separator) if item.strip()]
+    if not items:
+        raise ValueError("give at least one value")
+    return items
+
+
+def per_arch(text: str, parse: Parse, separator: str) -> PerArch:
+    """"3d=0.005,0.01;3dttn=0.00125" -> PerArch({"3d": [0.005, 0.01], "3dttn": [0.00125]}); ValueError naming
+    what is wrong (the arch names are checked against --arch by `configs_from_options`)."""
+    grids = PerArch()
+    for part in (part.strip() for part in text.split(";")):
+        arch, equals, values = part.partition("=")
+        if not part:
+            continue
+        if not equals or not arch.strip():
+            raise ValueError(f"{part!r}: expected ARCH=VALUES, e.g. \"3d=0.005,0.01;3dttn=0.00125,0.0025\"")
+        if arch.strip() in grids:
+            raise ValueError(f"{arch.strip()} is given twice")
+        grids[arch.strip()] = _items(values, parse, separator)
+    return grids
+
+
 def _parser(parse: Parse, option: str, as_list: bool, separator: str, grid: bool) -> Callable[..., Any]:
-    """A click callback: `parse` the value (or each `separator`-separated item when `as_list`), or None."""
+    """A click callback: `parse` the value (or each `separator`-separated item when `as_list`; per arch, `PerArch`,
+    when it has "ARCH="), or None."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
@@ -87,12 +117,9 @@ def _parser(parse: Parse, option: str, as_list: bool, separator: str, grid: bool
         try:
             if not as_list:
                 return parse(value)
-            items = [parse(item) for item in value.split(separator) if item.strip()]
+            return per_arch(value, parse, separator) if "=" in value else _items(value, parse, separator)
         except ValueError as exc:
             raise click.BadParameter(first_line(exc), param_hint=option) from None
-        if not items:
-            raise click.BadParameter("give at least one value", param_hint=option)
-        return items
     return callback
 
 
@@ -105,7 +132,8 @@ def click_option(config_field: Field, grid: bool) -> Callable[[Callable[..., Any
     as_list = grid and name in AXES
     help_text = meta["help"] + (" " + recipes_help() if name == "recipe" else "")
     if as_list:
-        help_text += f" A list ({'C1,C2/C1,C2' if separator == '/' else 'A,B,...'}) trains every value as a candidate."
+        help_text += (f" A list ({'C1,C2/C1,C2' if separator == '/' else 'A,B,...'}) trains every value as a candidate;"
+                      f" per arch: \"3d={'C1,C2' if separator == '/' else 'A,B'};3dttn=...\".")
     help_text += "  " + shown_defaults(config_field)
     callback = _parser(PARSERS[kind], flag(name), as_list, separator, grid)
     return click.option(flag(name), name, callback=callback, default=None,
@@ -139,10 +167,23 @@ def configs_from_options(options: dict[str, Any], archs: Sequence[str],
     values are checked (by TrainConfig, the device once, options that apply to none of `archs`): a bad one is a
     one-line error (exit 2)."""
     given = chosen_options(options)
+    for name, value in given.items():
+        unknown = [arch for arch in value if arch not in archs] if isinstance(value, PerArch) else []
+        if unknown:
+            raise OptionError(f"{flag(name)} gives values for {unknown[0]}, which is not among the archs "
+                              f"({', '.join(archs)}): name those of --arch")
+        not_ttn = [arch for arch in value if arch != "3dttn"] if isinstance(value, PerArch) and name in TTN_ONLY else []
+        if not_ttn:
+            raise OptionError(f"{flag(name)} applies to 3dttn only, not to {not_ttn[0]}")
+
+    def given_for(arch: str) -> dict[str, Any]:
+        return {name: value[arch] if isinstance(value, PerArch) else value for name, value in given.items()
+                if not isinstance(value, PerArch) or arch in value}
+
     try:
         if given.get("device") is not None:
             registry.check_device(given["device"])
-        configs = {arch: expand_grid(**((defaults(arch) if defaults else {}) | given)) for arch in archs}
+        configs = {arch: expand_grid(**((defaults(arch) if defaults else {}) | given_for(arch))) for arch in archs}
         for config in configs[archs[0]]:
             check_applies(config, archs)
     except TTNError as exc:

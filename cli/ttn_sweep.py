@@ -399,6 +399,9 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
       ttn sweep --videos 10,20 --lr 0.0025,0.005,0.01,0.02 \\
                 --race 2 --select-runs 0-9 --runs 30
       ttn sweep --preset quick --runs 40-49     # more runs of the same candidates
+      # each arch its own lrs, in one sweep (a pair's runs train side by side)
+      ttn sweep --preset paper --videos 2000 \\
+                --lr "3d=0.005,0.01;3dttn=0.00125,0.0025"
       ttn sweep --preset paper --dask-local 4   # a local Dask cluster
       ttn sweep --preset paper --scheduler tcp://host:8786   # see docs/cluster.md
     """

@@ -32,6 +32,7 @@ def data(tmp_path_factory) -> Path:
     ["train", "--arch", "3dttn", "--videos", "40", "--lr", "0.01", "--channels", "6x16", "--freeze-transforms"],
     ["sweep", "--preset", "quick", "--runs", "40-49", "--lr", "0.0025,0.005", "--channels", "6,16/18,28", "--dry-run"],
     ["reproduce", "--videos", "10,20", "--race", "2", "--select-runs", "0-4,7"],
+    ["sweep", "--preset", "paper", "--videos", "2000", "--lr", "3d=0.005,0.01;3dttn=0.00125,0.0025", "--dry-run"],
     ["report", "results", "--where", "lr=0.02", "--where", "arch=3d", "--select-runs", "0-9", "--format", "csv"],
 ])
 def test_print_config_reads_back(tmp_path: Path, args: list[str]) -> None:

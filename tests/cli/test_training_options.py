@@ -8,7 +8,7 @@ from dataclasses import fields
 import click
 import pytest
 
-from cli.training_options import OPTION_FIELDS, chosen_options, configs_from_options, show, training_options
+from cli.training_options import OPTION_FIELDS, PerArch, chosen_options, configs_from_options, show, training_options
 from cli.ttn_sweep import reproduce_command, sweep_command
 from cli.ttn_train import train_command
 from ttn.experiment.config import RECIPES, TrainConfig, flag, is_option, make_config
@@ -87,3 +87,36 @@ def test_channels_take_the_run_id_spelling_too(name: str) -> None:
         assert COMMANDS[name].make_context(name, ["--channels", "6x16/18x28"]).params["channels"] == [(6, 16), (18, 28)]
     with pytest.raises(click.BadParameter, match="whole number, got '6y16'"):
         COMMANDS[name].make_context(name, base + ["--channels", "6y16"])
+
+
+def test_a_candidate_option_may_give_each_arch_its_own_values() -> None:
+    """`--lr "3d=A,B;3dttn=C"`: each arch its own candidates (as the presets' grids do); an arch not named keeps
+    the preset's values; channel pairs keep their "/" separator."""
+    params = sweep_command.make_context("sweep", ["--lr", "3d=0.005,0.01; 3dttn=0.00125", "--channels",
+                                                  "3d=18x28/12,22;3dttn=4,14"]).params
+    assert params["lr"] == {"3d": [0.005, 0.01], "3dttn": [0.00125]}
+    assert params["channels"] == {"3d": [(18, 28), (12, 22)], "3dttn": [(4, 14)]}
+    preset = lambda arch: {"lr": [0.1, 0.2, 0.3], "epochs": 9}  # noqa: E731
+    configs = configs_from_options({"lr": params["lr"]}, ["3d", "3dttn"], preset)
+    assert [c.lr for c in configs["3d"]] == [0.005, 0.01] and [c.lr for c in configs["3dttn"]] == [0.00125]
+    partial = configs_from_options({"lr": PerArch({"3d": [0.005]}), "epochs": 3}, ["3d", "3dttn"], preset)
+    assert [c.lr for c in partial["3dttn"]] == [0.1, 0.2, 0.3]  # not named: the preset's grid
+
+
+@pytest.mark.parametrize("value, message", [
+    ("3d=0.005;2plus1d=0.1", "--lr gives values for 2plus1d, which is not among the archs (3d, 3dttn)"),
+    ("3d=0.005;3d=0.01", "3d is given twice"),
+    ("=0.005", "'=0.005': expected ARCH=VALUES"),
+    ("3d=", "give at least one value"),
+    ("3d=abc", "could not convert string to float: 'abc'"),
+])
+def test_per_arch_values_that_do_not_fit_are_one_line_errors(value: str, message: str) -> None:
+    from click.testing import CliRunner
+
+    from cli.ttn_cli import main
+
+    result = CliRunner().invoke(main, ["sweep", "--preset", "quick", "--lr", value, "--dry-run"])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    theta = CliRunner().invoke(main, ["sweep", "--preset", "quick", "--theta", "3d=affine", "--dry-run"])
+    assert theta.exit_code == 2 and "--theta applies to 3dttn only, not to 3d" in theta.output

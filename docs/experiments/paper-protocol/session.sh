@@ -8,7 +8,7 @@
 # start: a worktree of HEAD beside the repository (../paper-HEAD: the code that makes the records, untouched by
 #   work in progress), WORK seeded with the committed records (files already in WORK are kept: its *.pt models
 #   and runs in progress), then parts a, b and c one after another in the background (nohup; log WORK.log).
-#   Part c races, per arch, the survivors of its 1000-video race (part_c_lrs.py).
+#   Part c races, per arch, the survivors of its 1000-video race (part_c_lrs.py), both archs in one sweep.
 # save: the records and race.json of WORK copied here, the tables of docs/results.md rewritten from them.
 set -euo pipefail
 HERE=docs/experiments/paper-protocol
@@ -37,9 +37,7 @@ nohup bash -c '
   set -e
   sweep --videos 10,20,30,40,50,100
   sweep --videos 500,1000
-  for arch in 3d 3dttn; do
-    lrs=$(PYTHONPATH="$tree" python "$tree/$HERE/part_c_lrs.py" "$work" | awk -v a="$arch" "\$1 == a {print \$2}")
-    [ -n "$lrs" ] && sweep --videos 2000,5000 --arch "$arch" --lr "$lrs"
-  done
+  lrs=$(PYTHONPATH="$tree" python "$tree/$HERE/part_c_lrs.py" "$work" --lr-option)
+  sweep --videos 2000,5000 --lr "$lrs"
 ' > "$work.log" 2>&1 &
 echo "paper-protocol sweep started from $commit in the background: tail -f $work.log"

@@ -6,14 +6,17 @@ weights), so each can be scored again on the 1,000-video subset the old preset v
 (`ttn.experiment.sampling.val_indices(10000, 1000)`, a seeded sample of the val split), and the racing rule
 (`ttn.experiment.racing.decide`: the same survivors and pick rule) applied to those accuracies instead of the
 recorded 300-video ones. Printed per cell (arch, size) whose selection runs are all recorded: the pick on 300
-videos, the pick on 1,000, the survivors of each, and where the picks differ their 1,000-video margin.
+videos, the pick on 1,000, the survivors of each, and where the picks differ their 1,000-video margin and what
+the move costs on test: the mean test accuracy over the selection runs of each pick (the 300-video pick's from
+its records; the 1,000-video pick's runs, never tested by the sweep, scored on the test split here exactly as a
+deferred test would, `ttn.experiment.training.score_on_test_split`, without touching their records).
 
 Limit: a run's scored epoch stays the one its 300-video validation chose (the model file holds that epoch
 only), so this tests the pick among candidates, not the choice of each run's best epoch. The schedule (every
 10th epoch against every 2nd) is tested from the committed 40-epoch grids by val_schedule.py.
 
-The 1,000-video accuracies are cached by run id in val_size.json beside this script (committed: the models
-are not); a run already there is not scored again.
+The 1,000-video accuracies (and those test accuracies) are cached by run id in val_size.json beside this
+script (committed: the models are not); a run already there is not scored again.
 
     python docs/experiments/paper-protocol/val_size.py --out WORK/paper-protocol --data authors.h5
     python docs/experiments/paper-protocol/val_size.py                 # from the cache only
@@ -31,20 +34,25 @@ CACHE = HERE / "val_size.json"
 VAL_SIZE = 1000
 
 
-def load_cache() -> dict[str, float]:
-    return json.loads(CACHE.read_text())["accuracy"] if CACHE.is_file() else {}
+def load_cache() -> tuple[dict[str, float], dict[str, float]]:
+    """The cached 1,000-video validation accuracies and test accuracies, by run id."""
+    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    return cache.get("accuracy", {}), cache.get("test_accuracy", {})
 
 
-def save_cache(accuracy: dict[str, float], val_size: int) -> None:
+def save_cache(accuracy: dict[str, float], test: dict[str, float], val_size: int) -> None:
     text = json.dumps({"val_size": val_size, "what": "accuracy of each run's scored model (OUT/RUN_ID.pt) on the "
-                       f"{val_size}-video validation subset of ttn.experiment.sampling.val_indices(10000, {val_size})",
-                       "accuracy": dict(sorted(accuracy.items()))}, indent=1)
+                       f"{val_size}-video validation subset of ttn.experiment.sampling.val_indices(10000, {val_size}); "
+                       "test_accuracy: on the whole test split, for the selection runs of a pick the 1,000 videos "
+                       "moved to (never tested by the sweep)",
+                       "accuracy": dict(sorted(accuracy.items())), "test_accuracy": dict(sorted(test.items()))}, indent=1)
     from vmnist.infra.atomic import atomic_write_text
 
     atomic_write_text(CACHE, text + "\n")
 
 
-def score_models(out: Path, data: Path, run_ids: list[str], accuracy: dict[str, float], val_size: int) -> None:
+def score_models(out: Path, data: Path, run_ids: list[str], accuracy: dict[str, float], test: dict[str, float],
+                 val_size: int) -> None:
     """Score each run's saved model on the val subset (cached after each)."""
     import numpy as np
     import torch
@@ -62,8 +70,26 @@ def score_models(out: Path, data: Path, run_ids: list[str], accuracy: dict[str, 
         model, header = load_model(out / f"{run_id}.pt")
         predictions = predict(model, videos, header.input_scale)
         accuracy[run_id] = round(float(np.mean(predictions == y.numpy())), 6)
-        save_cache(accuracy, val_size)
+        save_cache(accuracy, test, val_size)
         print(f"[{index}/{len(todo)}] {run_id}: {accuracy[run_id]:.4f}", flush=True)
+
+
+def test_models(out: Path, data: Path, records: list[dict], accuracy: dict[str, float], test: dict[str, float],
+                val_size: int) -> None:
+    """Score each of `records`' saved models on the whole test split, as a deferred test would (cached after each)."""
+    import torch
+
+    from ttn.experiment.checkpoint import load_checkpoint
+    from ttn.experiment.training import checkpoint_path, score_on_test_split
+
+    torch.set_num_threads(1)
+    todo = [r for r in records if r["run_id"] not in test and checkpoint_path(out, r["run_id"]).is_file()]
+    for index, record in enumerate(todo, 1):
+        config = record["config"]
+        model, _ = load_checkpoint(checkpoint_path(out, record["run_id"]), config["device"])
+        test[record["run_id"]] = score_on_test_split(model, data, config["input_scale"], config["eval_batch_size"]).accuracy
+        save_cache(accuracy, test, val_size)
+        print(f"[test {index}/{len(todo)}] {record['run_id']}: {test[record['run_id']]:.4f}", flush=True)
 
 
 def main() -> None:
@@ -83,11 +109,12 @@ def main() -> None:
         if record["videos"] in plans:
             candidate = re.sub(r"-r\d+$", "", record["run_id"])
             cells[(record["arch"], record["videos"])][candidate][record["run"]] = record
-    accuracy = load_cache()
-    if arguments.out and arguments.data:
+    accuracy, test = load_cache()
+    scoring = arguments.out is not None and arguments.data is not None
+    if scoring:
         wanted = [record["run_id"] for by_candidate in cells.values() for runs in by_candidate.values()
                   for run, record in runs.items() if run in plans[record["videos"]].select_runs]
-        score_models(arguments.out, arguments.data, sorted(wanted), accuracy, VAL_SIZE)
+        score_models(arguments.out, arguments.data, sorted(wanted), accuracy, test, VAL_SIZE)
 
     moved = decided = 0
     for (arch, videos), by_candidate in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
@@ -118,7 +145,16 @@ def main() -> None:
             moved += 1
             runs = plan.select_runs
             margin = (sum(large[pick_large.winner][r] for r in runs) - sum(large[pick_small.winner][r] for r in runs)) / len(runs)
-            line += f"  MOVED (1,000-video margin {100 * margin:.2f} points)"
+            line += f"  MOVED (1,000-video margin {100 * margin:.2f} points"
+            moved_to = [by_candidate[pick_large.winner][run] for run in runs]
+            if scoring:
+                test_models(arguments.out, arguments.data, moved_to, accuracy, test, VAL_SIZE)
+            kept = [by_candidate[pick_small.winner][run]["test_accuracy"] for run in runs]
+            if all(record["run_id"] in test for record in moved_to) and None not in kept:
+                mean_kept, mean_moved = sum(kept) / len(runs), sum(test[r["run_id"]] for r in moved_to) / len(runs)
+                line += (f"; test over runs {runs[0]}-{runs[-1]}: {mean_kept:.4f} for the 300-video pick, "
+                         f"{mean_moved:.4f} for the 1,000-video pick, {100 * (mean_moved - mean_kept):+.2f} points")
+            line += ")"
         print(line)
     print(f"{moved} of {decided} decided cells pick another lr on 1,000 validation videos")
 

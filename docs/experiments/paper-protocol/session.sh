@@ -21,23 +21,35 @@ if [ "$action" = save ]; then
   exit 0
 fi
 
-data=${3:?the Video-MNIST file, e.g. authors.h5}
+data=$(realpath "${3:?the Video-MNIST file, e.g. authors.h5}")
+mkdir -p "$work"
+work=$(realpath "$work")
 commit=$(git rev-parse --short HEAD)
 tree=$(cd .. && pwd)/paper-$commit
 [ -d "$tree" ] || git worktree add --detach "$tree" "$commit" > /dev/null
-mkdir -p "$work"
 cp -n "$HERE"/*.json "$work"/ 2> /dev/null || true
 rm -f "$work"/val_size.json  # a cache of this folder's scripts, not a record
 
-sweep() { PYTHONPATH="$tree" python -c "from cli.ttn_cli import main; main()" sweep --data "$data" --preset paper \
-  --workers 2 --out "$work" --yes "$@"; }
+# The sweep and its workers must import the worktree's code. From the repository root they did not: `python -c`
+# puts the current folder first on sys.path, so its ttn/ and cli/ (work in progress) shadowed PYTHONPATH. Run
+# from inside the worktree, and check before starting.
+imported=$(cd "$tree" && PYTHONPATH="$tree" python -c "import cli, ttn, vmnist; print(cli.__file__, ttn.__file__, vmnist.__file__)")
+for path in $imported; do
+  case "$path" in "$tree"/*) ;; *) echo "session.sh: the sweep would import $path, not $tree; not started" >&2; exit 1 ;; esac
+done
+if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
+  echo "session.sh: $tree has uncommitted changes; not started" >&2; exit 1
+fi
+
+sweep() { (cd "$tree" && PYTHONPATH="$tree" python -c "from cli.ttn_cli import main; main()" sweep --data "$data" \
+  --preset paper --workers 2 --out "$work" --yes "$@"); }
 export -f sweep
 export tree data work HERE
 nohup bash -c '
   set -e
   sweep --videos 10,20,30,40,50,100
   sweep --videos 500,1000
-  lrs=$(PYTHONPATH="$tree" python "$tree/$HERE/part_c_lrs.py" "$work" --lr-option)
+  lrs=$(cd "$tree" && PYTHONPATH="$tree" python "$tree/$HERE/part_c_lrs.py" "$work" --lr-option)
   sweep --videos 2000,5000 --lr "$lrs"
 ' > "$work.log" 2>&1 &
 echo "paper-protocol sweep started from $commit in the background: tail -f $work.log"

@@ -297,6 +297,28 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
     return seconds(cpu, len(todo))
 
 
+#: Set to 1 to leave out the warning about uncommitted code (a test suite run in a work tree, a deliberate trial).
+ALLOW_DIRTY_ENV = "TTN_ALLOW_DIRTY"
+
+
+def warn_uncommitted_code() -> None:
+    """A warning on stderr when the code this sweep imports has uncommitted changes (`versions.git` "-dirty"):
+    its records will not name code anyone can check out. Says where the code comes from, since a sweep started
+    beside a work tree can import that tree instead of the one meant (`python -c` puts the current folder first).
+    Not with ALLOW_DIRTY_ENV=1."""
+    import os
+
+    import ttn
+    from ttn.experiment.provenance import git_commit
+
+    commit = git_commit()
+    if commit is not None and commit.endswith("-dirty") and os.environ.get(ALLOW_DIRTY_ENV) != "1":
+        source = Path(ttn.__file__).resolve().parent.parent
+        err_console.print(f"[yellow]warning:[/yellow] the code in {escape(str(source))} has uncommitted changes: the "
+                          f"records will say {commit[:7]}...-dirty; commit first, or run from a worktree of a commit "
+                          "(git worktree add)", highlight=False, soft_wrap=True)
+
+
 def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dry_run: bool = False,
                       ask: Callable[[float], bool] | None = None) -> SweepSummary | None:
     """Check the data and the results folder, say what will run where and what it costs, and run it with
@@ -311,6 +333,7 @@ def run_sweep_command(data: Path, out: Path, plan: SweepPlan, runner: Runner, dr
     tasks = plan.tasks
     check_runs(tasks, data, out)  # the same pre-flight as `ttn train`'s, for every task of the plan
     todo, done = pending_tasks(tasks, out)
+    warn_uncommitted_code()
     test_videos = vmnist.split_sizes(data).get("test", 10_000)
     rates = estimate_rates(out, todo or plan.tasks)
     estimate = print_plan(plan, todo, done, out, runner, test_videos, rates)

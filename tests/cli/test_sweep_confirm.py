@@ -1,6 +1,8 @@
-"""A bare `ttn sweep` (the whole paper protocol) asks on a terminal before a plan over an hour; never without one."""
+"""Before a sweep starts: a bare `ttn sweep` (the whole paper protocol) asks on a terminal before a plan over an hour,
+never without one; a sweep of uncommitted code warns."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,3 +43,31 @@ def test_a_terminal_is_asked_before_a_long_plan(monkeypatch: pytest.MonkeyPatch,
         assert b"Start ~" in streams[1].getvalue() and b"--dry-run shows the plan" in streams[1].getvalue()
     with CliRunner().isolation(input=""):
         assert confirm_long_plan(CONFIRM_OVER_S / 2)  # a short plan starts without a question
+
+
+@pytest.mark.parametrize("commit, allow, warned", [
+    ("0123456789abcdef-dirty", None, True), ("0123456789abcdef", None, False), (None, None, False),
+    ("0123456789abcdef-dirty", "1", False),
+])
+def test_a_sweep_warns_when_its_code_has_uncommitted_changes(monkeypatch, tmp_path, commit, allow, warned) -> None:
+    """Records of uncommitted code name no code anyone can check out: the sweep says so before it starts, and where
+    its code comes from (a sweep beside a work tree may import that tree); TTN_ALLOW_DIRTY=1 leaves it out."""
+    import ttn
+    from ttn.experiment import provenance
+
+    monkeypatch.setattr(provenance, "git_commit", lambda: commit)
+    if allow is None:
+        monkeypatch.delenv("TTN_ALLOW_DIRTY", raising=False)
+    else:
+        monkeypatch.setenv("TTN_ALLOW_DIRTY", allow)
+    from vmnist.testing import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "tiny.h5", per_split=20)
+    result = CliRunner().invoke(main, ["sweep", "--data", str(data), "--arch", "3d", "--videos", "10", "--runs", "1",
+                                       "--epochs", "1", "--channels", "2,3", "--val-size", "12", "--out",
+                                       str(tmp_path / "out"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    source = str(Path(ttn.__file__).resolve().parent.parent)
+    expected = (f"warning: the code in {source} has uncommitted changes: the records will say 0123456...-dirty; "
+                "commit first, or run from a worktree of a commit (git worktree add)")
+    assert (expected in result.stderr) == warned, result.stderr

@@ -19,6 +19,7 @@ from ttn.experiment.records import read_record, record_path
 from ttn.experiment.cost import estimate_cost
 from ttn.experiment.runners import DaskRunner, PoolRunner
 from ttn.experiment.run import check_out_dir
+from ttn.experiment.task import Task
 from ttn.experiment.sweep import plan_tasks, run_sweep, run_task
 
 TINY = make_config(epochs=1, channels=(2, 3), val_size=12, lr=0.02)
@@ -319,3 +320,29 @@ def test_local_dask_workers_log_only_errors_for_their_whole_life():
     with _dask_runner() as runner:
         levels = runner.submit(_distributed_log_levels, key="log-levels").result(timeout=120)
     assert levels == (logging.ERROR, logging.ERROR)
+
+
+def test_a_deferred_test_without_its_model_trains_the_run_again(data, tmp_path):
+    """A results folder carried to another machine without its *.pt files: the deferred test of a run trains it
+    again from its task and tests it; on the same CPU the run comes out the same (history, validation accuracy)
+    and its test accuracy is the one the saved model gives. The record says what it said before."""
+    import shutil
+
+    from ttn.experiment.sweep import run_test_task
+    from ttn.experiment.training import checkpoint_path
+
+    task = Task("3d", 10, 0, make_config(epochs=2, channels=(2, 3), val_size=12, lr=0.02), defer_test=True)
+    with_model, without = tmp_path / "with", tmp_path / "without"
+    assert run_task(task, data, str(with_model))["test_accuracy"] is None
+    shutil.copytree(with_model, without)
+    checkpoint_path(without, task.run_id).unlink()
+    before = read_record(with_model / f"{task.run_id}.json")
+
+    tested = run_test_task(Task("3d", 10, 0, task.config), data, str(with_model))
+    retrained = run_test_task(Task("3d", 10, 0, task.config), data, str(without))
+    assert retrained["test_accuracy"] == tested["test_accuracy"] is not None and not retrained["skipped"]
+    record = read_record(without / f"{task.run_id}.json")
+    assert record["history"] == before["history"] and record["val_accuracy"] == before["val_accuracy"]
+    assert record["retrained_for_test"]["val_accuracy"] == before["val_accuracy"]
+    assert record["retrained_for_test"]["versions"] == before["versions"]
+    assert "retrained_for_test" not in read_record(with_model / f"{task.run_id}.json")

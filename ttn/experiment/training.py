@@ -347,6 +347,24 @@ def run_deferred_test(out_dir: str | os.PathLike[str], run_id: str, data: str | 
     return record
 
 
+def retrain_for_test(out_dir: str | os.PathLike[str], task: Task, data: str | os.PathLike[str],
+                     record: dict[str, Any]) -> dict[str, Any]:
+    """Test a recorded run whose test was deferred but whose scored model is not in `out_dir` (a results folder
+    carried to another machine without its *.pt files): train the run again from its task (the same seed,
+    training videos and config; bit-identical on the same CPU), with its test pass, and replace the record,
+    marked `retrained_for_test` with what it said before (its validation accuracy and versions). Returns it."""
+    from dataclasses import replace
+
+    from ttn.experiment.records import write_record
+
+    result = train_run(data, replace(task, defer_test=False), out_dir=out_dir)
+    before = {"val_accuracy": record["val_accuracy"], "versions": record.get("versions"),
+              "why": "its test was deferred and its scored model was not in the results folder"}
+    retrained = result.record | {"retrained_for_test": before}
+    write_record(out_dir, retrained)
+    return retrained
+
+
 def record_of(task: Task, seed: int, chosen: np.ndarray, model: nn.Module, fitted: Fit, test: SplitScore | None,
               source: dict[str, Any], started: float) -> dict[str, Any]:
     """The result record of a trained run (`ttn.experiment.records`; `test`: its test pass, None when deferred;

@@ -429,6 +429,33 @@ def test_the_plan_costs_a_known_edge_step_and_bounds_the_ones_to_come(tmp_path, 
     assert next((line for line in project(cells, tmp_path) if line.stage == "race")).seconds_left > 0
 
 
+def test_the_plan_prices_a_test_without_its_model_as_a_run(tmp_path):
+    """On a folder without the *.pt files (another machine), the pick's deferred tests are runs trained again:
+    the plan's test stage costs each as a whole run with its test pass, not as a test pass alone."""
+    from dataclasses import replace
+
+    from ttn.experiment.cost import Rates, deferred_test_seconds, task_seconds
+    from ttn.experiment.stages import project
+    from ttn.experiment.training import checkpoint_path
+
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN})
+    for config in configs["3d"]:
+        for run in PLAN.select_runs:
+            _peaked_train(Task("3d", 10, run, config, defer_test=True), "unused.h5", tmp_path)
+    pick = Task("3d", 10, 0, configs["3d"][0])  # 0.005 wins (the peak is below the grid)
+
+    def test_line():
+        return next(line for line in project(cells, tmp_path) if line.stage == "test")
+
+    as_runs = test_line()
+    assert (as_runs.planned, as_runs.done) == (4, 0)
+    assert as_runs.seconds_left == pytest.approx(4 * task_seconds(replace(pick, defer_test=False), Rates()))
+    for run in PLAN.select_runs:
+        checkpoint_path(tmp_path, Task("3d", 10, run, pick.config).run_id).touch()  # the models are here
+    assert test_line().seconds_left == pytest.approx(4 * deferred_test_seconds(pick, Rates()))
+
+
 def test_report_race_shows_how_each_race_went(tmp_path):
     """`ttn report --race` on the crafted sweep: every lr raced runs 0-1, 0.02 and 0.01 went on, 0.01 was picked
     and trained the fresh runs; the means are those the rule read (VAL)."""

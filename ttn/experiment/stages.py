@@ -8,7 +8,7 @@ varies the channels).
 from __future__ import annotations
 
 import os  # noqa: F401 - os.PathLike in annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from ttn.experiment.cost import Rates, task_seconds, deferred_test_seconds
@@ -62,13 +62,23 @@ def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Ra
                 line.planned += 1
                 if stage == "test":
                     finished = decision.winner is not None and run in val.get(pick, {}) and run not in untested.get(pick, set())
-                    cost = deferred_test_seconds(task, rates, test_videos)
+                    # a recorded run without its scored model (a folder from another machine) is trained again
+                    retrain = out is not None and run in val.get(pick, {}) and not model_kept(out, task)
+                    cost = task_seconds(replace(task, defer_test=False), rates, test_videos) if retrain else \
+                        deferred_test_seconds(task, rates, test_videos)
                 else:
                     finished = run in val.get(config, {})
                     cost = task_seconds(task, rates, test_videos)
                 line.done += finished
                 line.seconds_left += 0.0 if finished else cost
     return [lines[stage] for stage in STAGES]
+
+
+def model_kept(out: str | os.PathLike[str], task: Task) -> bool:
+    """Whether the scored model of `task`'s recorded run is in `out`, for its deferred test."""
+    from ttn.experiment.training import checkpoint_path
+
+    return checkpoint_path(out, task.run_id).is_file()
 
 
 def possible_edge_steps(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),

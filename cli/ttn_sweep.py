@@ -250,11 +250,9 @@ def estimate_rates(out: Path, tasks: list[Task]) -> Any:
 def raced_seconds_left(plan: SweepPlan, out: Path, rates: Any, test_videos: int, slots: int | None) -> float:
     """What the rest of a raced sweep costs as its records stand (`ttn.experiment.stages.project`): wall seconds
     where the runner knows its slots, else CPU seconds. Runs in progress count in full."""
-    from ttn.experiment.cost import wall_seconds
     from ttn.experiment.stages import project
 
-    lines = project(plan.cells, out, rates, test_videos)
-    return wall_seconds(sum(line.seconds_left for line in lines), slots, sum(line.planned - line.done for line in lines))
+    return project(plan.cells, out, rates, test_videos).wall_seconds(slots)
 
 
 def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, runner: Runner, test_videos: int,
@@ -265,28 +263,25 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
 
     slots = runner.slots
 
-    def seconds(cpu: float, tasks: int) -> float:
-        return wall_seconds(cpu, slots, tasks)
-
-    def wall(cpu: float, tasks: int) -> str:
-        return "" if slots is None else f", ~{format_duration(seconds(cpu, tasks))} wall"
+    def wall(seconds: float) -> str:
+        return "" if slots is None else f", ~{format_duration(seconds)} wall"
 
     say = lambda text: err_console.print(text, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
     if plan.cells is None:
         cpu = estimate_cost(todo, rates, test_videos=test_videos)
+        left = wall_seconds(cpu, slots, len(todo))
         say(f"{len(plan.tasks)} runs planned ({len(done)} already done, {len(todo)} to train) on {runner.description}; "
-            f"estimated cost ~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source})")
-        return seconds(cpu, len(todo))
-    from ttn.experiment.stages import STAGE_TEXT, possible_edge_steps, project
+            f"estimated cost ~{format_duration(cpu)} CPU{wall(left)} ({rates.source})")
+        return left
+    from ttn.experiment.stages import STAGE_TEXT, project
 
-    lines = project(plan.cells, out, rates, test_videos)
-    edges = possible_edge_steps(plan.cells, out, rates, test_videos)
-    cpu = sum(line.seconds_left for line in lines)
+    projection = project(plan.cells, out, rates, test_videos)
+    cpu, edges, left = projection.seconds_left, projection.edges, projection.wall_seconds(slots)
     full = estimate_cost(plan.tasks, rates, test_videos=test_videos)
     say(f"raced sweep of {len(plan.cells)} (arch, size) cells on {runner.description}; estimated cost left "
-        f"~{format_duration(cpu)} CPU{wall(cpu, len(todo))} ({rates.source}); every candidate on every run would "
-        f"cost ~{format_duration(full)}")
-    for line in lines:
+        f"~{format_duration(cpu)} CPU{wall(left)} ({rates.source}); every candidate on every run would cost "
+        f"~{format_duration(full)}")
+    for line in projection.stages:
         unit = "tests" if line.stage == "test" else "runs"
         say(f"  {line.stage:8} {line.done:5}/{line.planned:<5} {unit:5} ~{format_duration(line.seconds_left):>10} CPU   "
             f"{STAGE_TEXT[line.stage]}")
@@ -294,7 +289,7 @@ def print_plan(plan: SweepPlan, todo: list[Task], done: list[Task], out: Path, r
         steps = max(cell.extend_edges for cell in plan.cells)
         say(f"  {'edges':8} {'up to':>5} {edges.planned:<5} runs  ~{format_duration(edges.seconds_left):>10} CPU   not in the "
             f"estimate: if picks land on a grid edge (--extend-edges {steps}), each step races one more lr")
-    return seconds(cpu, len(todo))
+    return left
 
 
 #: Set to 1 to leave out the warning about uncommitted code (a test suite run in a work tree, a deliberate trial).

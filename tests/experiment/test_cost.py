@@ -4,7 +4,7 @@ import pytest
 
 from ttn.experiment.config import make_config
 from ttn.experiment.cost import (BASE_EVAL_RATE, BASE_TRAIN_RATE, Rates, calibrate_from_records, estimate_cost,
-                                 probe_rates, task_seconds, deferred_test_seconds)
+                                 probe_rates, task_seconds, deferred_test_seconds, wall_seconds)
 from ttn.experiment.raced_sweep import make_cells
 from ttn.experiment.racing import RacePlan
 from ttn.experiment.stages import project
@@ -66,11 +66,15 @@ def test_a_probe_times_each_model_shape():
 def test_the_stages_of_a_raced_plan_count_every_run_and_test(tmp_path):
     plan = RacePlan(2, tuple(range(4)), tuple(range(6)))
     configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.01, 0.02, 0.04)]}
-    lines = project(make_cells(["3d"], [10, 20], configs, {10: plan, 20: plan}), tmp_path, Rates())
-    counts = {line.stage: (line.planned, line.done) for line in lines}
+    projection = project(make_cells(["3d"], [10, 20], configs, {10: plan, 20: plan}), tmp_path, Rates())
+    counts = {line.stage: (line.planned, line.done) for line in projection.stages}
     # per cell: 3 lrs x 2 race runs, 2 survivors x 2 more runs, 4 tests of the pick, 2 fresh runs
     assert counts == {"race": (12, 0), "select": (8, 0), "test": (8, 0), "confirm": (4, 0)}
-    assert all(line.seconds_left > 0 for line in lines)
+    assert all(line.seconds_left > 0 for line in projection.stages)
+    assert projection.runs_left == 32 and projection.edges.planned == 0  # no --extend-edges
+    # wall time on 2 workers: the stages' CPU time over 2 slots (32 runs left keep both busy)
+    assert projection.wall_seconds(2) == pytest.approx(wall_seconds(projection.seconds_left, 2, 32))
+    assert projection.wall_seconds(2) < projection.wall_seconds(None) == projection.seconds_left
 
 
 def test_the_probe_times_cpu_not_waiting():

@@ -408,25 +408,28 @@ def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
 @pytest.mark.parametrize("steps", [0, 1, 2])
 def test_the_plan_costs_a_known_edge_step_and_bounds_the_ones_to_come(tmp_path, steps):
     """`ttn sweep --dry-run`'s stages (`project`) count the lr an edge pick makes race once it is known, and
-    `possible_edge_steps` bounds the steps not yet known: each races one more lr through the 4 selection runs."""
-    from ttn.experiment.stages import possible_edge_steps, project
+    its `edges` bound the steps not yet known: each races one more lr through the 4 selection runs."""
+    from ttn.experiment.stages import project
 
     configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
     cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=steps)
 
     def race_line():
-        return next((line.planned, line.done) for line in project(cells, tmp_path) if line.stage == "race")
+        return next((line.planned, line.done) for line in project(cells, tmp_path).stages if line.stage == "race")
 
-    assert race_line() == (8, 0) and possible_edge_steps(cells, tmp_path).planned == 4 * steps  # nothing known yet
+    def possible_edge_runs():
+        return project(cells, tmp_path).edges.planned
+
+    assert race_line() == (8, 0) and possible_edge_runs() == 4 * steps  # nothing known yet
     for config in configs["3d"]:  # the race and selection runs of the grid: 0.005 is the pick, at the low edge
         for run in PLAN.select_runs:
             _peaked_train(Task("3d", 10, run, config, defer_test=True), "unused.h5", tmp_path)
     if steps == 0:
-        assert race_line() == (8, 8) and possible_edge_steps(cells, tmp_path).planned == 0
+        assert race_line() == (8, 8) and possible_edge_runs() == 0
         return
     assert race_line() == (10, 8)  # 0.0025 races now: its runs 0-1 are planned and priced
-    assert possible_edge_steps(cells, tmp_path).planned == 4 * (steps - 1)  # the steps left may still come
-    assert next((line for line in project(cells, tmp_path) if line.stage == "race")).seconds_left > 0
+    assert possible_edge_runs() == 4 * (steps - 1)  # the steps left may still come
+    assert next((line for line in project(cells, tmp_path).stages if line.stage == "race")).seconds_left > 0
 
 
 def test_the_plan_prices_a_test_without_its_model_as_a_run(tmp_path):
@@ -446,7 +449,7 @@ def test_the_plan_prices_a_test_without_its_model_as_a_run(tmp_path):
     pick = Task("3d", 10, 0, configs["3d"][0])  # 0.005 wins (the peak is below the grid)
 
     def test_line():
-        return next(line for line in project(cells, tmp_path) if line.stage == "test")
+        return next(line for line in project(cells, tmp_path).stages if line.stage == "test")
 
     as_runs = test_line()
     assert (as_runs.planned, as_runs.done) == (4, 0)

@@ -61,6 +61,14 @@ def make_cells(archs: Sequence[str], sizes: Sequence[int], configs: Mapping[str,
             for videos in sorted(set(sizes)) for arch in dict.fromkeys(archs)]
 
 
+def resolved_identity(cell: Cell, config: TrainConfig) -> dict[str, Any]:
+    """What makes `config` a distinct candidate in `cell`, with defaults resolved (a candidate without an lr has
+    its arch's default for the size)."""
+    from ttn.experiment.config import identity
+
+    return dict(identity(resolved_config(config, cell.arch, cell.videos)))
+
+
 def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]) -> TrainConfig | None:
     """One lr step beyond the grid's edge when the pick `winner` is the smallest or largest lr of its family (the
     `candidates` equal to it but for the lr), by the ratio of the family's two outermost lrs on that side; None
@@ -68,21 +76,17 @@ def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]
     taken already. The new candidate races like any other (`decide`): the pick is made again among all."""
     from dataclasses import replace
 
-    from ttn.experiment.config import identity
-
-    def key(config: TrainConfig) -> dict[str, Any]:
-        return dict(identity(resolved_config(config, cell.arch, cell.videos)))
-
     def without_lr(config: TrainConfig) -> tuple[Any, ...]:
-        return tuple(sorted((name, value) for name, value in key(config).items() if name != "lr"))
+        return tuple(sorted((name, value) for name, value in resolved_identity(cell, config).items() if name != "lr"))
 
     if cell.extend_edges < 1:
         return None
-    lr = key(winner)["lr"]  # resolved: a candidate without an lr has its arch's default for the size
-    family = sorted({key(config)["lr"] for config in candidates if without_lr(config) == without_lr(winner)})
+    lr = resolved_identity(cell, winner)["lr"]
+    family_configs = [config for config in candidates if without_lr(config) == without_lr(winner)]
+    family = sorted({resolved_identity(cell, config)["lr"] for config in family_configs})
     if len(family) < 2 or lr not in (family[0], family[-1]):
         return None
-    if steps_beyond(cell, [config for config in candidates if without_lr(config) == without_lr(winner)]) >= cell.extend_edges:
+    if steps_beyond(cell, family_configs) >= cell.extend_edges:
         return None
     low = lr == family[0]
     ratio = family[1] / family[0] if low else family[-1] / family[-2]
@@ -157,13 +161,8 @@ def decide_cell(cell: Cell, records: Sequence[dict[str, Any]]) -> tuple[CellStat
 
 def steps_beyond(cell: Cell, candidates: Sequence[TrainConfig]) -> int:
     """How many of `candidates` have an lr outside the range of the cell's own grid: the edge steps taken."""
-    from ttn.experiment.config import identity
-
-    def lr(config: TrainConfig) -> float:
-        return dict(identity(resolved_config(config, cell.arch, cell.videos)))["lr"]
-
-    own = [lr(config) for config in cell.candidates]
-    return sum(not min(own) <= lr(config) <= max(own) for config in candidates)
+    own = [resolved_identity(cell, config)["lr"] for config in cell.candidates]
+    return sum(not min(own) <= resolved_identity(cell, config)["lr"] <= max(own) for config in candidates)
 
 
 def next_work(cells: Sequence[Cell], out: str | os.PathLike[str], test_all: bool = False) -> RoundWork:

@@ -11,9 +11,9 @@ import os  # noqa: F401 - os.PathLike in annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from ttn.experiment.cost import Rates, task_seconds, deferred_test_seconds
-from ttn.experiment.raced_sweep import Cell, decide_cell, records_by_cell, steps_beyond
-from ttn.experiment.racing import survivors_count
+from ttn.experiment.cost import Rates, deferred_test_seconds, task_seconds, wall_seconds
+from ttn.experiment.raced_sweep import Cell, CellState, decide_cell, records_by_cell, steps_beyond
+from ttn.experiment.racing import CellDecision, survivors_count
 from ttn.experiment.task import Task
 
 STAGES = ("race", "select", "test", "confirm")
@@ -36,42 +36,79 @@ class StageLine:
     seconds_left: float = 0.0
 
 
+@dataclass
+class Projection:
+    """A raced sweep's stages as its records stand (`project`), and the most that edge extensions not yet known
+    may add (`edges`, outside the estimate)."""
+
+    stages: list[StageLine]
+    edges: StageLine
+
+    @property
+    def seconds_left(self) -> float:
+        """Estimated CPU-seconds of the stages left (edges not counted)."""
+        return sum(line.seconds_left for line in self.stages)
+
+    @property
+    def runs_left(self) -> int:
+        """Runs and test passes of the stages left."""
+        return sum(line.planned - line.done for line in self.stages)
+
+    def wall_seconds(self, slots: int | None) -> float:
+        """`seconds_left` as wall seconds on `slots` workers (None: unknown, the CPU time itself)."""
+        return wall_seconds(self.seconds_left, slots, self.runs_left)
+
+
 def project(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),
-            test_videos: int = 10_000) -> list[StageLine]:
-    """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each. A pick at
-    a grid edge that makes the next lr out race (`--extend-edges`) is counted once it is known: its runs join the
-    race; an extension that may yet come is `possible_edge_steps`, not counted here."""
+            test_videos: int = 10_000) -> Projection:
+    """The stages of `cells`, with what the records in `out` (None: an empty folder) have done of each, read once.
+    A pick at a grid edge that makes the next lr out race (`--extend-edges`) is counted once it is known: its runs
+    join the race. An extension that may yet come (a cell still without a pick, steps left) goes to `edges`: at
+    most every step left racing one more lr through all the selection runs (no test pass)."""
     lines = {stage: StageLine(stage) for stage in STAGES}
+    edges = StageLine("edges")
     records = records_by_cell(out)
     for cell in cells:
         state, decision = decide_cell(cell, records.get((cell.arch, cell.videos), []))
-        val, untested = state.val, state.untested
-        plan, candidates = cell.plan, list(state.candidates)
-        survivors = decision.survivors or candidates[: survivors_count(len(candidates))]
-        pick = decision.winner if decision.winner is not None else survivors[0]
-        units = {
-            "race": [(c, run, True) for c in candidates for run in plan.race_runs],
-            "select": [(c, run, True) for c in survivors for run in plan.later_select_runs],
-            "test": [(pick, run, None) for run in plan.select_runs],
-            "confirm": [(pick, run, False) for run in plan.confirm_runs],
-        }
-        for stage, items in units.items():
-            line = lines[stage]
-            for config, run, defer in items:
-                task = Task(cell.arch, cell.videos, run, config, defer_test=bool(defer))
-                line.planned += 1
-                if stage == "test":
-                    finished = decision.winner is not None and run in val.get(pick, {}) and run not in untested.get(pick, set())
-                    # a recorded run without its scored model (a folder from another machine) is trained again
-                    retrain = out is not None and run in val.get(pick, {}) and not model_kept(out, task)
-                    cost = task_seconds(replace(task, defer_test=False), rates, test_videos) if retrain else \
-                        deferred_test_seconds(task, rates, test_videos)
-                else:
-                    finished = run in val.get(config, {})
-                    cost = task_seconds(task, rates, test_videos)
-                line.done += finished
-                line.seconds_left += 0.0 if finished else cost
-    return [lines[stage] for stage in STAGES]
+        add_cell_stages(lines, cell, state, decision, out, rates, test_videos)
+        if decision.winner is None:
+            steps_left = max(0, cell.extend_edges - steps_beyond(cell, state.candidates))
+            for run in cell.plan.select_runs * steps_left:
+                edges.planned += 1
+                edges.seconds_left += task_seconds(Task(cell.arch, cell.videos, run, cell.candidates[0],
+                                                        defer_test=True), rates, test_videos)
+    return Projection([lines[stage] for stage in STAGES], edges)
+
+
+def add_cell_stages(lines: dict[str, StageLine], cell: Cell, state: CellState, decision: CellDecision,
+                    out: str | os.PathLike[str] | None, rates: Rates, test_videos: int) -> None:
+    """Add one cell's runs (planned, done, CPU-seconds left) to the stage `lines`."""
+    val, untested = state.val, state.untested
+    plan, candidates = cell.plan, list(state.candidates)
+    survivors = decision.survivors or candidates[: survivors_count(len(candidates))]
+    pick = decision.winner if decision.winner is not None else survivors[0]
+    units = {
+        "race": [(c, run, True) for c in candidates for run in plan.race_runs],
+        "select": [(c, run, True) for c in survivors for run in plan.later_select_runs],
+        "test": [(pick, run, None) for run in plan.select_runs],
+        "confirm": [(pick, run, False) for run in plan.confirm_runs],
+    }
+    for stage, items in units.items():
+        line = lines[stage]
+        for config, run, defer in items:
+            task = Task(cell.arch, cell.videos, run, config, defer_test=bool(defer))
+            line.planned += 1
+            if stage == "test":
+                finished = decision.winner is not None and run in val.get(pick, {}) and run not in untested.get(pick, set())
+                # a recorded run without its scored model (a folder from another machine) is trained again
+                retrain = out is not None and run in val.get(pick, {}) and not model_kept(out, task)
+                cost = task_seconds(replace(task, defer_test=False), rates, test_videos) if retrain else \
+                    deferred_test_seconds(task, rates, test_videos)
+            else:
+                finished = run in val.get(config, {})
+                cost = task_seconds(task, rates, test_videos)
+            line.done += finished
+            line.seconds_left += 0.0 if finished else cost
 
 
 def model_kept(out: str | os.PathLike[str], task: Task) -> bool:
@@ -79,22 +116,3 @@ def model_kept(out: str | os.PathLike[str], task: Task) -> bool:
     from ttn.experiment.training import checkpoint_path
 
     return checkpoint_path(out, task.run_id).is_file()
-
-
-def possible_edge_steps(cells: Sequence[Cell], out: str | os.PathLike[str] | None, rates: Rates = Rates(),
-                        test_videos: int = 10_000) -> StageLine:
-    """The most that edge extensions not yet known may add: in each cell still without a pick, every step left
-    (`Cell.extend_edges` less the steps taken) racing one more lr through all the selection runs (no test
-    pass). `planned` counts those runs; a pick inside its grid adds none of them."""
-    line = StageLine("edges")
-    records = records_by_cell(out)
-    for cell in cells:
-        state, decision = decide_cell(cell, records.get((cell.arch, cell.videos), []))
-        if decision.winner is not None:
-            continue  # its extension, if any, is known: `project` counts it
-        steps_left = max(0, cell.extend_edges - steps_beyond(cell, state.candidates))
-        for run in cell.plan.select_runs * steps_left:
-            line.planned += 1
-            line.seconds_left += task_seconds(Task(cell.arch, cell.videos, run, cell.candidates[0], defer_test=True),
-                                              rates, test_videos)
-    return line

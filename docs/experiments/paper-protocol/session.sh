@@ -9,7 +9,8 @@
 #   work in progress), WORK seeded with the committed records (files already in WORK are kept: its *.pt models
 #   and runs in progress), then parts a, b and c one after another in the background (nohup; log WORK.log).
 #   Part c races, per arch, the survivors of its 1000-video race (part_c_lrs.py), both archs in one sweep.
-# save: the records and race.json of WORK copied here, the tables of docs/results.md rewritten from them.
+# save: the records and race.json of WORK copied here, the tables of docs/results.md rewritten from them, the
+#   figures redrawn and what the deferred tests saved printed (costs.py); the prose is for a person to revise.
 set -euo pipefail
 HERE=docs/experiments/paper-protocol
 action=${1:?start or save}
@@ -18,6 +19,9 @@ work=${2:?the working folder}
 if [ "$action" = save ]; then
   cp "$work"/*.json "$HERE"/
   python tools/refresh_results.py
+  ttn report "$HERE" --compare-paper --paper-range all --plot docs/figures/paper-protocol-fig3.png \
+    --curves docs/figures/paper-protocol-curves.png --force > /dev/null
+  python "$HERE/costs.py"
   exit 0
 fi
 

@@ -297,11 +297,11 @@ def test_compare_warns_of_asked_sizes_without_records(tmp_path) -> None:
             write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run]))
     gaps = compare_rows([parse_row(f"sizes={tmp_path}")], sizes=[10, 20, 30])
     assert [gap.label for gap in gaps] == ["10", "20", "pooled"]
-    assert "sizes: no records at 30 videos; its rows and pooled gap cover 10, 20 only" in gaps[-1].warnings
+    assert "sizes: no runs to report at 30 videos (none recorded, or none of the runs it estimates on yet); its rows and pooled gap cover 10, 20 only" in gaps[-1].warnings
     assert not [w for gap in compare_rows([parse_row(f"sizes={tmp_path}")], sizes=[10, 20]) for w in gap.warnings
                 if "no records" in w]
     result = CliRunner().invoke(main, ["compare", "--row", f"sizes={tmp_path}", "--videos", "10,20,30"])
-    assert result.exit_code == 0 and "warning: sizes: no records at 30 videos" in result.stderr
+    assert result.exit_code == 0 and "warning: sizes: no runs to report at 30 videos" in result.stderr
 
 
 def test_report_table_shows_the_gap_interval_and_mde(tmp_path) -> None:

@@ -136,7 +136,8 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
     missing = sorted(set(sizes or ()) - present)
     if missing:  # e.g. a sweep still running: its pooled gap is over fewer sizes than asked for
         covered = sorted(present & set(sizes or ()))
-        said.append(f"{spec.name}: no records at {', '.join(map(str, missing))} videos; its rows and pooled gap cover "
+        said.append(f"{spec.name}: no runs to report at {', '.join(map(str, missing))} videos (none recorded, or none "
+                    f"of the runs it estimates on yet); its rows and pooled gap cover "
                     f"{', '.join(map(str, covered)) or 'no size'} only")
     gaps, differences_by_size, cells_by_size = [], [], []
     for videos in sorted(set(ours_by_size) | set(theirs_by_size)):

@@ -67,6 +67,23 @@ def test_figure3_text_is_legible_apart_and_clear_of_the_error_bars(quick, compar
             assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
 
 
+def test_figure3_keeps_our_labels_and_stars_clear_of_the_papers_error_bars() -> None:
+    """The authors-recipe records (section 1 of docs/results.md) land beside Table 2's points at 10, 20 and 50
+    videos: a label or "*" that would touch the paper's error bar moves beside the bars, on the canvas."""
+    report = make_report(QUICK.parent / "authors-recipe", ReportOptions(filters=("freeze_transforms=false",),
+                                                                        compare_paper=True))
+    fig = accuracy_figure(report, paper_range="all")
+    assert text_problems(fig, dpi=150) == []
+    marks = [(text, box) for text, box in drawn_texts(fig, 150) if isinstance(text, Annotation)]
+    assert len(marks) >= sum(len(row.cells) for row in report.rows)
+    moved = [text for text, _ in marks if text.get_horizontalalignment() != "center"]
+    assert moved  # this data needs it: at 50 videos our 3DTTN's label sat on the paper's 3D error bar
+    bars = error_bar_boxes(fig)
+    for text, box in marks:
+        for x0, y0, x1, y1 in bars:
+            assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
+
+
 def test_curves_of_one_size_keep_their_title_on_the_canvas(tmp_path) -> None:
     """One size, one narrow panel (a raced folder whose first size is done): the title fits in two lines."""
     for path in sorted(QUICK.glob("*-v10-*.json")):
@@ -148,7 +165,16 @@ def test_figure3_draws_the_paper_within_our_sizes_unless_asked(quick, paper_rang
     assert len(paper) == 2 and all(max(line.get_xdata()) == last and min(line.get_xdata()) == 10 for line in paper)
     assert ax.get_xlim()[1] < 2 * last  # our points spread over the axis, not squeezed into its left third
     _, entries = legend_texts(fig)
-    assert entries[-2:] == ["LeNet-5-3D (paper)", "LeNet-5-3DTTN (paper)"]
+    assert entries[-2:] == ["LeNet-5-3D (paper, mean ± 1 SE)", "LeNet-5-3DTTN (paper, mean ± 1 SE)"]
+    # each paper point carries Table 2's standard error: its error bar spans mean - SE to mean + SE
+    from ttn.paper import paper_table
+
+    for container, arch in zip(ax.containers[2:], ("3d", "3dttn")):
+        rows = sorted((row for row in paper_table() if row.arch == arch and row.videos <= last), key=lambda r: r.videos)
+        segments = container.lines[2][0].get_segments()
+        drawn = [value for (x0, y0), (_, y1) in segments for value in (x0, y0, y1)]
+        assert drawn == pytest.approx([value for row in rows for value in (
+            row.videos, row.mean_accuracy - row.standard_error, row.mean_accuracy + row.standard_error)])
     assert text_problems(fig, dpi=150) == []
 
 

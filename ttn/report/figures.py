@@ -75,8 +75,8 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     the "*" only then. With `show_paper` (default: report.compare_paper) the paper's curves dashed: the sizes
     within the range of ours, or all of Table 2 with `paper_range` "all".
 
-    At each size the best arch's value is written above the highest error bar and the others' below the lowest,
-    so no value label touches an error bar; the "*" marks sit above the top value."""
+    At each size the best arch's value is written above the highest error bar (the paper's too, where drawn) and
+    the others' below the lowest, so no value label touches an error bar; the "*" marks sit above the top value."""
     if paper_range not in PAPER_RANGES:
         raise TTNError(f"--paper-range {paper_range}: choose one of {', '.join(PAPER_RANGES)}")
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")
@@ -89,27 +89,37 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
         ax.errorbar([videos for videos, _ in points], [s.mean for _, s in points],
                     yerr=[_sem(s.sem) for _, s in points], marker="o", markersize=4, capsize=3, color=colors[arch],
                     label=f"{model_name(arch)} (mean ± 1 SE, {_runs_text([s.n for _, s in points])})")
+    paper_bars: dict[int, list[tuple[float, float]]] = {}  # videos -> the paper's error bars drawn there (low, high)
     if report.compare_paper if show_paper is None else show_paper:
         for arch in report.archs:
             rows = sorted((row for row in paper_table() if row.arch == arch
                            and (paper_range == "all" or low <= row.videos <= high)), key=lambda row: row.videos)
             if rows:
                 sizes |= {row.videos for row in rows}
-                ax.plot([row.videos for row in rows], [row.mean_accuracy for row in rows], linestyle="--",
-                        color=colors[arch], alpha=0.5, label=f"{model_name(arch)} (paper)")
+                for row in rows:
+                    paper_bars.setdefault(row.videos, []).append(
+                        (row.mean_accuracy - row.standard_error, row.mean_accuracy + row.standard_error))
+                # the paper's points with their ± 1 SE (Table 2), hollow, beside our filled ones
+                ax.errorbar([row.videos for row in rows], [row.mean_accuracy for row in rows],
+                            yerr=[row.standard_error for row in rows], linestyle="--", marker="s", markersize=4,
+                            markerfacecolor="none", capsize=2, color=colors[arch], alpha=0.5,
+                            label=f"{model_name(arch)} (paper, mean ± 1 SE)")
+    values: list[tuple[int, Any]] = []  # (videos, a value label or "*")
     for row in report.rows:
         cells = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
         top = max(cell.stats.mean + _sem(cell.stats.sem) for cell in cells)  # the highest error bar's end
         bottom = min(cell.stats.mean - _sem(cell.stats.sem) for cell in cells)
         for rank, cell in enumerate(cells):
             y, offset, align = (top, 3, "bottom") if rank == 0 else (bottom, -3 - 9 * (rank - 1), "top")
-            ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, y), textcoords="offset points", xytext=(0, offset),
-                        ha="center", va=align, fontsize=7, color=colors[cell.arch])
+            values.append((row.videos, ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, y), textcoords="offset points",
+                                                   xytext=(0, offset), ha="center", va=align, fontsize=7,
+                                                   color=colors[cell.arch])))
         marks = [sig for sig in row.significance.values() if sig.significant]
         for k, sig in enumerate(marks):
             ahead = sig.arch if row.cells[sig.arch].stats.mean > row.cells[sig.baseline].stats.mean else sig.baseline
-            ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 12 + 10 * k), ha="center",
-                        va="bottom", fontsize=12, fontweight="bold", color=colors[ahead])
+            values.append((row.videos, ax.annotate("*", (row.videos, top), textcoords="offset points",
+                                                   xytext=(0, 12 + 10 * k), ha="center", va="bottom", fontsize=12,
+                                                   fontweight="bold", color=colors[ahead])))
     ax.set_xscale("log")
     sizes = sorted(sizes)
     ax.set_xticks(sizes)
@@ -124,10 +134,31 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     test = (f"* p < {report.alpha:g} vs {model_name(report.baseline)}" + (" (Holm)" if report.correction == "holm" else "")
             + ", in the colour of the model ahead" if starred else None)
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i].endswith("(paper)"))  # ours first, then the paper's
+    order = sorted(range(len(labels)), key=lambda i: "(paper" in labels[i])  # ours first, then the paper's
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right", fontsize=8, title=test,
               title_fontsize=7)
+    if paper_bars:
+        _clear_of_paper_bars(fig, ax, values, paper_bars)
     return fig
+
+
+def _clear_of_paper_bars(fig: Any, ax: Any, values: Sequence[tuple[int, Any]],
+                         paper_bars: dict[int, list[tuple[float, float]]]) -> None:
+    """Move a value label or "*" that would touch the paper's error bar at its size (low, high in accuracy) beside
+    the bars (to the right; to the left at the last size), level with where it was: above or below ours, it stays
+    by our point, not the paper's."""
+    last = max(videos for videos, _ in values)
+    fig.draw_without_rendering()  # the layout settled: label boxes and the data-to-pixel transform are final
+    half_width = 4 * fig.dpi / 72  # the bar and its caps (capsize 2-3 points) with a margin, in pixels
+    for videos, label in values:
+        box = label.get_window_extent()
+        for low, high in paper_bars.get(videos, []):
+            (x, y0), (_, y1) = ax.transData.transform([(videos, low), (videos, high)])
+            if min(box.x1, x + half_width) > max(box.x0, x - half_width) and min(box.y1, y1) > max(box.y0, y0):
+                right = videos < last  # at the last size the right side is the figure's edge: go left there
+                label.set_horizontalalignment("left" if right else "right")
+                label.xyann = (6 if right else -6, label.xyann[1])
+                break
 
 
 def _sem(sem: float) -> float:

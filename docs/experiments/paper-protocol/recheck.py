@@ -1,0 +1,58 @@
+"""The paper-protocol table recomputed from the record files alone, with numpy and scipy, none of ttn's report code:
+a check on `ttn report docs/experiments/paper-protocol` that a reader can read in one screen.
+
+Per (arch, size): the lr with the best mean validation accuracy over the selection runs, among the candidates
+that have every one of them (in a raced folder only the race's survivors do); per size, the paired t-test of
+the 3DTTN's test accuracy minus the 3D model's over the fresh runs both picks have (the same training videos).
+The runs come from race.json (a size's runs less its selection runs are the fresh ones). A size whose picks have no fresh runs yet is left out.
+
+    python docs/experiments/paper-protocol/recheck.py [FOLDER]   # default: the records here
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+
+def recheck(folder: Path) -> list[dict]:
+    """One dict per size with both picks and fresh runs: videos, the two picks' lrs, pairs, gap, ci, p."""
+    plans = {int(videos): plan for videos, plan in json.loads((folder / "race.json").read_text()).items()}
+    cells: dict[tuple[str, int], dict[float, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for path in folder.glob("*-r*.json"):
+        record = json.loads(path.read_text())
+        if record.get("complete", True):
+            cells[(record["arch"], record["videos"])][record["config"]["lr"]][record["run"]] = record
+    rows = []
+    for videos in sorted(plans):
+        select = plans[videos]["select_runs"]
+        fresh = [run for run in plans[videos]["runs"] if run not in select]
+        picks = {}
+        for arch in ("3d", "3dttn"):
+            complete = {lr: by_run for lr, by_run in cells[(arch, videos)].items() if all(r in by_run for r in select)}
+            if complete:
+                picks[arch] = max(complete, key=lambda lr: np.mean([complete[lr][r]["val_accuracy"] for r in select]))
+        if len(picks) < 2:
+            continue
+        ours, theirs = cells[("3dttn", videos)][picks["3dttn"]], cells[("3d", videos)][picks["3d"]]
+        pairs = [r for r in fresh if r in ours and r in theirs and ours[r]["train_indices"] == theirs[r]["train_indices"]]
+        if len(pairs) < 2:
+            continue
+        gaps = np.array([ours[r]["test_accuracy"] - theirs[r]["test_accuracy"] for r in pairs])
+        low, high = stats.t.interval(0.95, len(gaps) - 1, loc=gaps.mean(), scale=stats.sem(gaps))
+        rows.append({"videos": videos, "3d_lr": picks["3d"], "3dttn_lr": picks["3dttn"], "pairs": len(pairs),
+                     "gap": float(gaps.mean()), "ci": (float(low), float(high)),
+                     "p": float(stats.ttest_1samp(gaps, 0.0).pvalue)})
+    return rows
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
+    print("videos  3d lr     3dttn lr  pairs  3dttn - 3d [95% CI]        p (uncorrected)")
+    for row in recheck(folder):
+        print(f"{row['videos']:>6}  {row['3d_lr']:<8g}  {row['3dttn_lr']:<8g}  {row['pairs']:>5}  "
+              f"{row['gap']:+.4f} [{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]  {row['p']:.4f}")

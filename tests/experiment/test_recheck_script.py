@@ -1,0 +1,38 @@
+"""docs/experiments/paper-protocol/recheck.py (numpy and scipy on the record files) against `ttn compare` on the
+committed paper-protocol records: the same picks, pairs, gaps, intervals and p-values at every size with fresh
+runs, so the table on docs/results.md is checked by code that shares nothing with the report's."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+FOLDER = Path(__file__).resolve().parents[2] / "docs" / "experiments" / "paper-protocol"
+
+
+def _recheck():
+    spec = importlib.util.spec_from_file_location("recheck", FOLDER / "recheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.recheck(FOLDER)
+
+
+def test_recheck_agrees_with_ttn_compare_on_the_committed_records():
+    from ttn.report.compare import compare_rows, parse_row
+    from ttn.report.tables import ReportOptions
+
+    rows = _recheck()
+    assert [row["videos"] for row in rows][:4] == [10, 20, 30, 40]  # complete when this test was written
+    gaps = {gap.videos: gap for gap in compare_rows([parse_row(f"paper={FOLDER}")], options=ReportOptions())
+            if gap.videos is not None}
+    tested = {videos for videos, gap in gaps.items() if gap.comparison and gap.comparison.p_value is not None}
+    assert tested == {row["videos"] for row in rows}  # no size one of them reports and the other does not
+    for row in rows:
+        gap = gaps[row["videos"]]
+        assert (gap.baseline.selection.chosen.config["lr"], gap.treatment.selection.chosen.config["lr"]) == \
+            (row["3d_lr"], row["3dttn_lr"])
+        assert gap.comparison.n_pairs == row["pairs"]
+        assert gap.comparison.difference == pytest.approx(row["gap"], abs=1e-12)
+        assert gap.comparison.ci95 == pytest.approx(row["ci"], abs=1e-12)
+        assert gap.comparison.p_value == pytest.approx(row["p"], rel=1e-9)

@@ -75,8 +75,9 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     the "*" only then. With `show_paper` (default: report.compare_paper) the paper's curves dashed: the sizes
     within the range of ours, or all of Table 2 with `paper_range` "all".
 
-    At each size the best arch's value is written above the highest error bar (the paper's too, where drawn) and
-    the others' below the lowest, so no value label touches an error bar; the "*" marks sit above the top value."""
+    At each size the best arch's value is written above the highest error bar and the others' below the lowest,
+    so no value label touches an error bar; the "*" marks sit above the top value. A label or "*" that would touch
+    the paper's error bar there moves beside the bars (`_clear_of_paper_bars`)."""
     if paper_range not in PAPER_RANGES:
         raise TTNError(f"--paper-range {paper_range}: choose one of {', '.join(PAPER_RANGES)}")
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")

@@ -203,6 +203,23 @@ def test_a_report_on_a_raced_folder_picks_by_the_race_and_reports_the_fresh_runs
     assert explicit.rows[0].cells["3d"].accuracies == {0: 0.75, 1: 0.75}
 
 
+def test_the_runs_caption_names_the_sizes_of_each_plan_when_they_differ(tmp_path):
+    """The paper preset picks on runs 0-9 at 10-100 videos and on runs 0-4 at 500-1000: a caption listing both
+    plans must say which sizes follow which; a plan of a size the table has no runs of is not the table's."""
+    from ttn.report.tables import ReportOptions, make_report, runs_caption
+
+    later = RacePlan(race=2, select_runs=(0, 1, 2), runs=(0, 1, 2, 3))
+    two = ReportOptions(race=((500, later), (10, PLAN), (20, PLAN)))
+    assert runs_caption(two) == ("Candidates raced over runs and picked on the selection runs (10, 20 videos: K 2, "
+                                 "runs 0-3; 500 videos: K 2, runs 0-2); accuracies of the runs outside the selection, "
+                                 "which the choice did not see (10, 20 videos: runs 4-5; 500 videos: runs 3).")
+    assert "videos:" not in runs_caption(ReportOptions(race=((10, PLAN), (20, PLAN))))  # one plan: no sizes named
+    _sweep(tmp_path)
+    store_plans(tmp_path, {500: later})  # planned, not yet run
+    caption = make_report(tmp_path, ReportOptions(select_rule="val")).caption()
+    assert "(K 2, runs 0-3)" in caption and "runs 0-2" not in caption and "videos:" not in caption
+
+
 def test_compare_says_which_rows_were_raced(tmp_path):
     """`ttn compare`'s caption says what a raced row's numbers are, as `ttn report`'s does; a row of a folder
     without a race plan (the same records, race.json removed) is named apart."""
@@ -467,6 +484,7 @@ def test_report_race_shows_how_each_race_went(tmp_path):
     from cli.ttn_cli import main
 
     _sweep(tmp_path)
+    store_plans(tmp_path, {500: RacePlan(race=2, select_runs=(0, 1, 2), runs=(0, 1, 2, 3))})  # no runs yet: not shown
     result = CliRunner().invoke(main, ["report", str(tmp_path), "--race", "--format", "markdown"])
     assert result.exit_code == 0, result.output
     lines = {line.split(" | ")[2]: line for line in result.stdout.splitlines() if line.startswith("| 3d | 10 |")}
@@ -474,7 +492,7 @@ def test_report_race_shows_how_each_race_went(tmp_path):
     assert lines["lr 0.02"] == "| 3d | 10 | lr 0.02 | 0-3 | 0.575 | 0.487 | went on |"
     assert lines["lr 0.005"] == "| 3d | 10 | lr 0.005 | 0-1 | 0.300 | — | out after the race |"
     assert lines["lr 0.04"].endswith("| 0-1 | 0.100 | — | out after the race |")
-    assert "K 2: race runs 0-1, selection runs 0-3." in result.stdout
+    assert "K 2: race runs 0-1, selection runs 0-3." in result.stdout and "videos:" not in result.stdout
     quick = Path(__file__).resolve().parents[2] / "docs" / "experiments" / "quick"
     plain = CliRunner().invoke(main, ["report", str(quick), "--race"])
     assert plain.exit_code == 0 and "no raced cells in these records" in plain.stderr

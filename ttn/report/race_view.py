@@ -11,7 +11,7 @@ from typing import Any
 
 from ttn.experiment.racing import decide
 from ttn.report.selection import candidates_of
-from ttn.report.tables import Report, format_runs
+from ttn.report.tables import Report, format_runs, per_plan
 
 HEADER = ["arch", "videos", "candidate", "runs", "val (race runs)", "val (selection runs)", "race"]
 
@@ -48,9 +48,9 @@ def race_rows(report: Report) -> list[list[str]]:
 
 def race_caption(report: Report) -> str:
     """What the race table's columns mean, with each size's plan."""
-    plans = sorted({plan for _, plan in report.options.race}, key=str)
-    rule = "; ".join(f"K {plan.race}: race runs {format_runs(frozenset(plan.race_runs))}, selection runs "
-                     f"{format_runs(frozenset(plan.select_runs))}" for plan in plans)
+    rule = per_plan(report.shown_race(),
+                    lambda plan: f"K {plan.race}: race runs {format_runs(frozenset(plan.race_runs))}, selection runs "
+                                 f"{format_runs(frozenset(plan.select_runs))}")
     return ("Mean validation accuracy of each candidate over the race runs (every candidate trains them) and over the "
             "selection runs (the top half, at least 2, trains the rest of them; the best mean there is picked and "
             f"trains the fresh runs). {rule}.")

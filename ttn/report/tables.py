@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ttn.errors import TTNError
 from ttn.experiment.racing import RacePlan, read_plans
@@ -162,6 +162,12 @@ class Report:
     def n_tests(self) -> int:
         return sum(1 for row in self.rows for sig in row.significance.values() if sig.p_value is not None)
 
+    def shown_race(self) -> tuple[tuple[int, RacePlan], ...]:
+        """The race plans ((videos, plan)) of the sizes this report has rows of: a size planned but without runs
+        yet is not this table's to describe."""
+        shown = {row.videos for row in self.rows}
+        return tuple((videos, plan) for videos, plan in self.options.race if videos in shown)
+
     def caption(self) -> str:
         """One paragraph naming what the numbers are and which test produced the marks."""
         parts = ["Test accuracy: mean ± 1 standard error (ddof=1) over n runs."]
@@ -189,7 +195,7 @@ class Report:
                 )
             else:
                 parts.append(f"No significance test possible against baseline {self.baseline} (too few runs).")
-        parts.append(runs_caption(self.options))
+        parts.append(runs_caption(replace(self.options, race=self.shown_race())))
         parts.append(footnote(cell.warnings for row in self.rows for cell in row.cells.values()))
         if self.compare_paper:
             parts.append(f"Paper: {paper_source()}")
@@ -212,16 +218,28 @@ def format_runs(runs: frozenset[int]) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
+def per_plan(race: Sequence[tuple[int, RacePlan]], describe: Callable[[RacePlan], str]) -> str:
+    """`describe(plan)` for each distinct plan of `race` ((videos, plan) pairs), in the order of their smallest
+    size, joined by "; ". Where the sizes follow different plans (the paper preset: runs 0-9 / 10-29 at 10-100
+    videos, 0-4 / 5-9 at 500-1000), each names its sizes: "10, 20 videos: ..."."""
+    sizes: dict[RacePlan, list[int]] = {}
+    for videos, plan in sorted(race, key=lambda item: item[0]):
+        sizes.setdefault(plan, []).append(videos)
+    if len(sizes) == 1:
+        return describe(next(iter(sizes)))
+    return "; ".join(f"{', '.join(map(str, videos))} videos: {describe(plan)}" for plan, videos in sizes.items())
+
+
 def runs_caption(options: ReportOptions) -> str:
     """What runs the selection read and the accuracies come from, when not all ("" otherwise)."""
     parts = []
-    plans = {plan for _, plan in options.race}
-    if plans and options.select_runs is None:
+    race = options.race
+    if race and options.select_runs is None:
         parts.append("raced over runs and picked on the selection runs ("
-                     + "; ".join(f"K {p.race}, runs {format_runs(p.select_runs)}" for p in sorted(plans, key=str)) + ")")
-    if plans and options.estimate_runs is None:
+                     + per_plan(race, lambda p: f"K {p.race}, runs {format_runs(p.select_runs)}") + ")")
+    if race and options.estimate_runs is None:
         parts.append("accuracies of the runs outside the selection, which the choice did not see ("
-                     + "; ".join(f"runs {format_runs(p.confirm_runs or p.runs)}" for p in sorted(plans, key=str)) + ")")
+                     + per_plan(race, lambda p: f"runs {format_runs(p.confirm_runs or p.runs)}") + ")")
     if options.select_runs is not None:
         parts.append(f"selected on runs {format_runs(options.select_runs)}")
     if options.estimate_runs is not None:

@@ -77,7 +77,8 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
 
     At each size the best arch's value is written above the highest error bar and the others' below the lowest,
     so no value label touches an error bar; the "*" marks sit above the top value. A label or "*" that would touch
-    the paper's error bar there moves beside the bars (`_clear_of_paper_bars`)."""
+    the paper's error bar there moves beside the bars (`_clear_of_paper_bars`), and one that would overlap a label
+    of the size before it (40 and 50 videos on a 10-5000 axis) beside its point (`_apart_from_the_size_before`)."""
     if paper_range not in PAPER_RANGES:
         raise TTNError(f"--paper-range {paper_range}: choose one of {', '.join(PAPER_RANGES)}")
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")
@@ -140,6 +141,7 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
               title_fontsize=7)
     if paper_bars:
         _clear_of_paper_bars(fig, ax, values, paper_bars)
+    _apart_from_the_size_before(fig, values)
     return fig
 
 
@@ -156,10 +158,26 @@ def _clear_of_paper_bars(fig: Any, ax: Any, values: Sequence[tuple[int, Any]],
         for low, high in paper_bars.get(videos, []):
             (x, y0), (_, y1) = ax.transData.transform([(videos, low), (videos, high)])
             if min(box.x1, x + half_width) > max(box.x0, x - half_width) and min(box.y1, y1) > max(box.y0, y0):
-                right = videos < last  # at the last size the right side is the figure's edge: go left there
-                label.set_horizontalalignment("left" if right else "right")
-                label.xyann = (6 if right else -6, label.xyann[1])
+                _move_beside(label, right=videos < last)  # at the last size the right is the figure's edge
                 break
+
+
+def _apart_from_the_size_before(fig: Any, values: Sequence[tuple[int, Any]]) -> None:
+    """Move a value label or "*" that would overlap one of the size before it (40 and 50 videos lie close on a
+    log axis of 10-5000) beside its point, to the right, level with where it was."""
+    fig.draw_without_rendering()
+    sizes = sorted({videos for videos, _ in values})
+    before = dict(zip(sizes[1:], sizes))
+    for videos, label in values:
+        box = label.get_window_extent()
+        if any(other.get_window_extent().overlaps(box) for size, other in values if size == before.get(videos)):
+            _move_beside(label, right=True)
+
+
+def _move_beside(label: Any, *, right: bool) -> None:
+    """Set value label or "*" `label` beside its point (6 points to the right, or to the left), at its height."""
+    label.set_horizontalalignment("left" if right else "right")
+    label.xyann = (6 if right else -6, label.xyann[1])
 
 
 def _sem(sem: float) -> float:

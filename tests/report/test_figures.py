@@ -54,6 +54,13 @@ def error_bar_boxes(fig) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
+def assert_clear_of_bars(texts, bars) -> None:
+    """No (text, pixel box) of `texts` overlaps an error bar box (x0, y0, x1, y1) of `bars`."""
+    for text, box in texts:
+        for x0, y0, x1, y1 in bars:
+            assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
+
+
 @pytest.mark.parametrize("compare_paper", [False, True])
 def test_figure3_text_is_legible_apart_and_clear_of_the_error_bars(quick, compare_paper) -> None:
     fig = accuracy_figure(quick, show_paper=compare_paper)
@@ -62,9 +69,7 @@ def test_figure3_text_is_legible_apart_and_clear_of_the_error_bars(quick, compar
     assert len(values) == sum(len(row.cells) for row in quick.rows)  # one value label per plotted point
     bars = error_bar_boxes(fig)
     assert len(bars) >= len(values)
-    for text, box in values:
-        for x0, y0, x1, y1 in bars:
-            assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
+    assert_clear_of_bars(values, bars)
 
 
 def test_figure3_keeps_our_labels_and_stars_clear_of_the_papers_error_bars() -> None:
@@ -78,10 +83,7 @@ def test_figure3_keeps_our_labels_and_stars_clear_of_the_papers_error_bars() -> 
     assert len(marks) >= sum(len(row.cells) for row in report.rows)
     moved = [text for text, _ in marks if text.get_horizontalalignment() != "center"]
     assert moved  # this data needs it: at 50 videos our 3DTTN's label sat on the paper's 3D error bar
-    bars = error_bar_boxes(fig)
-    for text, box in marks:
-        for x0, y0, x1, y1 in bars:
-            assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
+    assert_clear_of_bars(marks, error_bar_boxes(fig))
 
 
 def test_figure3_keeps_labels_of_neighbouring_sizes_apart() -> None:
@@ -90,14 +92,9 @@ def test_figure3_keeps_labels_of_neighbouring_sizes_apart() -> None:
     report = make_report(QUICK.parent / "paper-protocol", ReportOptions(compare_paper=True))
     fig = accuracy_figure(report, paper_range="all")
     assert text_problems(fig, dpi=150) == []
-    moved = [text.get_text() for text, _ in drawn_texts(fig, 150)
-             if isinstance(text, Annotation) and text.get_horizontalalignment() != "center"]
-    assert moved  # this data needs it
-    bars = error_bar_boxes(fig)
-    for text, box in drawn_texts(fig, 150):
-        if isinstance(text, Annotation):
-            for x0, y0, x1, y1 in bars:
-                assert min(box.x1, x1) - max(box.x0, x0) <= 0 or min(box.y1, y1) - max(box.y0, y0) <= 0, text.get_text()
+    marks = [(text, box) for text, box in drawn_texts(fig, 150) if isinstance(text, Annotation)]
+    assert [text for text, _ in marks if text.get_horizontalalignment() != "center"]  # this data needs it
+    assert_clear_of_bars(marks, error_bar_boxes(fig))
 
 
 def test_curves_of_one_size_keep_their_title_on_the_canvas(tmp_path) -> None:

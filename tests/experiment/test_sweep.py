@@ -322,6 +322,23 @@ def test_local_dask_workers_log_only_errors_for_their_whole_life():
     assert levels == (logging.ERROR, logging.ERROR)
 
 
+def test_an_aborted_local_dask_runner_leaves_this_process_logging_only_errors():
+    """Ctrl-C with a local Dask cluster: its scheduler and nannies live in the sweep's own process, where the comm to
+    a killed worker closes late and logged an INFO traceback ("Batched Comm Closed") after the cluster's close had
+    restored its handlers (CI saw it once). After an aborted close, "distributed" says errors only."""
+    distributed_logger = logging.getLogger("distributed")
+    before = distributed_logger.level
+    try:
+        with pytest.raises(KeyboardInterrupt), _dask_runner() as runner:
+            runner.submit(_distributed_log_levels, key="log-levels").result(timeout=120)
+            assert logging.getLogger("distributed.batched").isEnabledFor(logging.INFO)  # as distributed configures it
+            raise KeyboardInterrupt
+        assert not logging.getLogger("distributed.batched").isEnabledFor(logging.INFO)
+        assert logging.getLogger("distributed.batched").isEnabledFor(logging.ERROR)
+    finally:
+        distributed_logger.setLevel(before)
+
+
 def test_a_deferred_test_without_its_model_trains_the_run_again(data, tmp_path):
     """A results folder carried to another machine without its *.pt files: the deferred test of a run trains it
     again from its task and tests it; on the same CPU the run comes out the same (history, validation accuracy)

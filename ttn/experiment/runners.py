@@ -152,6 +152,11 @@ class DaskRunner(Runner):
 
     def close(self, abort: bool = False) -> None:
         if abort and self.cluster is not None:
+            # The scheduler and nannies of our LocalCluster live in this process: a comm to a killed worker closes
+            # later, on the event loop's thread, and logs an INFO traceback ("Batched Comm Closed"), possibly after
+            # the cluster's close has given its log handlers back their old levels. The sweep is ending: for the
+            # rest of this process its "distributed" logger says errors only.
+            logging.getLogger("distributed").setLevel(logging.ERROR)
             self._kill_local_workers()
         if self.owns_client and self.client is not None:
             self.client.close()

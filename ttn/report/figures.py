@@ -75,10 +75,9 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     the "*" only then. With `show_paper` (default: report.compare_paper) the paper's curves dashed: the sizes
     within the range of ours, or all of Table 2 with `paper_range` "all".
 
-    At each size the best arch's value is written above the highest error bar and the others' below the lowest,
-    so no value label touches an error bar; the "*" marks sit above the top value. A label or "*" that would touch
-    the paper's error bar there moves beside the bars (`_clear_of_paper_bars`), and one that would overlap a label
-    of the size before it (40 and 50 videos on a 10-5000 axis) beside its point (`_apart_from_the_size_before`)."""
+    At each size the best arch's value is written above the highest error bar and the others' below the lowest;
+    the "*" marks sit above the top value. A label or "*" that would touch an error bar, a line, a label before it
+    or the axes' edge there moves beside its point, or further out (`_place_marks`)."""
     if paper_range not in PAPER_RANGES:
         raise TTNError(f"--paper-range {paper_range}: choose one of {', '.join(PAPER_RANGES)}")
     fig = _new_figure(figsize=(7, 4.5), layout="constrained")
@@ -91,37 +90,33 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
         ax.errorbar([videos for videos, _ in points], [s.mean for _, s in points],
                     yerr=[_sem(s.sem) for _, s in points], marker="o", markersize=4, capsize=3, color=colors[arch],
                     label=f"{model_name(arch)} (mean ± 1 SE, {_runs_text([s.n for _, s in points])})")
-    paper_bars: dict[int, list[tuple[float, float]]] = {}  # videos -> the paper's error bars drawn there (low, high)
     if report.compare_paper if show_paper is None else show_paper:
         for arch in report.archs:
             rows = sorted((row for row in paper_table() if row.arch == arch
                            and (paper_range == "all" or low <= row.videos <= high)), key=lambda row: row.videos)
             if rows:
                 sizes |= {row.videos for row in rows}
-                for row in rows:
-                    paper_bars.setdefault(row.videos, []).append(
-                        (row.mean_accuracy - row.standard_error, row.mean_accuracy + row.standard_error))
                 # the paper's points with their ± 1 SE (Table 2), hollow, beside our filled ones
                 ax.errorbar([row.videos for row in rows], [row.mean_accuracy for row in rows],
                             yerr=[row.standard_error for row in rows], linestyle="--", marker="s", markersize=4,
                             markerfacecolor="none", capsize=2, color=colors[arch], alpha=0.5,
                             label=f"{model_name(arch)} (paper, mean ± 1 SE)")
-    values: list[tuple[int, Any]] = []  # (videos, a value label or "*")
+    marks: list[tuple[Any, tuple[float, float] | None]] = []  # (value label, its point) and ("*", None), by size
     for row in report.rows:
         cells = sorted(row.cells.values(), key=lambda cell: cell.stats.mean, reverse=True)
         top = max(cell.stats.mean + _sem(cell.stats.sem) for cell in cells)  # the highest error bar's end
         bottom = min(cell.stats.mean - _sem(cell.stats.sem) for cell in cells)
         for rank, cell in enumerate(cells):
             y, offset, align = (top, 3, "bottom") if rank == 0 else (bottom, -3 - 9 * (rank - 1), "top")
-            values.append((row.videos, ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, y), textcoords="offset points",
-                                                   xytext=(0, offset), ha="center", va=align, fontsize=7,
-                                                   color=colors[cell.arch])))
-        marks = [sig for sig in row.significance.values() if sig.significant]
-        for k, sig in enumerate(marks):
+            label = ax.annotate(f"{cell.stats.mean:.3f}", (row.videos, y), textcoords="offset points",
+                                xytext=(0, offset), ha="center", va=align, fontsize=7, color=colors[cell.arch])
+            marks.append((label, (row.videos, cell.stats.mean)))
+        significant = [sig for sig in row.significance.values() if sig.significant]
+        for k, sig in enumerate(significant):
             ahead = sig.arch if row.cells[sig.arch].stats.mean > row.cells[sig.baseline].stats.mean else sig.baseline
-            values.append((row.videos, ax.annotate("*", (row.videos, top), textcoords="offset points",
-                                                   xytext=(0, 12 + 10 * k), ha="center", va="bottom", fontsize=12,
-                                                   fontweight="bold", color=colors[ahead])))
+            star = ax.annotate("*", (row.videos, top), textcoords="offset points", xytext=(0, 12 + 10 * k),
+                               ha="center", va="bottom", fontsize=12, fontweight="bold", color=colors[ahead])
+            marks.append((star, None))
     ax.set_xscale("log")
     sizes = sorted(sizes)
     ax.set_xticks(sizes)
@@ -139,45 +134,117 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
     order = sorted(range(len(labels)), key=lambda i: "(paper" in labels[i])  # ours first, then the paper's
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right", fontsize=8, title=test,
               title_fontsize=7)
-    if paper_bars:
-        _clear_of_paper_bars(fig, ax, values, paper_bars)
-    _apart_from_the_size_before(fig, values)
+    _place_marks(fig, ax, marks)
     return fig
 
 
-def _clear_of_paper_bars(fig: Any, ax: Any, values: Sequence[tuple[int, Any]],
-                         paper_bars: dict[int, list[tuple[float, float]]]) -> None:
-    """Move a value label or "*" that would touch the paper's error bar at its size (low, high in accuracy) beside
-    the bars (to the right; to the left at the last size), level with where it was: above or below ours, it stays
-    by our point, not the paper's."""
-    last = max(videos for videos, _ in values)
+#: Where a value label or "*" may go, in the order tried: ("over", k) over (or under) the bars, k label heights
+#: further out than it was put; ("right" | "left", 0) beside its point, at the point's own height (a "*": at its
+#: height). Over or under its point first, where a reader looks for it, then beside it, then further out.
+MARK_PLACES = (("over", 0), ("over", 1), ("right", 0), ("left", 0), ("over", 2))
+MARK_STEP_POINTS = 10  # a label's height, with a little air
+BESIDE_POINTS = 6  # beside a point: clear of its marker (2 points) and error bar caps (3 points)
+#: What touching costs, to choose among places that all touch something: text (another mark, the legend), leaving
+#: the axes or a label nearer another point than its own (it would read as that point's value: the paper's, say)
+#: is worst, then a marker or error bar, then a line.
+TOUCH_COSTS = {"text": 3, "edge": 3, "nearer": 3, "bar": 2, "line": 1}
+#: A label reads as another point's when that point is nearer its centre than this fraction of its own distance
+#: (a label a step under its point, as near a point beside as its own, still reads as its point's).
+NEARER_BY = 0.75
+#: How much of a text box's height, at top and at bottom, a line may cross: the box holds the font's ascent and
+#: descent, which digits and "*" leave empty (a fifth of it each; a little less here, so that the choice holds at
+#: any dpi, where the text's ink and the lines round to pixels differently).
+TEXT_EMPTY_MARGIN = 0.15
+
+
+def _place_marks(fig: Any, ax: Any, marks: Sequence[tuple[Any, tuple[float, float] | None]]) -> None:
+    """Set each value label or "*" of `marks` ((annotation, its point (videos, accuracy) or None for a "*"), in
+    order) at the first of `MARK_PLACES` where it touches no error bar, marker, line (ours or the paper's), mark
+    placed before it or the legend, stays inside the axes and, a value label, lies nearer its point than any other;
+    where every place touches something, at the place whose touches cost least (`TOUCH_COSTS`)."""
     fig.draw_without_rendering()  # the layout settled: label boxes and the data-to-pixel transform are final
-    half_width = 4 * fig.dpi / 72  # the bar and its caps (capsize 2-3 points) with a margin, in pixels
-    for videos, label in values:
-        box = label.get_window_extent()
-        for low, high in paper_bars.get(videos, []):
-            (x, y0), (_, y1) = ax.transData.transform([(videos, low), (videos, high)])
-            if min(box.x1, x + half_width) > max(box.x0, x - half_width) and min(box.y1, y1) > max(box.y0, y0):
-                _move_beside(label, right=videos < last)  # at the last size the right is the figure's edge
+    points = fig.dpi / 72  # pixels per point
+    bars, lines, centres = _obstacles(ax, points)
+    texts = [ax.get_legend().get_window_extent()] if ax.get_legend() is not None else []
+    for mark, point in marks:
+        start = (mark.xy, mark.xyann[1], mark.get_verticalalignment())
+        best: tuple[int, tuple[str, int]] | None = None
+        for place in MARK_PLACES:
+            _set_place(mark, place, start, point)
+            box = mark.get_window_extent()
+            cost = _touch_cost(box, ax, bars, lines, texts, points) + TOUCH_COSTS["nearer"] * (
+                point is not None and _nearer_another(box, ax.transData.transform(point), centres))
+            if best is None or cost < best[0]:
+                best = (cost, place)
+            if cost == 0:
                 break
+        assert best is not None
+        _set_place(mark, best[1], start, point)
+        texts.append(mark.get_window_extent())
 
 
-def _apart_from_the_size_before(fig: Any, values: Sequence[tuple[int, Any]]) -> None:
-    """Move a value label or "*" that would overlap one of the size before it (40 and 50 videos lie close on a
-    log axis of 10-5000) beside its point, to the right, level with where it was."""
-    fig.draw_without_rendering()
-    sizes = sorted({videos for videos, _ in values})
-    before = dict(zip(sizes[1:], sizes))
-    for videos, label in values:
-        box = label.get_window_extent()
-        if any(other.get_window_extent().overlaps(box) for size, other in values if size == before.get(videos)):
-            _move_beside(label, right=True)
+def _set_place(mark: Any, place: tuple[str, int], start: tuple[Any, float, str],
+               point: tuple[float, float] | None) -> None:
+    """Put annotation `mark` at `place` (one of `MARK_PLACES`); `start`: where it was put (xy, its offset in points
+    above xy, vertical alignment), `point`: the point it labels (None: a "*", which keeps its height beside)."""
+    where, steps = place
+    xy, offset, align = start
+    if where == "over":
+        away = 1 if align == "bottom" else -1  # above the bars: further up; below them: further down
+        mark.xy, mark.xyann = xy, (0, offset + away * steps * MARK_STEP_POINTS)
+        mark.set_horizontalalignment("center")
+        mark.set_verticalalignment(align)
+        return
+    side = 1 if where == "right" else -1
+    mark.xy, mark.xyann = (xy, (side * BESIDE_POINTS, offset)) if point is None else (point, (side * BESIDE_POINTS, 0))
+    mark.set_horizontalalignment("left" if side > 0 else "right")
+    mark.set_verticalalignment(align if point is None else "center")
 
 
-def _move_beside(label: Any, *, right: bool) -> None:
-    """Set value label or "*" `label` beside its point (6 points to the right, or to the left), at its height."""
-    label.set_horizontalalignment("left" if right else "right")
-    label.xyann = (6 if right else -6, label.xyann[1])
+def _nearer_another(box: Any, own: Any, centres: Any) -> bool:
+    """Whether the centre of `box` (pixels) lies clearly nearer one of the points `centres` ((n, 2) pixels) than to
+    `own` (pixels, the point the box labels; itself among `centres`): nearer by `NEARER_BY`."""
+    import numpy as np
+
+    centre = [box.x0 + box.width / 2, box.y0 + box.height / 2]
+    own_distance = float(np.hypot(*(own - centre)))
+    return bool((np.hypot(*(centres - centre).T) < NEARER_BY * own_distance).any())
+
+
+def _touch_cost(box: Any, ax: Any, bars: Sequence[Any], lines: Sequence[Any], texts: Sequence[Any],
+                points: float) -> int:
+    """What a mark whose box (pixels) is `box` touches, priced by `TOUCH_COSTS`: 0 when it touches nothing."""
+    from matplotlib.path import Path as LinePath
+
+    inked = box.expanded(1.0, 1.0 - 2 * TEXT_EMPTY_MARGIN).padded(points, 0)  # and 1 point wider each side
+    outside = not (ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1)
+    return (TOUCH_COSTS["text"] * sum(box.overlaps(text) for text in texts) + TOUCH_COSTS["edge"] * outside
+            + TOUCH_COSTS["bar"] * sum(box.overlaps(bar) for bar in bars)
+            + TOUCH_COSTS["line"] * sum(LinePath(line).intersects_bbox(inked, filled=False) for line in lines))
+
+
+def _obstacles(ax: Any, points: float) -> tuple[list[Any], list[Any], Any]:
+    """What a mark must not touch on `ax` (its figure drawn), in pixels: boxes of each error bar with its caps and
+    of each marker, each drawn line as a (n, 2) array of its vertices, and every plotted point, (m, 2).
+    `points`: pixels per point."""
+    import numpy as np
+    from matplotlib.transforms import Bbox
+
+    boxes, lines, centres = [], [], []
+    for container in ax.containers:  # one ErrorbarContainer per errorbar call: (line, caps, bar collections)
+        line, _, bar_collections = container.lines
+        xy = ax.transData.transform(line.get_xydata())
+        centres.append(xy)
+        if line.get_linestyle() not in ("None", "", " "):
+            lines.append(xy)
+        half = line.get_markersize() * points / 2
+        boxes += [Bbox.from_extents(x - half, y - half, x + half, y + half) for x, y in xy]
+        cap = 4 * points  # the caps (capsize 2-3 points) with a margin
+        for collection in bar_collections:
+            for segment in collection.get_segments():  # one vertical bar per point: (2, 2) data coordinates
+                (x0, y0), (x1, y1) = ax.transData.transform(np.asarray(segment))
+                boxes.append(Bbox.from_extents(min(x0, x1) - cap, min(y0, y1), max(x0, x1) + cap, max(y0, y1)))
+    return boxes, lines, np.concatenate(centres) if centres else np.empty((0, 2))
 
 
 def _sem(sem: float) -> float:

@@ -348,9 +348,13 @@ def show_race(report: Report, fmt: str) -> None:
               help="Multiple-testing correction over every (row, size) of the table.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True,
               help="table: on the terminal; markdown (with the caption); json: every gap with its numbers.")
+@click.option("--compare-paper", is_flag=True,
+              help="A column of Table 2's gap beside ours: the two archs' means at the size, averaged over a pooled "
+                   "row's sizes as the paper's summary claims average them.")
 @run_range_options
 def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: str | None, correction: str,
-                    fmt: str, select_runs: frozenset[int] | None, estimate_runs: frozenset[int] | None) -> None:
+                    fmt: str, compare_paper: bool, select_runs: frozenset[int] | None,
+                    estimate_runs: frozenset[int] | None) -> None:
     """Which protocol choice moves the gap: TREATMENT minus BASELINE mean test accuracy, per size and variant.
 
     Each row is a results folder (optionally filtered); in each, the candidate of each arm and size is
@@ -372,10 +376,11 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
       ttn compare --row "3dttn: learned vs frozen=results" \\
                   --treatment "3dttn?freeze_transforms=false" \\
                   --baseline "3dttn?freeze_transforms=true"
+      ttn compare --row "10-50 videos=paper" --videos 10,20,30,40,50 --compare-paper
     """
     from cli.common import parse_int_list
     from ttn.report.compare import caption as compare_caption
-    from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_row
+    from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_arm, parse_row
 
     wanted = parse_int_list(sizes, "--videos") if sizes else None
     options = report_options(correction=correction, select_runs=select_runs, estimate_runs=estimate_runs)
@@ -383,16 +388,17 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
                         options=options)
     for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)
+    paper = (parse_arm(treatment), parse_arm(baseline)) if compare_paper else None
     if fmt == "json":
-        echo(json.dumps(gaps_dict(gaps), indent=2))
+        echo(json.dumps(gaps_dict(gaps, paper), indent=2))
         return
     labels = [arm.partition("?")[0] for arm in (treatment, baseline)]
-    header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]))
+    header, lines = gap_table(gaps, *(labels if labels[0] != labels[1] else [treatment, baseline]), paper=paper)
+    said = compare_caption(gaps, options, paper=compare_paper)
     if fmt == "markdown":
-        echo(markdown_table(header, lines) + "\n\n*" + compare_caption(gaps, options) + "*")
+        echo(markdown_table(header, lines) + "\n\n*" + said + "*")
         return
-    print_simple(f"{treatment} - {baseline}: mean test accuracy gap", header, lines, keys=(0, 1),
-                 caption=compare_caption(gaps, options))
+    print_simple(f"{treatment} - {baseline}: mean test accuracy gap", header, lines, keys=(0, 1), caption=said)
 
 
 NAME_COLUMNS = ("protocol", "arch", "selected", "layer")

@@ -14,7 +14,7 @@ from scipy import stats
 from cli.ttn_cli import main
 from ttn.experiment.records import SCHEMA_VERSION, make_run_id, write_record
 from ttn.errors import TTNError
-from ttn.report.compare import caption, compare_rows, gap_table, gaps_dict, parse_row
+from ttn.report.compare import caption, compare_rows, gap_table, gaps_dict, paper_means, parse_arm, parse_row
 from ttn.report.diagnostics import ended_at_chance
 from ttn.report.formats import human_table, report_dict
 from ttn.report.selection import format_value
@@ -286,6 +286,34 @@ def test_compare_prints_the_interval_the_mde_and_a_pooled_row(tmp_path) -> None:
     data = gaps_dict(gaps)
     assert data[0]["difference"]["ci95"] == pytest.approx([lo, hi]) and data[2]["pooled_sizes"] == [10, 20]
     assert data[2]["videos"] is None and data[2]["difference"]["mde80"] == pytest.approx(gaps[2].comparison.mde80)
+
+
+def test_compare_paper_puts_table_2s_gap_beside_ours_and_averages_its_rows_as_the_paper_does(tmp_path) -> None:
+    """`ttn compare --compare-paper`: per size Table 2's 3dttn - 3d, and for the pooled row the difference of the
+    rows' averages: over 10 and 20 videos (0.477 + 0.588) / 2 - (0.374 + 0.498) / 2 = +0.0965. A size Table 2
+    lacks (60 videos) has no paper figure, and the pooled row over it none either."""
+    for videos in (10, 20, 60):
+        for run in range(3):
+            write_record(tmp_path, record("3d", videos, run, lr=0.01, val=0.5, test=A[run]))
+            write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run]))
+    result = CliRunner().invoke(main, ["compare", "--row", f"r={tmp_path}", "--videos", "10,20", "--compare-paper",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [gap["videos"] for gap in data] == [10, 20, None]
+    assert data[0]["paper"] == pytest.approx({"treatment": 0.477, "baseline": 0.374, "gap": 0.103})
+    assert data[2]["paper"] == pytest.approx({"treatment": 0.5325, "baseline": 0.436, "gap": 0.0965})
+    gaps = compare_rows([parse_row(f"r={tmp_path}")])
+    arms = (parse_arm("3dttn"), parse_arm("3d"))
+    assert [gap.label for gap in gaps] == ["10", "20", "60", "pooled"]
+    assert paper_means(gaps[2], *arms) is None and paper_means(gaps[3], *arms) is None
+    header, lines = gap_table(gaps, "3dttn", "3d", paper=arms)
+    column = header.index("paper 3dttn - 3d")
+    assert [line[column] for line in lines] == ["+0.103 (0.477 vs 0.374)", "+0.090 (0.588 vs 0.498)", "—", "—"]
+    assert "paper 3dttn - 3d" not in gap_table(gaps, "3dttn", "3d")[0] and "paper" not in gaps_dict(gaps)[0]
+    markdown = CliRunner().invoke(main, ["compare", "--row", f"r={tmp_path}", "--videos", "10,20", "--compare-paper",
+                                         "--format", "markdown"]).stdout
+    assert "| paper 3dttn - 3d |" in markdown and "Paper: Table 2's difference" in markdown and "..*" not in markdown
 
 
 def test_compare_warns_of_asked_sizes_without_records(tmp_path) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from ttn.errors import TTNError
+from ttn.paper import paper_source, paper_table
 from ttn.report.diagnostics import footnote
 from ttn.report.stats import CellStats, Comparison, compare, holm, pooled, summarize
 from ttn.report.tables import Cell, ReportOptions, counted, init_asymmetry_warning, make_report, runs_caption
@@ -186,8 +187,21 @@ def compare_rows(specs: Sequence[RowSpec], *, treatment: str | Arm = "3dttn", ba
     return gaps
 
 
-def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
-    """What the gap table's numbers are, the runs used and the meaning of its marks."""
+def paper_means(gap: Gap, treatment: Arm, baseline: Arm) -> tuple[float, float] | None:
+    """Table 2's mean test accuracy of the treatment's and the baseline's arch at the gap's size, or averaged over a
+    pooled gap's sizes (as the paper's summary claims average its rows: "0.58 vs 0.65 on average" at 10-50
+    videos); None where Table 2 lacks the arch or a size."""
+    table = {(row.arch, row.videos): row.mean_accuracy for row in paper_table()}
+    sizes = gap.pooled or (gap.videos,)
+    if any((arm.arch, videos) not in table for arm in (treatment, baseline) for videos in sizes):
+        return None
+    ours, theirs = (sum(table[(arm.arch, videos)] for videos in sizes) / len(sizes) for arm in (treatment, baseline))
+    return ours, theirs
+
+
+def caption(gaps: Sequence[Gap], options: ReportOptions, paper: bool = False) -> str:
+    """What the gap table's numbers are, the runs used and the meaning of its marks (and of the paper's column,
+    with `paper`)."""
     tests = sum(1 for gap in gaps if gap.comparison and gap.comparison.p_value is not None)
     correction = f"Holm-corrected over the {counted(tests, 'test')} of the table" if options.correction == "holm" else "uncorrected"
     parts = [
@@ -199,6 +213,8 @@ def caption(gaps: Sequence[Gap], options: ReportOptions) -> str:
         f"p {correction}; * p < {options.alpha:g}.",
         rows_runs_caption(gaps),
         footnote(cell.warnings for gap in gaps for cell in (gap.treatment, gap.baseline) if cell is not None),
+        (f"Paper: Table 2's difference of mean test accuracies (treatment vs baseline; a pooled row averages Table "
+         f"2's rows of its sizes, as the paper's summary claims do). {paper_source().rstrip('.')}.") if paper else "",
     ]
     return " ".join(part for part in parts if part)
 
@@ -219,12 +235,21 @@ def _selected(cell: Cell | None) -> str:
     return "—" if cell is None or cell.selection is None else cell.selection.chosen.label()
 
 
-def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of strings: one line per (row, size)."""
+def format_paper(means: tuple[float, float] | None, dash: str = "—") -> str:
+    """The paper's gap and its two means, e.g. "+0.062 (0.645 vs 0.584)"."""
+    return dash if means is None else f"{means[0] - means[1]:+.3f} ({means[0]:.3f} vs {means[1]:.3f})"
+
+
+def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str,
+              paper: tuple[Arm, Arm] | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of strings: one line per (row, size); with `paper` (the treatment and baseline arms), a
+    column of Table 2's gap beside ours (`paper_means`)."""
     from ttn.report.formats import format_accuracy, format_gap, format_mde, format_p, format_stats
 
     header = ["protocol", "videos", f"{treatment} acc", "selected", f"{baseline} acc", "selected",
               f"{treatment} - {baseline} [95% CI]", "mde80", "pairs", "p", "p_holm"]
+    if paper:
+        header.insert(7, f"paper {treatment} - {baseline}")
     lines = []
     for gap in gaps:
         comparison = gap.comparison
@@ -232,15 +257,18 @@ def gap_table(gaps: Sequence[Gap], treatment: str, baseline: str) -> tuple[list[
         pairs = str(comparison.n_pairs if comparison and comparison.test == "paired" else gap.difference.n)
         ours, theirs = ((format_stats(stats) for stats in gap.pooled_accuracy) if gap.pooled_accuracy
                         else (format_accuracy(gap.treatment), format_accuracy(gap.baseline)))
-        lines.append([gap.row, gap.label, ours, _selected(gap.treatment),
-                      theirs, _selected(gap.baseline), format_gap(comparison),
-                      format_mde(comparison), pairs, format_p(p),
-                      format_p(gap.p_adjusted) + (" *" if gap.p_adjusted is not None and gap.p_adjusted < 0.05 else "")])
+        line = [gap.row, gap.label, ours, _selected(gap.treatment), theirs, _selected(gap.baseline),
+                format_gap(comparison), format_mde(comparison), pairs, format_p(p),
+                format_p(gap.p_adjusted) + (" *" if gap.p_adjusted is not None and gap.p_adjusted < 0.05 else "")]
+        if paper:
+            line.insert(7, format_paper(paper_means(gap, *paper)))
+        lines.append(line)
     return header, lines
 
 
-def gaps_dict(gaps: Sequence[Gap]) -> list[dict[str, Any]]:
-    """The gap table as plain JSON-able data (NaN as null)."""
+def gaps_dict(gaps: Sequence[Gap], paper: tuple[Arm, Arm] | None = None) -> list[dict[str, Any]]:
+    """The gap table as plain JSON-able data (NaN as null); with `paper` (the treatment and baseline arms), each
+    gap's Table 2 means and their difference under "paper" (null where Table 2 has none)."""
     def number(value: float | None) -> float | None:
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
@@ -259,10 +287,15 @@ def gaps_dict(gaps: Sequence[Gap]) -> list[dict[str, Any]]:
     def stats(value: CellStats) -> dict[str, Any]:
         return {"mean": number(value.mean), "sem": number(value.sem), "n": value.n}
 
+    def paper_entry(gap: Gap) -> dict[str, Any]:
+        means = paper_means(gap, *paper) if paper else None
+        return {} if not paper else {"paper": None if means is None else
+                                     {"treatment": means[0], "baseline": means[1], "gap": means[0] - means[1]}}
+
     return [{"row": gap.row, "videos": gap.videos, "pooled_sizes": list(gap.pooled) or None,
              "pooled_accuracy": None if gap.pooled_accuracy is None else dict(zip(("treatment", "baseline"),
                                                                                   map(stats, gap.pooled_accuracy))),
              "treatment": cell(gap.treatment), "baseline": cell(gap.baseline), "difference": difference(gap),
              "p_value": number(gap.comparison.p_value) if gap.comparison else None,
              "test": gap.comparison.test if gap.comparison else None,
-             "p_adjusted": number(gap.p_adjusted)} for gap in gaps]
+             "p_adjusted": number(gap.p_adjusted), **paper_entry(gap)} for gap in gaps]

@@ -140,14 +140,16 @@ def accuracy_figure(report: Report, *, show_paper: bool | None = None, paper_ran
 
 #: Where a value label or "*" may go, in the order tried: ("over", k) over (or under) the bars, k label heights
 #: further out than it was put; ("right" | "left", 0) beside its point, at the point's own height (a "*": at its
-#: height). Over or under its point first, where a reader looks for it, then beside it, then further out.
-MARK_PLACES = (("over", 0), ("over", 1), ("right", 0), ("left", 0), ("over", 2))
+#: height); ("right" | "left", 1) diagonally out from its point (below and to the right, for a label put under the
+#: bars: clear of a line that runs on level to the next size). Over or under its point first, where a reader
+#: looks for it, then beside it, then further out.
+MARK_PLACES = (("over", 0), ("over", 1), ("right", 0), ("left", 0), ("right", 1), ("left", 1), ("over", 2))
 MARK_STEP_POINTS = 10  # a label's height, with a little air
 BESIDE_POINTS = 6  # beside a point: clear of its marker (2 points) and error bar caps (3 points)
 #: What touching costs, to choose among places that all touch something: text (another mark, the legend), leaving
 #: the axes or a label nearer another point than its own (it would read as that point's value: the paper's, say)
-#: is worst, then a marker or error bar, then a line.
-TOUCH_COSTS = {"text": 3, "edge": 3, "nearer": 3, "bar": 2, "line": 1}
+#: is worst, then a marker, an error bar or one of our (solid) lines, then a dashed line (the paper's).
+TOUCH_COSTS = {"text": 3, "edge": 3, "nearer": 3, "bar": 2, "line": 2, "dashed line": 1}
 #: A label reads as another point's when that point is nearer its centre than this fraction of its own distance
 #: (a label a step under its point, as near a point beside as its own, still reads as its point's).
 NEARER_BY = 0.75
@@ -189,16 +191,20 @@ def _set_place(mark: Any, place: tuple[str, int], start: tuple[Any, float, str],
     above xy, vertical alignment), `point`: the point it labels (None: a "*", which keeps its height beside)."""
     where, steps = place
     xy, offset, align = start
+    away = 1 if align == "bottom" else -1  # above the bars: further up; below them: further down
     if where == "over":
-        away = 1 if align == "bottom" else -1  # above the bars: further up; below them: further down
         mark.xy, mark.xyann = xy, (0, offset + away * steps * MARK_STEP_POINTS)
         mark.set_horizontalalignment("center")
         mark.set_verticalalignment(align)
         return
     side = 1 if where == "right" else -1
-    mark.xy, mark.xyann = (xy, (side * BESIDE_POINTS, offset)) if point is None else (point, (side * BESIDE_POINTS, 0))
+    if point is None:  # a "*" beside: at its height, or a step further out
+        mark.xy, mark.xyann = xy, (side * BESIDE_POINTS, offset + away * steps * MARK_STEP_POINTS)
+        mark.set_verticalalignment(align)
+    else:  # beside the point at its height, or diagonally out: the box's corner by the point
+        mark.xy, mark.xyann = point, (side * BESIDE_POINTS, away * steps * BESIDE_POINTS)
+        mark.set_verticalalignment("center" if steps == 0 else align)
     mark.set_horizontalalignment("left" if side > 0 else "right")
-    mark.set_verticalalignment(align if point is None else "center")
 
 
 def _nearer_another(box: Any, own: Any, centres: Any) -> bool:
@@ -220,13 +226,13 @@ def _touch_cost(box: Any, ax: Any, bars: Sequence[Any], lines: Sequence[Any], te
     outside = not (ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1)
     return (TOUCH_COSTS["text"] * sum(box.overlaps(text) for text in texts) + TOUCH_COSTS["edge"] * outside
             + TOUCH_COSTS["bar"] * sum(box.overlaps(bar) for bar in bars)
-            + TOUCH_COSTS["line"] * sum(LinePath(line).intersects_bbox(inked, filled=False) for line in lines))
+            + sum(cost for line, cost in lines if LinePath(line).intersects_bbox(inked, filled=False)))
 
 
 def _obstacles(ax: Any, points: float) -> tuple[list[Any], list[Any], Any]:
     """What a mark must not touch on `ax` (its figure drawn), in pixels: boxes of each error bar with its caps and
-    of each marker, each drawn line as a (n, 2) array of its vertices, and every plotted point, (m, 2).
-    `points`: pixels per point."""
+    of each marker, each drawn line as ((n, 2) array of its vertices, what touching it costs: `TOUCH_COSTS`), and
+    every plotted point, (m, 2). `points`: pixels per point."""
     import numpy as np
     from matplotlib.transforms import Bbox
 
@@ -235,8 +241,9 @@ def _obstacles(ax: Any, points: float) -> tuple[list[Any], list[Any], Any]:
         line, _, bar_collections = container.lines
         xy = ax.transData.transform(line.get_xydata())
         centres.append(xy)
-        if line.get_linestyle() not in ("None", "", " "):
-            lines.append(xy)
+        style = line.get_linestyle()
+        if style not in ("None", "", " "):
+            lines.append((xy, TOUCH_COSTS["line"] if style == "-" else TOUCH_COSTS["dashed line"]))
         half = line.get_markersize() * points / 2
         boxes += [Bbox.from_extents(x - half, y - half, x + half, y + half) for x, y in xy]
         cap = 4 * points  # the caps (capsize 2-3 points) with a margin

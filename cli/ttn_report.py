@@ -376,7 +376,7 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
       ttn compare --row "3dttn: learned vs frozen=results" \\
                   --treatment "3dttn?freeze_transforms=false" \\
                   --baseline "3dttn?freeze_transforms=true"
-      ttn compare --row "10-50 videos=paper" --videos 10,20,30,40,50 --compare-paper
+      ttn compare --row "low=paper" --videos 10,20,30,40,50 --compare-paper
     """
     from cli.common import parse_int_list
     from ttn.report.compare import caption as compare_caption

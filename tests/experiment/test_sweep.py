@@ -329,9 +329,10 @@ def test_an_aborted_local_dask_runner_leaves_this_process_logging_only_errors():
     distributed_logger = logging.getLogger("distributed")
     before = distributed_logger.level
     try:
+        distributed_logger.setLevel(logging.INFO)  # as distributed configures it (an aborted runner before may not)
         with pytest.raises(KeyboardInterrupt), _dask_runner() as runner:
             runner.submit(_distributed_log_levels, key="log-levels").result(timeout=120)
-            assert logging.getLogger("distributed.batched").isEnabledFor(logging.INFO)  # as distributed configures it
+            assert logging.getLogger("distributed.batched").isEnabledFor(logging.INFO)
             raise KeyboardInterrupt
         assert not logging.getLogger("distributed.batched").isEnabledFor(logging.INFO)
         assert logging.getLogger("distributed.batched").isEnabledFor(logging.ERROR)

@@ -110,6 +110,34 @@ def test_a_crafted_sweep_trains_exactly_what_the_rule_says(tmp_path):
     assert again.done == [] and again.ok
 
 
+def _retraining_test(task, data, out):
+    """A deferred test whose model was on another machine (`retrain_for_test`): the run trained again there comes
+    out another run, here one whose validation accuracy would sink its candidate below the runner-up."""
+    record = read_record(record_path(out, task.run_id))
+    write_record(out, record | {"test_accuracy": 0.75, "val_accuracy": 0.0,
+                                "retrained_for_test": {"val_accuracy": record["val_accuracy"], "versions": None}})
+    return {"run_id": task.run_id, "test_accuracy": 0.75, "wall_time_s": 0.0, "skipped": False}
+
+
+def test_a_run_trained_again_for_its_test_keeps_the_pick_it_was_chosen_by(tmp_path):
+    """The pick stands on the validation accuracies it was made on: after its runs are trained again for their
+    test (another CPU, another run), the sweep, a restart of it and the report all keep it."""
+    from ttn.report.selection import race_select
+
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in VAL]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN})
+    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=_crafted_train,
+                                  test_fn=_retraining_test, poll_s=0.01)
+    records = [read_record(path) for path in tmp_path.glob("*-r*.json")]
+    retrained = sorted(r["run"] for r in records if "retrained_for_test" in r)
+    assert summary.ok and retrained == [0, 1, 2, 3]  # lr 0.01's selection runs, each now at 0.0
+    assert sorted(r["run"] for r in records if r["config"]["lr"] == 0.01) == [0, 1, 2, 3, 4, 5]
+    assert not any(r["config"]["lr"] == 0.02 and r["run"] > 3 for r in records)  # the runner-up got no fresh run
+    assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
+    assert race_select("3d", 10, records, PLAN).chosen.options == {"lr": 0.01}
+
+
 def test_test_all_tests_the_runs_of_every_candidate(tmp_path):
     _sweep(tmp_path)
     summary, _ = _sweep(tmp_path, test_all=True)

@@ -42,6 +42,21 @@ def test_selection_reads_validation_never_test() -> None:
     assert cell_of(build_report(swapped), "3d", 10).selection.chosen.options == {"lr": 0.01}
 
 
+def test_a_run_trained_again_for_its_test_is_selected_by_its_first_validation() -> None:
+    """A run whose test needed it trained again elsewhere (`retrained_for_test`) counts in the choice with the
+    validation accuracy the choice was made on, not the new run's."""
+    from ttn.experiment.records import selection_val_accuracy
+
+    records = [record("3d", 10, run, lr=0.01, val=0.60, test=0.7) for run in range(3)]
+    records += [record("3d", 10, run, lr=0.02, val=0.55, test=0.6) for run in range(3)]
+    records[:3] = [r | {"val_accuracy": 0.50, "retrained_for_test": {"val_accuracy": 0.60, "versions": None}}
+                   for r in records[:3]]
+    assert [selection_val_accuracy(r) for r in records] == [0.60] * 3 + [0.55] * 3
+    assert select("3d", 10, records).chosen.options == {"lr": 0.01}
+    plain = [{k: v for k, v in r.items() if k != "retrained_for_test"} for r in records]
+    assert select("3d", 10, plain).chosen.options == {"lr": 0.02}  # what reading the new accuracies would pick
+
+
 def test_ties_go_to_more_runs_then_the_first_by_value_with_a_warning() -> None:
     records = [record("3d", 10, run, lr=lr, val=0.5, test=0.1 * run) for lr in (0.02, 0.005, 0.01) for run in range(2)]
     selection = select("3d", 10, records)

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from ttn.experiment.config import TrainConfig, config_order, resolved_config
 from ttn.experiment.racing import CellDecision, RacePlan, decide, store_plans
+from ttn.experiment.records import selection_val_accuracy
 from ttn.experiment.runners import Runner
 from ttn.experiment.sweep import DEAD_WORKER_RETRIES, DoneCallback, SweepSummary, TaskFn, run_task, run_test_task
 from ttn.experiment.task import Task
@@ -139,7 +140,7 @@ def cell_state(cell: Cell, records: Sequence[dict[str, Any]]) -> CellState:
     for key in ordered:
         config = by_key[key]
         chosen = [record for record in runs.get(key, []) if record["run"] in wanted]
-        state.val[config] = {record["run"]: float(record["val_accuracy"]) for record in chosen}
+        state.val[config] = {record["run"]: selection_val_accuracy(record) for record in chosen}
         state.untested[config] = {record["run"] for record in chosen if record["test_accuracy"] is None}
     return state
 

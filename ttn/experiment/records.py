@@ -190,6 +190,18 @@ def upgraded(record: dict[str, Any]) -> dict[str, Any]:
     return record | {"config": upgrade_resolved(record["arch"], record["config"])}
 
 
+def selection_val_accuracy(record: Mapping[str, Any]) -> float:
+    """The validation accuracy the choice among candidates was made on: the record's own, or, for a run trained
+    again for its deferred test because its model was on another machine (`retrained_for_test`), that of its first
+    training. A run is trained again only once its candidate is picked, and on another CPU the same seed gives
+    another run: reading the new accuracy could move a pick already made, so a restarted sweep or a report would
+    decide differently from the sweep that trained the fresh runs."""
+    before = record.get("retrained_for_test")
+    if isinstance(before, Mapping) and _number(before.get("val_accuracy")):
+        return float(before["val_accuracy"])
+    return float(record["val_accuracy"])
+
+
 def record_exists(out_dir: str | os.PathLike[str], run_id: str) -> bool:
     """True if `out_dir` holds a complete, valid record of `run_id` (what a resumed sweep may skip)."""
     path = record_path(out_dir, run_id)

@@ -20,6 +20,7 @@ from ttn.errors import TTNError
 from ttn.registry import canonical_init
 from ttn.experiment.config import NOT_IDENTITY, config_order, format_value, identity
 from ttn.experiment.racing import RacePlan, winner
+from ttn.experiment.records import selection_val_accuracy
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
 SELECT_RULES = ("val", "none")
@@ -76,7 +77,7 @@ def candidates_of(records: Sequence[dict[str, Any]]) -> list[Candidate]:
     for record in records:
         key = identity(record["config"])
         candidate = groups.setdefault(key, Candidate(config=dict(record["config"]), val={}, records={}))
-        candidate.val[record["run"]] = float(record["val_accuracy"])
+        candidate.val[record["run"]] = selection_val_accuracy(record)
         candidate.records[record["run"]] = record
     candidates = sorted(groups.values(), key=lambda c: config_order(c.config))
     names = sorted({name for c in candidates for name in c.config if name not in NOT_IDENTITY})

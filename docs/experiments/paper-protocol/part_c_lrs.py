@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ttn.experiment.presets import LRS
 from ttn.experiment.racing import decide, read_plans
-from ttn.experiment.records import load_records
+from ttn.experiment.records import load_records, selection_val_accuracy
 
 SIZE = 1000
 
@@ -30,7 +30,7 @@ def survivors(folder: Path) -> dict[str, list[float] | None]:
     for record in load_records(folder).records:
         if record["videos"] == SIZE and record["config"]["lr"] in LRS[record["arch"]]:
             candidate = re.sub(r"-r\d+$", "", record["run_id"])
-            val[record["arch"]][candidate][record["run"]] = record["val_accuracy"]
+            val[record["arch"]][candidate][record["run"]] = selection_val_accuracy(record)
             lrs[candidate] = record["config"]["lr"]
     found: dict[str, list[float] | None] = {}
     for arch in ("3d", "3dttn"):

@@ -100,7 +100,7 @@ def main() -> None:
     arguments = parser.parse_args()
 
     from ttn.experiment.racing import decide, ranked, read_plans
-    from ttn.experiment.records import load_records
+    from ttn.experiment.records import load_records, selection_val_accuracy
 
     records_folder = arguments.out or arguments.records
     plans = read_plans(records_folder)
@@ -120,7 +120,7 @@ def main() -> None:
     for (arch, videos), by_candidate in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
         plan = plans[videos]
         candidates = sorted(by_candidate, key=lambda c: next(iter(by_candidate[c].values()))["config"]["lr"])
-        small = {c: {run: r["val_accuracy"] for run, r in runs.items()} for c, runs in by_candidate.items()}
+        small = {c: {run: selection_val_accuracy(r) for run, r in runs.items()} for c, runs in by_candidate.items()}
         large = {c: {run: accuracy[r["run_id"]] for run, r in runs.items() if r["run_id"] in accuracy}
                  for c, runs in by_candidate.items()}
         pick_small, pick_large = decide(plan, candidates, small), decide(plan, candidates, large)

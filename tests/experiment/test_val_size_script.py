@@ -71,3 +71,14 @@ def test_a_moved_pick_is_tested_from_its_saved_models(tmp_path, monkeypatch, cap
     assert f"{kept:.4f} for the 300-video pick, {new:.4f} for the 1,000-video pick, {100 * (new - kept):+.2f} points" in moved[0]
     # from the cache alone (no --out): the same lines, nothing scored again
     assert _main(module, monkeypatch, capsys, "--records", str(out)) == lines
+
+    # a cell whose models stayed on another machine: undecided, with how many runs lack one, and no crash
+    cache = json.loads((tmp_path / "val_size.json").read_text())
+    kept_one = {run_id: accuracy for run_id, accuracy in cache["accuracy"].items() if lr_of[run_id] == other}
+    (tmp_path / "val_size.json").write_text(json.dumps(cache | {"accuracy": kept_one}))
+    (line,) = [line for line in _main(module, monkeypatch, capsys, "--records", str(out)) if "videos:" in line]
+    assert "1000 -> undecided: 3 of its selection runs have no model in --out" in line, line
+    assert line.endswith(f"of the candidates with every selection run scored, 1000 picks lr {other:g}"), line
+    (tmp_path / "val_size.json").write_text(json.dumps(cache | {"accuracy": {}}))
+    (line,) = [line for line in _main(module, monkeypatch, capsys, "--records", str(out)) if "videos:" in line]
+    assert line.endswith("of the candidates with every selection run scored, none"), line

@@ -129,13 +129,15 @@ def main() -> None:
         lr = {c: next(iter(by_candidate[c].values()))["config"]["lr"] for c in candidates}
         if pick_large.winner is None:
             unscored = sorted(lr[c] for c in pick_large.survivors or [] if c not in pick_small.survivors)
+            missing = sum(run not in large[c] for c in candidates for run in small[c] if run in plan.select_runs)
             why = (f"its race sends lr {unscored} on instead, whose later selection runs were never trained"
-                   if unscored else "1,000-video scores missing")
+                   if unscored else f"{missing} of its selection runs have no model in --out (it stayed on the machine that first "
+                   "trained the run)")
             complete = [c for c in candidates if all(run in large[c] for run in plan.select_runs)]
-            best = ranked(complete, large, plan.select_runs)[0]
+            best = (f"1000 picks lr {lr[ranked(complete, large, plan.select_runs)[0]]:g}" if complete else "none")
             print(f"{arch:>5} {videos:>4} videos: 300 -> lr {lr[pick_small.winner]:g}, 1000 -> undecided: {why}; "
                   f"survivors {[lr[c] for c in pick_small.survivors]} / {[lr[c] for c in pick_large.survivors or []]}; "
-                  f"of the candidates with every selection run, 1000 picks lr {lr[best]:g}")
+                  f"of the candidates with every selection run scored, {best}")
             continue
         decided += 1
         line = (f"{arch:>5} {videos:>4} videos: 300 -> lr {lr[pick_small.winner]:g}, 1000 -> lr "

@@ -2,8 +2,9 @@
 a check on `ttn report docs/experiments/paper-protocol` that a reader can read in one screen.
 
 Per (arch, size): the lr with the best mean validation accuracy over the selection runs (`chosen_on`), among
-the candidates that have every one of them (in a raced folder only the race's survivors do); per size, the paired t-test of
-the 3DTTN's test accuracy minus the 3D model's over the fresh runs both picks have (the same training videos).
+the candidates that have every one of them (in a raced folder only the race's survivors do); per size, the
+paired t-test of the 3DTTN's test accuracy minus the 3D model's over the fresh runs both picks have (the same
+training videos).
 The runs come from race.json (a size's runs less its selection runs are the fresh ones). A size whose picks have no fresh runs yet is left out.
 
     python docs/experiments/paper-protocol/recheck.py [FOLDER]   # default: the records here

@@ -131,8 +131,8 @@ def main() -> None:
             unscored = sorted(lr[c] for c in pick_large.survivors or [] if c not in pick_small.survivors)
             missing = sum(run not in large[c] for c in candidates for run in small[c] if run in plan.select_runs)
             why = (f"its race sends lr {unscored} on instead, whose later selection runs were never trained"
-                   if unscored else f"{missing} of its selection runs have no model in --out (it stayed on the machine that first "
-                   "trained the run)")
+                   if unscored else f"{missing} of its selection runs have no model in --out (it stayed on the "
+                   "machine that first trained the run)")
             complete = [c for c in candidates if all(run in large[c] for run in plan.select_runs)]
             best = (f"1000 picks lr {lr[ranked(complete, large, plan.select_runs)[0]]:g}" if complete else "none")
             print(f"{arch:>5} {videos:>4} videos: 300 -> lr {lr[pick_small.winner]:g}, 1000 -> undecided: {why}; "

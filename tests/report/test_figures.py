@@ -18,7 +18,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.text import Annotation  # noqa: E402
 from PIL import Image  # noqa: E402 (with matplotlib, the [plot] extra)
 
-QUICK = Path(__file__).parents[2] / "docs" / "experiments" / "quick"  # 72 runs: 3d and 3dttn, 10-100 videos
+QUICK = Path(__file__).parents[2] / "docs" / "experiments" / "quick"  # 96 runs: 3d and 3dttn, 10-100 videos
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_figure3_says_what_it_shows_in_the_papers_words(quick) -> None:
 
 
 def test_figure3_explains_the_star_when_something_is_starred() -> None:
-    loose = make_report(QUICK, ReportOptions(alpha=0.5))  # p 0.206, 0.238 and 0.0725 are below 0.5
+    loose = make_report(QUICK, ReportOptions(alpha=0.5))  # p 0.206, 0.238 and 0.0590 are below 0.5
     fig = accuracy_figure(loose)
     stars = [text for text, _ in drawn_texts(fig, 150) if text.get_text() == "*"]
     assert len(stars) == sum(sig.significant for row in loose.rows for sig in row.significance.values()) == 3

@@ -240,7 +240,7 @@ def test_the_runs_caption_names_the_sizes_of_each_plan_when_they_differ(tmp_path
     two = ReportOptions(race=((500, later), (10, PLAN), (20, PLAN)))
     assert runs_caption(two) == ("Candidates raced over runs and picked on the selection runs (10, 20 videos: K 2, "
                                  "runs 0-3; 500 videos: K 2, runs 0-2); accuracies of the runs outside the selection, "
-                                 "which the choice did not see (10, 20 videos: runs 4-5; 500 videos: runs 3).")
+                                 "which the choice did not see (10, 20 videos: runs 4-5; 500 videos: run 3).")
     assert "videos:" not in runs_caption(ReportOptions(race=((10, PLAN), (20, PLAN))))  # one plan: no sizes named
     _sweep(tmp_path)
     store_plans(tmp_path, {500: later})  # planned, not yet run
@@ -521,6 +521,12 @@ def test_report_race_shows_how_each_race_went(tmp_path):
     assert lines["lr 0.005"] == "| 3d | 10 | lr 0.005 | 0-1 | 0.300 | — | out after the race |"
     assert lines["lr 0.04"].endswith("| 0-1 | 0.100 | — | out after the race |")
     assert "K 2: race runs 0-1, selection runs 0-3." in result.stdout and "videos:" not in result.stdout
+    _crafted_train(Task("3d", 500, 0, make_config(epochs=1, lr=0.01), defer_test=True), "unused.h5", tmp_path)
+    racing = CliRunner().invoke(main, ["report", str(tmp_path), "--race", "--format", "markdown"])
+    assert "| 3d | 500 | - | 0 | — | — | racing |" in racing.stdout  # a size still racing has its line (its only
+    # candidate so far: nothing to tell it from)...
+    assert ("10 videos: K 2: race runs 0-1, selection runs 0-3; 500 videos: K 2: race runs 0-1, selection runs 0-2."
+            in racing.stdout)  # ...and the caption names its plan
     quick = Path(__file__).resolve().parents[2] / "docs" / "experiments" / "quick"
     plain = CliRunner().invoke(main, ["report", str(quick), "--race"])
     assert plain.exit_code == 0 and "no raced cells in these records" in plain.stderr

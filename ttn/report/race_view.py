@@ -11,20 +11,27 @@ from typing import Any
 
 from ttn.experiment.racing import decide
 from ttn.report.selection import candidates_of
-from ttn.report.tables import Report, format_runs, per_plan
+from ttn.report.tables import Report, format_runs, named_runs, per_plan
 
 HEADER = ["arch", "videos", "candidate", "runs", "val (race runs)", "val (selection runs)", "race"]
 
 
-def race_rows(report: Report) -> list[list[str]]:
-    """One line per candidate of every raced (arch, size) cell of `report` (empty when nothing was raced)."""
+def raced_cells(report: Report) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """The records of every (arch, size) cell of `report` whose size has a race plan, by (arch, videos) in the
+    order of size, then arch: every cell with a run, racing or done, whether or not it has fresh runs yet."""
     plans = dict(report.options.race)
     by_cell: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in report.records:
         if record["videos"] in plans:
             by_cell.setdefault((record["arch"], record["videos"]), []).append(record)
+    return dict(sorted(by_cell.items(), key=lambda item: (item[0][1], item[0][0])))
+
+
+def race_rows(report: Report) -> list[list[str]]:
+    """One line per candidate of every raced (arch, size) cell of `report` (empty when nothing was raced)."""
+    plans = dict(report.options.race)
     lines = []
-    for (arch, videos), records in sorted(by_cell.items(), key=lambda item: (item[0][1], item[0][0])):
+    for (arch, videos), records in raced_cells(report).items():
         plan = plans[videos]
         candidates = candidates_of(records)
         decision = decide(plan, list(range(len(candidates))), {i: c.val for i, c in enumerate(candidates)})
@@ -47,10 +54,12 @@ def race_rows(report: Report) -> list[list[str]]:
 
 
 def race_caption(report: Report) -> str:
-    """What the race table's columns mean, with each size's plan."""
-    rule = per_plan(report.shown_race(),
-                    lambda plan: f"K {plan.race}: race runs {format_runs(frozenset(plan.race_runs))}, selection runs "
-                                 f"{format_runs(frozenset(plan.select_runs))}")
+    """What the race table's columns mean, with the plan of each size it has lines of (a size still racing
+    included, unlike the accuracy table's caption, which names only the sizes it has rows of)."""
+    sizes = {videos for _, videos in raced_cells(report)}
+    rule = per_plan([(videos, plan) for videos, plan in report.options.race if videos in sizes],
+                    lambda plan: f"K {plan.race}: {named_runs(plan.race_runs, 'race ')}, "
+                                 f"{named_runs(plan.select_runs, 'selection ')}")
     return ("Mean validation accuracy of each candidate over the race runs (every candidate trains them) and over the "
             "selection runs (the top half, at least 2, trains the rest of them; the best mean there is picked and "
             f"trains the fresh runs). {rule}.")

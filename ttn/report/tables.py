@@ -218,6 +218,12 @@ def format_runs(runs: frozenset[int]) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
+def named_runs(runs: Iterable[int], kind: str = "") -> str:
+    """`runs` named with their `kind`: "race runs 0-1", or "race run 0" for one run."""
+    runs = frozenset(runs)
+    return f"{kind}run{'s' if len(runs) > 1 else ''} {format_runs(runs)}"
+
+
 def per_plan(race: Sequence[tuple[int, RacePlan]], describe: Callable[[RacePlan], str]) -> str:
     """`describe(plan)` for each distinct plan of `race` ((videos, plan) pairs), in the order of their smallest
     size, joined by "; ". Where the sizes follow different plans (the paper preset: runs 0-9 / 10-29 at 10-100
@@ -236,10 +242,10 @@ def runs_caption(options: ReportOptions) -> str:
     race = options.race
     if race and options.select_runs is None:
         parts.append("raced over runs and picked on the selection runs ("
-                     + per_plan(race, lambda p: f"K {p.race}, runs {format_runs(p.select_runs)}") + ")")
+                     + per_plan(race, lambda p: f"K {p.race}, {named_runs(p.select_runs)}") + ")")
     if race and options.estimate_runs is None:
         parts.append("accuracies of the runs outside the selection, which the choice did not see ("
-                     + per_plan(race, lambda p: f"runs {format_runs(p.confirm_runs or p.runs)}") + ")")
+                     + per_plan(race, lambda p: named_runs(p.confirm_runs or p.runs)) + ")")
     if options.select_runs is not None:
         parts.append(f"selected on runs {format_runs(options.select_runs)}")
     if options.estimate_runs is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ttn.errors import TTNError
-from ttn.experiment.config import make_config
+from ttn.experiment.config import make_config, resolved_config
 from ttn.experiment.raced_sweep import Cell, make_cells, next_work, run_raced_sweep
 from ttn.experiment.racing import RacePlan, decide, read_plans, store_plans, survivors_count
 from ttn.experiment.records import SCHEMA_VERSION, read_record, record_path, write_record
@@ -53,6 +53,40 @@ def test_decide_follows_the_rule_stage_by_stage():
 def test_ties_go_to_the_earlier_candidate():
     val = {c: {r: 0.5 for r in range(4)} for c in "abc"}
     assert decide(PLAN, ["c", "b", "a"], val).winner == "c"
+
+
+def test_equal_counts_tie_whatever_the_float_sum():
+    """The 3DTTN at 100 videos: two lrs with 2,739 of 3,000 validation videos right over runs 0-9, whose plain float
+    means differ in the 16th digit; they tie, so the first in order wins either way round."""
+    a = dict(enumerate(k / 300 for k in (276, 280, 277, 269, 270, 276, 272, 272, 273, 274)))
+    b = dict(enumerate(k / 300 for k in (275, 279, 274, 271, 277, 270, 271, 278, 270, 274)))
+    assert sum(a.values()) / 10 != sum(b.values()) / 10  # the noise the rule must not read
+    plan = RacePlan(race=10, select_runs=tuple(range(10)), runs=tuple(range(12)))  # one mean decides
+    assert decide(plan, ["a", "b"], {"a": a, "b": b}).winner == "a"
+    assert decide(plan, ["b", "a"], {"a": a, "b": b}).winner == "b"
+    b[9] = 275 / 300  # one video more: b is better, in either order
+    assert decide(plan, ["a", "b"], {"a": a, "b": b}).winner == "b"
+    a[9], raced = 275 / 300, RacePlan(race=2, select_runs=tuple(range(10)), runs=tuple(range(12)))
+    assert decide(raced, ["b", "a"], {"a": a, "b": b}).winner == "a"  # level over 0-9: a, better over runs 0-1
+
+
+def test_report_warns_where_the_races_order_decided(tmp_path):
+    """A validation set at its ceiling: four lrs right on every video of run 0 (K 1). The race cuts two by order,
+    the pick ties the other that went on; the report says both."""
+    from ttn.report.tables import ReportOptions, make_report
+
+    plan = RacePlan(race=1, select_runs=(0,), runs=(0, 1))
+    store_plans(tmp_path, {2000: plan})
+    for lr in (0.01, 0.02, 0.04, 0.08):
+        write_record(tmp_path, {"schema": SCHEMA_VERSION, "run_id": f"3d-v2000-lr{lr}-r0", "arch": "3d", "videos": 2000,
+                                "run": 0, "params": 1, "val_accuracy": 1.0, "test_accuracy": None, "test_deferred": True,
+                                "config": resolved_config(make_config(epochs=1, lr=lr), "3d", 2000), "data": {},
+                                "complete": True})
+    warnings = make_report(tmp_path, ReportOptions(race=((2000, plan),))).warnings
+    assert ("3d at 2000 videos: the pick, lr 0.01, ties with lr 0.02 over the selection runs (1.0000): the race's tie "
+            "rule made it (the better over the race runs, then the first in order), not validation") in warnings
+    assert ("3d at 2000 videos: lr 0.04, lr 0.08 went out after the race level with a candidate that went on (1.0000 "
+            "over the race runs): the order of the candidates cut it") in warnings
 
 
 # ----------------------------------------------------------------------------------------- a crafted sweep

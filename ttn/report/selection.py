@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ttn.errors import TTNError
 from ttn.registry import canonical_init
 from ttn.experiment.config import NOT_IDENTITY, config_order, format_value, identity
-from ttn.experiment.racing import RacePlan, winner
+from ttn.experiment.racing import RacePlan, decide
 from ttn.experiment.records import selection_val_accuracy
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
@@ -151,10 +151,34 @@ def race_select(arch: str, videos: int, records: Sequence[dict[str, Any]], plan:
     runs goes on, the best mean over the selection runs wins, ties to the first candidate in `config_order`), or
     None while its selection runs are not all recorded."""
     candidates = candidates_of(records)
-    pick = winner(plan, list(range(len(candidates))), {i: c.val for i, c in enumerate(candidates)})
-    if pick is None:
+    decision = decide(plan, list(range(len(candidates))), {i: c.val for i, c in enumerate(candidates)})
+    if decision.winner is None:
         return None
-    return Selection(arch, videos, candidates, pick, list(plan.select_runs))
+    pick, survivors = decision.winner, decision.survivors or []
+    return Selection(arch, videos, candidates, pick, list(plan.select_runs),
+                     race_tie_warnings(f"{arch} at {videos} videos", candidates, plan, pick, survivors))
+
+
+def race_tie_warnings(cell: str, candidates: Sequence[Candidate], plan: RacePlan, pick: int,
+                      survivors: Sequence[int]) -> list[str]:
+    """Where the race's order, not validation, decided (`decide` breaks ties by the candidates' order): the
+    candidates level with the pick over the selection runs, and those cut after the race level with a candidate
+    that went on (a validation set at its ceiling makes both: every candidate 1.0)."""
+    warnings = []
+    best = candidates[pick].mean_over(plan.select_runs)
+    level = [i for i in survivors if i != pick and best - candidates[i].mean_over(plan.select_runs) <= TIE]
+    if level:
+        warnings.append(f"{cell}: the pick, {candidates[pick].label()}, ties with "
+                        f"{', '.join(candidates[i].label() for i in level)} over the selection runs "
+                        f"({best:.4f}): the race's tie rule made it (the better over the race runs, then the first in order), "
+                        "not validation")
+    last_in = min(candidates[i].mean_over(plan.race_runs) for i in survivors)
+    cut = [i for i in range(len(candidates))
+           if i not in survivors and last_in - candidates[i].mean_over(plan.race_runs) <= TIE]
+    if cut:
+        warnings.append(f"{cell}: {', '.join(candidates[i].label() for i in cut)} went out after the race level with "
+                        f"a candidate that went on ({last_in:.4f} over the race runs): the order of the candidates cut it")
+    return warnings
 
 
 def _as_named(record: Mapping[str, Any], key: str, wanted: str) -> str:

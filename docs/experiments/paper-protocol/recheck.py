@@ -2,7 +2,8 @@
 a check on `ttn report docs/experiments/paper-protocol` that a reader can read in one screen.
 
 Per (arch, size): the lr with the best mean validation accuracy over the selection runs (`chosen_on`), among
-the candidates that have every one of them (in a raced folder only the race's survivors do); per size, the
+the candidates that have every one of them (in a raced folder only the race's survivors do), a tie going to the
+better over the race runs, then to the smaller lr (the race's order); per size, the
 paired t-test of the 3DTTN's test accuracy minus the 3D model's over the fresh runs both picks have (the same
 training videos).
 The runs come from race.json (a size's runs less its selection runs are the fresh ones). A size whose picks have no fresh runs yet is left out.
@@ -26,6 +27,14 @@ def chosen_on(record: dict) -> float:
     return record.get("retrained_for_test", {}).get("val_accuracy", record["val_accuracy"])
 
 
+def pick_key(by_run: dict[int, dict], select: list[int], race: int, lr: float) -> tuple[float, float, float]:
+    """The larger wins: the mean validation accuracy over the selection runs, then over the race runs (the first
+    `race` of them), then the smaller lr; means to 10 decimals, so that equal counts of right videos tie."""
+    def mean(runs: list[int]) -> float:
+        return round(float(np.mean([chosen_on(by_run[r]) for r in runs])), 10)
+    return mean(select), mean(select[:race]), -lr
+
+
 def recheck(folder: Path) -> list[dict]:
     """One dict per size with both picks and fresh runs: videos, the two picks' lrs, pairs, gap, ci, p."""
     plans = {int(videos): plan for videos, plan in json.loads((folder / "race.json").read_text()).items()}
@@ -42,7 +51,7 @@ def recheck(folder: Path) -> list[dict]:
         for arch in ("3d", "3dttn"):
             complete = {lr: by_run for lr, by_run in cells[(arch, videos)].items() if all(r in by_run for r in select)}
             if complete:
-                picks[arch] = max(complete, key=lambda lr: np.mean([chosen_on(complete[lr][r]) for r in select]))
+                picks[arch] = max(complete, key=lambda lr: pick_key(complete[lr], select, plans[videos]["race"], lr))
         if len(picks) < 2:
             continue
         ours, theirs = cells[("3dttn", videos)][picks["3dttn"]], cells[("3d", videos)][picks["3d"]]

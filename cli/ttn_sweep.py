@@ -404,7 +404,8 @@ def sweep_command(data: Path, archs: list[str] | None, videos: list[int] | None,
     With --race K the candidates race over runs, never over epochs: every candidate trains the first K of
     --select-runs; the top half (at least 2) by mean validation accuracy trains the rest of them; the best
     by mean validation accuracy over --select-runs (the pick) has those runs tested and trains the other
-    --runs, fresh runs for an estimate the choice did not see. Runs of candidates not picked are not tested
+    --runs, fresh runs for an estimate the choice did not see. A tie goes to the better over the first K
+    runs, then to the first candidate in order (the smaller lr). Runs of candidates not picked are not tested
     (--test-all tests them); their scored models are kept beside the records. The plan (OUT/race.json) is
     what `ttn report` selects by. Each decision reads finished records only: a restarted sweep, or two on
     one folder, decide alike.

@@ -115,11 +115,13 @@ def parse_arm(text: str) -> Arm:
     return Arm(arch.strip(), tuple(item for item in query.split("&") if item))
 
 
-def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions) -> tuple[dict[int, Cell], list[str], dict[int, Any]]:
-    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only), the
-    report's warnings about them, and the race plan of each raced size (`ReportOptions.race`, from the folder)."""
+def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions,
+                   sizes: Sequence[int] | None) -> tuple[dict[int, Cell], list[str], dict[int, Any]]:
+    """The selected cell of `arm` per size in the row's folder (selection among the arm's candidates only, at
+    `sizes` only, so that no other size's warnings are said), the report's warnings about them, and the race plan
+    of each raced size (`ReportOptions.race`, from the folder)."""
     report = make_report(spec.folder, replace(options, filters=options.filters + spec.filters + arm.filters,
-                                              archs=(arm.arch,)))
+                                              archs=(arm.arch,), sizes=None if sizes is None else frozenset(sizes)))
     cells = {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}
     return cells, report.warnings, dict(report.options.race)
 
@@ -129,7 +131,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
     """The gaps of one row, per size present in its records (or in `sizes`), then its pooled gap when it has
     more than one size. The row's own runs (`RowSpec.select_runs`, `estimate_runs`) replace those of `options`."""
     options = row_options(spec, options)
-    (ours_by_size, ours_said, plans), (theirs_by_size, theirs_said, _) = (_cells_by_size(spec, arm, options)
+    (ours_by_size, ours_said, plans), (theirs_by_size, theirs_said, _) = (_cells_by_size(spec, arm, options, sizes)
                                                                          for arm in (treatment, baseline))
     asymmetry = init_asymmetry_warning([*ours_by_size.values(), *theirs_by_size.values()])
     said = [f"{spec.name}: {w}" for w in dict.fromkeys(ours_said + theirs_said + ([asymmetry] if asymmetry else []))]

@@ -49,6 +49,7 @@ class ReportOptions:
     select_rule: str = "val"  #: "val": highest mean validation accuracy; "none": one candidate per cell
     filters: tuple[str, ...] = ()  #: --where KEY=V[,V]
     archs: tuple[str, ...] | None = None  #: only these archs
+    sizes: frozenset[int] | None = None  #: only these training-set sizes (`ttn compare --videos`)
     select_runs: frozenset[int] | None = None
     estimate_runs: frozenset[int] | None = None
     #: (videos, plan) of the sizes a raced sweep made (`ttn.experiment.racing`, read from the folder by
@@ -463,11 +464,13 @@ def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportO
     records = where(loaded.records, parse_where(options.filters))
     if options.archs is not None:
         records = [record for record in records if record["arch"] in options.archs]
+    if options.sizes is not None:
+        records = [record for record in records if record["videos"] in options.sizes]
     if not records:
         skipped = f" ({len(loaded.skipped)} unusable file(s) skipped)" if loaded.skipped else ""
-        kept = f" ({len(loaded.records)} before --where/--arch)" if len(loaded.records) else ""
+        kept = f" ({len(loaded.records)} before --where/--arch/--videos)" if len(loaded.records) else ""
         raise TTNError(f"no complete result records in {loaded.folder}{skipped}{kept}: run `ttn sweep` (or `ttn train`) "
-                       "first, or loosen --where")
+                       "first, or loosen --where / --videos")
     report = build_report(records, options, fingerprint=loaded.fingerprint)
     report.warnings[:0] = loaded.warnings
     report.folder = loaded.folder

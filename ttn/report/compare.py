@@ -143,9 +143,7 @@ def row_gaps(spec: RowSpec, treatment: Arm, baseline: Arm, sizes: Sequence[int] 
                     f"of the runs it estimates on yet); its rows and pooled gap cover "
                     f"{', '.join(map(str, covered)) or 'no size'} only")
     gaps, differences_by_size, cells_by_size = [], [], []
-    for videos in sorted(set(ours_by_size) | set(theirs_by_size)):
-        if sizes is not None and videos not in sizes:
-            continue
+    for videos in sorted(set(ours_by_size) | set(theirs_by_size)):  # at `sizes` only (_cells_by_size)
         ours, theirs = ours_by_size.get(videos), theirs_by_size.get(videos)
         paired = sorted(set(ours.accuracies) & set(theirs.accuracies)) if ours and theirs else []
         paired = [run for run in paired if ours.train_indices.get(run) == theirs.train_indices.get(run)]

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ttn.errors import TTNError
 from ttn.registry import canonical_init
 from ttn.experiment.config import NOT_IDENTITY, config_order, format_value, identity
-from ttn.experiment.racing import RacePlan, decide
+from ttn.experiment.racing import RacePlan, decide, mean_over
 from ttn.experiment.records import selection_val_accuracy
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
@@ -164,17 +164,19 @@ def race_tie_warnings(cell: str, candidates: Sequence[Candidate], plan: RacePlan
     """Where the race's order, not validation, decided (`decide` breaks ties by the candidates' order): the
     candidates level with the pick over the selection runs, and those cut after the race level with a candidate
     that went on (a validation set at its ceiling makes both: every candidate 1.0)."""
+    def mean(index: int, runs: Sequence[int]) -> float:  # as `decide` compares: equal means are its ties
+        return mean_over(candidates[index].val, runs)
+
     warnings = []
-    best = candidates[pick].mean_over(plan.select_runs)
-    level = [i for i in survivors if i != pick and best - candidates[i].mean_over(plan.select_runs) <= TIE]
+    best = mean(pick, plan.select_runs)
+    level = [i for i in survivors if i != pick and mean(i, plan.select_runs) == best]
     if level:
         warnings.append(f"{cell}: the pick, {candidates[pick].label()}, ties with "
                         f"{', '.join(candidates[i].label() for i in level)} over the selection runs "
                         f"({best:.4f}): the race's tie rule made it (the better over the race runs, then the first in order), "
                         "not validation")
-    last_in = min(candidates[i].mean_over(plan.race_runs) for i in survivors)
-    cut = [i for i in range(len(candidates))
-           if i not in survivors and last_in - candidates[i].mean_over(plan.race_runs) <= TIE]
+    last_in = min(mean(i, plan.race_runs) for i in survivors)
+    cut = [i for i in range(len(candidates)) if i not in survivors and mean(i, plan.race_runs) == last_in]
     if cut:
         warnings.append(f"{cell}: {', '.join(candidates[i].label() for i in cut)} went out after the race level with "
                         f"a candidate that went on ({last_in:.4f} over the race runs): the order of the candidates cut it")

@@ -96,8 +96,9 @@ def sweep_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--select-runs", callback=_run_set, default=None, metavar="A-B",
                      help="With --race: the runs the pick is made on [default: the preset's, else all --runs]."),
         click.option("--extend-edges", type=click.IntRange(0, 10), default=None, metavar="N",
-                     help="With --race: when a pick is the smallest or largest lr of its grid, race the next lr out "
-                          "too (the grid's ratio), up to N steps beyond it [default: the preset's, else 0]."),
+                     help="With --race: when a pick is the smallest or largest lr of its grid and validation "
+                          "ranks it above the next lr in (not level with it), race the next lr out too (the grid's "
+                          "ratio), up to N steps beyond it [default: the preset's, else 0]."),
         click.option("--test-all", is_flag=True,
                      help="With --race: also test the runs of candidates that were not picked (their scored models "
                           "are kept beside the records)."),

@@ -484,6 +484,35 @@ def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
     assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
 
 
+def _flat_train(task, data, out):
+    """A crafted run at a validation ceiling: 1.0 for every lr and run (2000 videos and up in part c)."""
+    _peaked_train(task, data, out)
+    path = record_path(out, task.run_id)
+    record = read_record(path)
+    write_record(out, record | {"val_accuracy": 1.0})
+    return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": False}
+
+
+@pytest.mark.parametrize("train_fn, expected", [
+    (_flat_train, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),  # level with 0.01: no step out, whatever steps are left
+    (_peaked_train, {0.00125: 4, 0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),  # above 0.01: steps out
+])
+def test_an_edge_pick_level_with_the_next_lr_in_races_nothing_beyond(tmp_path, train_fn, expected):
+    """An edge pick that the tie rule made (level with the next lr in over the selection runs both have) is no
+    sign of a better lr beyond the edge: `--extend-edges` steps out only when the edge leads its neighbour."""
+    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
+    cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=2)
+    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=train_fn,
+                                  test_fn=_crafted_test, poll_s=0.01)
+    assert summary.ok
+    runs = {}
+    for path in tmp_path.glob("3d-*.json"):
+        record = read_record(path)
+        runs.setdefault(record["config"]["lr"], set()).add(record["run"])
+    assert {lr: len(trained) for lr, trained in runs.items()} == expected
+
+
 @pytest.mark.parametrize("steps", [0, 1, 2])
 def test_the_plan_costs_a_known_edge_step_and_bounds_the_ones_to_come(tmp_path, steps):
     """`ttn sweep --dry-run`'s stages (`project`) count the lr an edge pick makes race once it is known, and

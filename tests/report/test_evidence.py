@@ -116,6 +116,23 @@ def test_a_selection_at_each_edge_of_its_grid_is_flagged_with_the_way_to_extend(
         assert len(edges) == 1 and edges[0].startswith("grid-edge:lr ") and f"add a {way} value" in edges[0]
 
 
+def test_an_edge_pick_level_with_the_next_lr_in_is_not_sent_beyond_the_grid() -> None:
+    """At a validation ceiling every lr scores 1.0 and the order of the candidates picks the smallest: that edge is
+    no sign of a better lr beyond it, so the warning says the pick is level (code level-edge, no mark) instead of
+    "add a smaller value"; one run of the next lr below the pick's level turns it back into a grid-edge."""
+    from ttn.report.diagnostics import marks
+
+    flat = [record("3d", 10, r, lr=lr, val=1.0, test=0.99, hist=history(vals=(0.9, 1.0, 1.0)))
+            for lr in (0.0025, 0.005, 0.01) for r in range(3)]
+    warnings = build_report(flat).rows[0].cells["3d"].warnings
+    assert [w.split(" ")[0] for w in warnings] == ["level-edge:lr"] and marks(warnings) == ""
+    assert "lr 0.0025, the smallest of its grid (0.0025, 0.005, 0.01), is level on validation with lr 0.005 " \
+           "(1.0000 over 3 runs)" in warnings[0]
+    flat[3]["val_accuracy"] = 0.99  # lr 0.005, run 0: the pick is now better than its neighbour
+    warnings = build_report(flat).rows[0].cells["3d"].warnings
+    assert [w.split(" ")[0] for w in warnings] == ["grid-edge:lr"] and marks(warnings) == "e"
+
+
 def test_grid_edges_are_judged_within_the_candidates_that_differ_in_that_axis_only() -> None:
     # "he" tried 0.01..0.1, "tied" 0.001..0.01: tied at 0.001 is the low end of its own grid, he at 0.01 is not
     he = [record("3d", 10, r, lr=lr, val=0.5, test=0.5, conv_init="he") for lr in (0.01, 0.05, 0.1) for r in range(2)]

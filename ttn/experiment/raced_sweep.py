@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ttn.experiment.config import TrainConfig, config_order, resolved_config
-from ttn.experiment.racing import CellDecision, RacePlan, decide, store_plans
+from ttn.experiment.racing import CellDecision, RacePlan, decide, mean_over, store_plans
 from ttn.experiment.records import selection_val_accuracy
 from ttn.experiment.runners import Runner
 from ttn.experiment.sweep import DEAD_WORKER_RETRIES, DoneCallback, SweepSummary, TaskFn, run_task, run_test_task
@@ -70,11 +70,16 @@ def resolved_identity(cell: Cell, config: TrainConfig) -> dict[str, Any]:
     return dict(identity(resolved_config(config, cell.arch, cell.videos)))
 
 
-def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]) -> TrainConfig | None:
+def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig],
+              val: Mapping[TrainConfig, Mapping[int, float]]) -> TrainConfig | None:
     """One lr step beyond the grid's edge when the pick `winner` is the smallest or largest lr of its family (the
     `candidates` equal to it but for the lr), by the ratio of the family's two outermost lrs on that side; None
-    when the pick is inside, the family has one lr, or `cell.extend_edges` steps beyond the cell's own lrs were
-    taken already. The new candidate races like any other (`decide`): the pick is made again among all."""
+    when the pick is inside, the family has one lr, `cell.extend_edges` steps beyond the cell's own lrs were
+    taken already, or the pick is level with the family's next lr in over the selection runs both have (`val`:
+    candidate -> run -> validation accuracy). Level, validation does not point beyond the edge: the tie rule put
+    the pick there, and a step out could win only by the same rule (at 2000 videos all four 3D lrs had 300 of 300
+    right, and two steps out walked the pick down the grid by order alone). The new candidate races like any
+    other (`decide`): the pick is made again among all."""
     from dataclasses import replace
 
     def without_lr(config: TrainConfig) -> tuple[Any, ...]:
@@ -90,6 +95,10 @@ def edge_step(cell: Cell, winner: TrainConfig, candidates: Sequence[TrainConfig]
     if steps_beyond(cell, family_configs) >= cell.extend_edges:
         return None
     low = lr == family[0]
+    next_in = next(c for c in family_configs if resolved_identity(cell, c)["lr"] == (family[1] if low else family[-2]))
+    shared = [run for run in cell.plan.select_runs if run in val.get(winner, {}) and run in val.get(next_in, {})]
+    if shared and mean_over(val[winner], shared) <= mean_over(val[next_in], shared):
+        return None
     ratio = family[1] / family[0] if low else family[-1] / family[-2]
     return replace(winner, lr=float(f"{(lr / ratio if low else lr * ratio):.12g}"))
 
@@ -147,11 +156,11 @@ def cell_state(cell: Cell, records: Sequence[dict[str, Any]]) -> CellState:
 
 def decide_cell(cell: Cell, records: Sequence[dict[str, Any]]) -> tuple[CellState, CellDecision]:
     """Where `cell` stands from its `records` (`ttn.experiment.racing.decide`): a pick at the grid's edge with
-    steps left (`edge_step`) adds the next lr out to the state's candidates, unrecorded, and the cell decides again
+    steps left that validation points beyond (`edge_step`) adds the next lr out to the state's candidates, unrecorded, and the cell decides again
     among all. What the sweep trains next and what its plan costs both come from here."""
     state = cell_state(cell, records)
     decision = decide(cell.plan, list(state.candidates), state.val, state.untested)
-    beyond = edge_step(cell, decision.winner, state.candidates) if decision.winner is not None else None
+    beyond = edge_step(cell, decision.winner, state.candidates, state.val) if decision.winner is not None else None
     if beyond is not None:
         state.candidates = tuple(sorted(state.candidates + (beyond,), key=lambda config: config_order(
             resolved_config(config, cell.arch, cell.videos))))

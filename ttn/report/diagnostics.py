@@ -4,7 +4,9 @@ Each warning is a string that starts with a code (the part before the first spac
 
 - ``grid-edge:<axis>``: the selected value of a numeric grid axis (e.g. lr) is the smallest or largest value
   tried among the candidates that differ from the selected one only in that axis: the best value may lie
-  beyond the grid; the message says which way to extend it.
+  beyond the grid; the message says which way to extend it. Not when the selected value is level on
+  validation with the next value in (over the runs both have): then ``level-edge:<axis>`` (no mark) says that
+  the candidates' order, not validation, put the pick on the edge (a validation set at its ceiling).
 - ``rising``: the mean validation accuracy of the reported runs peaks at the last validated epoch and gained at
   least half a point over the last fifth of training: the runs were still learning, a longer schedule may
   change the result; unless the training loss is already 0 in most runs (no gradient is left: the late rise is
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Sequence
 
+from ttn.experiment.racing import mean_over
 from ttn.registry import NUM_CLASSES
 from ttn.report.selection import Candidate, Selection, format_value
 
@@ -89,8 +92,18 @@ def grid_edge_warnings(selection: Selection) -> list[str]:
                        if _numeric(c.options.get(axis))})
         if len(grid) < 2 or grid[0] < float(value) < grid[-1]:
             continue
-        end, way = ("smallest", "smaller") if float(value) == grid[0] else ("largest", "larger")
+        low = float(value) == grid[0]
+        end, way = ("smallest", "smaller") if low else ("largest", "larger")
         values = ", ".join(f"{v:g}" for v in grid)
+        next_in = next(c for c in _peers(selection.candidates, chosen, axis)
+                       if _numeric(c.options.get(axis)) and float(c.options[axis]) == (grid[1] if low else grid[-2]))
+        shared = [run for run in chosen.runs if run in next_in.val]
+        if shared and mean_over(chosen.val, shared) <= mean_over(next_in.val, shared):
+            found.append(f"level-edge:{axis} selected {axis} {float(value):g}, the {end} of its grid ({values}), is "
+                         f"level on validation with {axis} {float(next_in.options[axis]):g} "
+                         f"({mean_over(chosen.val, shared):.4f} over {len(shared)} runs): the order of the candidates "
+                         f"put the pick on the edge, validation does not point to a {way} value")
+            continue
         found.append(f"grid-edge:{axis} selected {axis} {float(value):g} is the {end} of its grid ({values}): "
                      f"add a {way} value to the grid")
     return found

@@ -441,12 +441,8 @@ def test_a_candidate_added_later_races_against_the_recorded_ones(tmp_path):
     assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == 0.0025
 
 
-def _peaked_train(task, data, out):
-    """A crafted run whose validation accuracy peaks at lr 0.0025 (one step below the grid 0.005-0.04) and falls
-    by 0.1 per factor of 2 away from it, the same on every run; tested unless deferred."""
-    import math
-
-    val = 0.9 - 0.1 * abs(math.log2(task.config.lr / 0.0025))
+def _crafted_run(task, out, val):
+    """Write a crafted record of `task` with validation accuracy `val`; tested unless deferred."""
     record = {"schema": SCHEMA_VERSION, "run_id": task.run_id, "arch": task.arch, "videos": task.videos, "run": task.run,
               "params": 1, "val_accuracy": val, "test_accuracy": None if task.defer_test else 0.25,
               "test_deferred": task.defer_test, "config": task.resolved_config(), "data": {}, "complete": True}
@@ -454,23 +450,39 @@ def _peaked_train(task, data, out):
     return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": False}
 
 
-@pytest.mark.parametrize("steps, expected", [
-    (0, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),  # the pick 0.005 stays at the grid's edge
-    (1, {0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),  # one step out: 0.0025 wins, at the edge again
+def _peaked_train(task, data, out):
+    """A crafted run whose validation accuracy peaks at lr 0.0025 (one step below the grid 0.005-0.04) and falls
+    by 0.1 per factor of 2 away from it, the same on every run."""
+    import math
+
+    return _crafted_run(task, out, 0.9 - 0.1 * abs(math.log2(task.config.lr / 0.0025)))
+
+
+def _flat_train(task, data, out):
+    """A crafted run at a validation ceiling: 1.0 for every lr and run (2000 videos and up in part c)."""
+    return _crafted_run(task, out, 1.0)
+
+
+@pytest.mark.parametrize("train_fn, steps, expected", [
+    (_peaked_train, 0, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),  # the pick 0.005 stays at the grid's edge
+    (_peaked_train, 1, {0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),  # one step out: 0.0025 wins, at the edge
     # two: 0.00125 races (ties 0.005 on runs 0-1, goes on as the smaller lr) and loses; 0.01 kept its runs 2-3
     # from the first decision, when 0.005 and 0.01 led the grid
-    (2, {0.00125: 4, 0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),
+    (_peaked_train, 2, {0.00125: 4, 0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),
+    # a validation ceiling: the tie rule picks 0.005, level with 0.01: no step out, whatever steps are left
+    (_flat_train, 2, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),
 ])
-def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
+def test_an_edge_pick_races_the_next_lr_out(tmp_path, train_fn, steps, expected):
     """With `extend_edges` a pick at the smallest (or largest) lr of its grid makes the next lr out race too, by
-    the grid's ratio, and the cell decides again among all; up to `steps` beyond the grid. Counted: runs trained
+    the grid's ratio, and the cell decides again among all; up to `steps` beyond the grid, and only while the edge
+    leads the next lr in (level, the tie rule put it there: no sign of a better lr beyond). Counted: runs trained
     per lr; only the final pick trains its fresh runs 4-5, and the report picks what the sweep picked."""
     from ttn.report.tables import make_report
 
     configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
     cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=steps)
     with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
-        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=_peaked_train,
+        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=train_fn,
                                   test_fn=_crafted_test, poll_s=0.01)
     assert summary.ok
     runs = {}
@@ -482,35 +494,6 @@ def test_an_edge_pick_races_the_next_lr_out(tmp_path, steps, expected):
     assert runs[pick] == {0, 1, 2, 3, 4, 5} and all(4 not in trained for lr, trained in runs.items() if lr != pick)
     assert make_report(tmp_path).rows[0].cells["3d"].selection.chosen.config["lr"] == pick
     assert next_work(cells, tmp_path).decisions[("3d", 10)].stage == "done"
-
-
-def _flat_train(task, data, out):
-    """A crafted run at a validation ceiling: 1.0 for every lr and run (2000 videos and up in part c)."""
-    _peaked_train(task, data, out)
-    path = record_path(out, task.run_id)
-    record = read_record(path)
-    write_record(out, record | {"val_accuracy": 1.0})
-    return {"run_id": task.run_id, "test_accuracy": record["test_accuracy"], "wall_time_s": 0.0, "skipped": False}
-
-
-@pytest.mark.parametrize("train_fn, expected", [
-    (_flat_train, {0.005: 6, 0.01: 4, 0.02: 2, 0.04: 2}),  # level with 0.01: no step out, whatever steps are left
-    (_peaked_train, {0.00125: 4, 0.0025: 6, 0.005: 4, 0.01: 4, 0.02: 2, 0.04: 2}),  # above 0.01: steps out
-])
-def test_an_edge_pick_level_with_the_next_lr_in_races_nothing_beyond(tmp_path, train_fn, expected):
-    """An edge pick that the tie rule made (level with the next lr in over the selection runs both have) is no
-    sign of a better lr beyond the edge: `--extend-edges` steps out only when the edge leads its neighbour."""
-    configs = {"3d": [make_config(epochs=1, lr=lr) for lr in (0.005, 0.01, 0.02, 0.04)]}
-    cells = make_cells(["3d"], [10], configs, {10: PLAN}, extend_edges=2)
-    with PoolRunner(make_pool=lambda: ThreadPoolExecutor(2)) as runner:
-        summary = run_raced_sweep(cells, "unused.h5", tmp_path, runner, train_fn=train_fn,
-                                  test_fn=_crafted_test, poll_s=0.01)
-    assert summary.ok
-    runs = {}
-    for path in tmp_path.glob("3d-*.json"):
-        record = read_record(path)
-        runs.setdefault(record["config"]["lr"], set()).add(record["run"])
-    assert {lr: len(trained) for lr, trained in runs.items()} == expected
 
 
 @pytest.mark.parametrize("steps", [0, 1, 2])

@@ -228,6 +228,19 @@ def _runs_option(ctx: click.Context, param: click.Parameter, value: str | None) 
     return parse_run_ranges(value, f"--{param.name.replace('_', '-')}")
 
 
+def _videos_option(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    """--videos "500,1000" -> [500, 1000]."""
+    from cli.common import parse_int_list
+
+    return parse_int_list(value, "--videos") if value else None
+
+
+#: --videos, shared by `ttn report` and `ttn compare`.
+videos_option = click.option(
+    "--videos", "sizes", callback=_videos_option, default=None, metavar="N,N,...",
+    help="Only these training-set sizes: picks, warnings, tests and the Holm correction over them alone.")
+
+
 def run_range_options(command: Any) -> Any:
     """--select-runs and --estimate-runs, shared by `ttn report` and `ttn compare`."""
     command = click.option("--estimate-runs", callback=_runs_option, default=None, metavar="RUNS",
@@ -283,10 +296,11 @@ def run_range_options(command: Any) -> Any:
 @click.option("--race", "race", is_flag=True,
               help="Also show how each raced cell's race went: per candidate its runs, mean validation accuracy "
                    "over the race and the selection runs, and whether it went on or was picked.")
+@videos_option
 @run_range_options
 def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | None, curves: Path | None, dpi: float,
                    force: bool, transforms: bool, race: bool, per_run: bool, tensorboard: Path | None,
-                   columns: list[str] | None, paper_range: str, **options: Any) -> None:
+                   columns: list[str] | None, paper_range: str, sizes: list[int] | None, **options: Any) -> None:
     """The paper's Table 2 and Figure 3 from the result records in RESULTS_DIR.
 
     Per training-set size and arch: mean test accuracy, standard error (ddof=1), runs n and parameters.
@@ -305,6 +319,7 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/
       ttn report results/ --compare-paper --correct holm --plot fig3.png
       ttn report results/ --where lr=0.02            # only the lr 0.02 candidates
+      ttn report results/ --videos 500,1000          # these sizes only
       ttn report results/ --format json --out results.json
       ttn report results/ --format latex --columns videos,3d_acc,3dttn_vs_3d_gap
       ttn report results/ --format html --out report.html
@@ -314,6 +329,7 @@ def report_command(results_dir: Path, fmt: str, out: Path | None, plot: Path | N
       ttn report results/ --select-runs 0-9 --estimate-runs 10-29
       ttn report paper/ --race      # how a raced sweep's races went
     """
+    options["sizes"] = None if sizes is None else frozenset(sizes)
     print_report(results_dir, report_options(**options), fmt=fmt, out=out, plot=plot, curves=curves, dpi=dpi, force=force,
                  transforms=transforms, race=race, runs=per_run, command=shlex.join(["ttn", *sys.argv[1:]]),
                  tensorboard=tensorboard,
@@ -343,7 +359,7 @@ def show_race(report: Report, fmt: str) -> None:
                    "(e.g. '3dttn?freeze_transforms=true').")
 @click.option("--baseline", default="3d", show_default=True, metavar="ARCH[?KEY=V&KEY=V]",
               help="The arm it is measured against (e.g. 3d, or '3dttn?freeze_transforms=true').")
-@click.option("--videos", "sizes", default=None, metavar="N,N,...", help="Only these training-set sizes.")
+@videos_option
 @click.option("--correct", "correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
               help="Multiple-testing correction over every (row, size) of the table.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True,
@@ -352,7 +368,7 @@ def show_race(report: Report, fmt: str) -> None:
               help="A column of Table 2's gap beside ours: the two archs' means at the size, averaged over a pooled "
                    "row's sizes as the paper's summary claims average them.")
 @run_range_options
-def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: str | None, correction: str,
+def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes: list[int] | None, correction: str,
                     fmt: str, compare_paper: bool, select_runs: frozenset[int] | None,
                     estimate_runs: frozenset[int] | None) -> None:
     """Which protocol choice moves the gap: TREATMENT minus BASELINE mean test accuracy, per size and variant.
@@ -378,13 +394,11 @@ def compare_command(rows: tuple[str, ...], treatment: str, baseline: str, sizes:
                   --baseline "3dttn?freeze_transforms=true"
       ttn compare --row "low=paper" --videos 10,20,30,40,50 --compare-paper
     """
-    from cli.common import parse_int_list
     from ttn.report.compare import caption as compare_caption
     from ttn.report.compare import compare_rows, gap_table, gaps_dict, parse_arm, parse_row
 
-    wanted = parse_int_list(sizes, "--videos") if sizes else None
     options = report_options(correction=correction, select_runs=select_runs, estimate_runs=estimate_runs)
-    gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=wanted,
+    gaps = compare_rows([parse_row(row) for row in rows], treatment=treatment, baseline=baseline, sizes=sizes,
                         options=options)
     for warning in dict.fromkeys(warning for gap in gaps for warning in gap.warnings):
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True, markup=True)

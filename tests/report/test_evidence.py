@@ -374,3 +374,27 @@ def test_compare_selects_and_warns_at_the_sizes_asked_for_only() -> None:
     assert not [w for gap in gaps for w in gap.warnings if "00 videos" in w and "at 100 videos" not in w]
     with pytest.raises(TTNError, match=r"no complete result records in .*--videos"):
         compare_rows([parse_row(f"none={folder}")], sizes=[7])
+
+
+def test_report_videos_keeps_only_the_sizes_asked_for(tmp_path) -> None:
+    """`ttn report --videos 10,30` on records at 10 and 20 videos: one row, its p Holm-corrected over 1 test (not
+    2), a warning for the size without records; no size with records is an error naming the folder."""
+    for videos in (10, 20):
+        for run in range(3):
+            write_record(tmp_path, record("3d", videos, run, lr=0.01, val=0.5, test=A[run]))
+            write_record(tmp_path, record("3dttn", videos, run, lr=0.01, val=0.5, test=B[run] + videos / 1000))
+    result = CliRunner().invoke(main, ["report", str(tmp_path), "--videos", "10,30", "--correct", "holm",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert [row["videos"] for row in rows] == [10]
+    expected = stats.ttest_rel([B[run] + 0.01 for run in range(3)], [A[run] for run in range(3)]).pvalue
+    cell = rows[0]["archs"]["3dttn"]
+    assert cell["p_value"] == pytest.approx(expected) and cell["p_adjusted"] == pytest.approx(expected)  # Holm of 1
+    both = CliRunner().invoke(main, ["report", str(tmp_path), "--correct", "holm", "--format", "json"])
+    assert json.loads(both.stdout)["rows"][0]["archs"]["3dttn"]["p_adjusted"] > expected  # Holm of 2
+    assert f"warning: --videos 30: no records of that size in {tmp_path}" in result.stderr
+    none = CliRunner().invoke(main, ["report", str(tmp_path), "--videos", "40"])
+    assert none.exit_code == 1 and "no complete result records" in none.stderr and "--videos" in none.stderr
+    bad = CliRunner().invoke(main, ["report", str(tmp_path), "--videos", "ten"])
+    assert bad.exit_code == 2 and "--videos" in bad.stderr and "Traceback" not in bad.output

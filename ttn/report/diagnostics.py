@@ -101,7 +101,7 @@ def grid_edge_warnings(selection: Selection) -> list[str]:
         if shared and mean_over(chosen.val, shared) <= mean_over(next_in.val, shared):
             found.append(f"level-edge:{axis} selected {axis} {float(value):g}, the {end} of its grid ({values}), is "
                          f"level on validation with {axis} {float(next_in.options[axis]):g} "
-                         f"({mean_over(chosen.val, shared):.4f} over {len(shared)} runs): the order of the candidates "
+                         f"({mean_over(chosen.val, shared):.4f} over {len(shared)} run{'s' * (len(shared) != 1)}): the order of the candidates "
                          f"put the pick on the edge, validation does not point to a {way} value")
             continue
         found.append(f"grid-edge:{axis} selected {axis} {float(value):g} is the {end} of its grid ({values}): "

@@ -49,7 +49,7 @@ class ReportOptions:
     select_rule: str = "val"  #: "val": highest mean validation accuracy; "none": one candidate per cell
     filters: tuple[str, ...] = ()  #: --where KEY=V[,V]
     archs: tuple[str, ...] | None = None  #: only these archs
-    sizes: frozenset[int] | None = None  #: only these training-set sizes (`ttn compare --videos`)
+    sizes: frozenset[int] | None = None  #: only these training-set sizes (`--videos` of report and compare)
     select_runs: frozenset[int] | None = None
     estimate_runs: frozenset[int] | None = None
     #: (videos, plan) of the sizes a raced sweep made (`ttn.experiment.racing`, read from the folder by
@@ -473,5 +473,8 @@ def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportO
                        "first, or loosen --where / --videos")
     report = build_report(records, options, fingerprint=loaded.fingerprint)
     report.warnings[:0] = loaded.warnings
+    absent = sorted(set(options.sizes or ()) - {record["videos"] for record in records})
+    if absent:
+        report.warnings.append(f"--videos {','.join(map(str, absent))}: no records of that size in {loaded.folder}")
     report.folder = loaded.folder
     return report

@@ -87,6 +87,16 @@ def test_report_warns_where_the_races_order_decided(tmp_path):
             "rule made it (the better over the race runs, then the first in order), not validation") in warnings
     assert ("3d at 2000 videos: lr 0.04, lr 0.08 went out after the race level with a candidate that went on (1.0000 "
             "over the race runs): the order of the candidates cut it") in warnings
+    # picked, its fresh run 1 not trained yet: the warning names the race's runs, not an option no one gave
+    assert ("3d at 2000 videos: the selected candidate (lr 0.01) has no tested run among the runs the race estimates "
+            "on (1) yet: left out") in warnings
+    for run in (0, 1):  # a 3DTTN with its fresh run 1 tested, so that the report has a cell to show
+        write_record(tmp_path, {"schema": SCHEMA_VERSION, "run_id": f"3dttn-v2000-lr0.001-r{run}", "arch": "3dttn",
+                                "videos": 2000, "run": run, "params": 1, "val_accuracy": 0.9, "test_accuracy": 0.9,
+                                "config": resolved_config(make_config(epochs=1, lr=0.001), "3dttn", 2000), "data": {},
+                                "complete": True})
+    asked = make_report(tmp_path, ReportOptions(race=((2000, plan),), estimate_runs=frozenset({1}))).warnings
+    assert "3d at 2000 videos: the selected candidate (lr 0.01) has no tested run in --estimate-runs: left out" in asked
 
 
 # ----------------------------------------------------------------------------------------- a crafted sweep

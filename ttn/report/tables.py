@@ -301,8 +301,13 @@ def _cells(records: Sequence[dict[str, Any]], options: ReportOptions, warnings: 
                             "add --test-all): left out")
             group = [record for record in group if record["test_accuracy"] is not None]
         if not group:
-            warnings.append(f"{arch} at {videos} videos: the selected candidate ({selection.chosen.label()}) has no run "
-                            "in --estimate-runs: left out")
+            where = ""
+            if options.estimate_runs is not None:
+                where = " in --estimate-runs"
+            elif estimate:  # the race's fresh runs, not an option the user gave
+                where = f" among the runs the race estimates on ({format_runs(sorted(estimate))}) yet"
+            warnings.append(f"{arch} at {videos} videos: the selected candidate ({selection.chosen.label()}) has no "
+                            f"tested run{where}: left out")
             continue
         cells[(arch, videos)] = _cell(arch, videos, group, selection, warnings)
     return cells

@@ -347,6 +347,7 @@ def test_compare_warns_of_asked_sizes_without_records(tmp_path) -> None:
                 if "no records" in w]
     result = CliRunner().invoke(main, ["compare", "--row", f"sizes={tmp_path}", "--videos", "10,20,30"])
     assert result.exit_code == 0 and "warning: sizes: no runs to report at 30 videos" in result.stderr
+    assert result.stderr.count("30") == 1  # said once: not also as report's "--videos 30: no records of that size"
 
 
 def test_report_table_shows_the_gap_interval_and_mde(tmp_path) -> None:

@@ -121,7 +121,8 @@ def _cells_by_size(spec: RowSpec, arm: Arm, options: ReportOptions,
     `sizes` only, so that no other size's warnings are said), the report's warnings about them, and the race plan
     of each raced size (`ReportOptions.race`, from the folder)."""
     report = make_report(spec.folder, replace(options, filters=options.filters + spec.filters + arm.filters,
-                                              archs=(arm.arch,), sizes=None if sizes is None else frozenset(sizes)))
+                                              archs=(arm.arch,), sizes=None if sizes is None else frozenset(sizes)),
+                         warn_absent=False)  # row_gaps says a missing size once, with what the row covers
     cells = {row.videos: row.cells[arm.arch] for row in report.rows if arm.arch in row.cells}
     return cells, report.warnings, dict(report.options.race)
 

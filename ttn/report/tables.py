@@ -460,9 +460,11 @@ def build_report(
     )
 
 
-def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportOptions()) -> Report:
+def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportOptions(), *,
+                warn_absent: bool = True) -> Report:
     """Load the records of `folder` (skipping torn ones, refusing mixed datasets), keep those that pass the
-    --where filters and archs of `options`, and build their report."""
+    --where filters and archs of `options`, and build their report. A size of `options.sizes` without records is
+    a warning unless `warn_absent` is False (`ttn compare` says it once itself, with what its pooled gap covers)."""
     loaded = load_records(folder)
     if not options.race:
         options = replace(options, race=tuple(sorted(read_plans(folder).items())))
@@ -479,7 +481,7 @@ def make_report(folder: str | os.PathLike[str], options: ReportOptions = ReportO
     report = build_report(records, options, fingerprint=loaded.fingerprint)
     report.warnings[:0] = loaded.warnings
     absent = sorted(set(options.sizes or ()) - {record["videos"] for record in records})
-    if absent:
+    if absent and warn_absent:
         report.warnings.append(f"--videos {','.join(map(str, absent))}: no records of that size in {loaded.folder}")
     report.folder = loaded.folder
     return report

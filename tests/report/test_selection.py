@@ -64,6 +64,20 @@ def test_ties_go_to_more_runs_then_the_first_by_value_with_a_warning() -> None:
     assert selection.chosen.options == {"lr": 0.005} and "tie" in selection.warnings[0]
 
 
+def test_a_tie_is_the_same_tie_in_a_race_and_outside_one() -> None:
+    """Selection without a race compares means as the race does (`racing.mean_over`, 10 decimals): two means
+    3e-12 apart are one tie for both, so the first by value is picked and the tie is said, as `ranked` orders them."""
+    from ttn.experiment.racing import ranked
+
+    records = [record("3d", 10, run, lr=0.005, val=0.5, test=0.5) for run in range(2)]
+    records += [record("3d", 10, run, lr=0.01, val=0.5 + 3e-12 * (run == 0), test=0.5) for run in range(2)]
+    selection = select("3d", 10, records)
+    assert selection.chosen.options == {"lr": 0.005} and "2 candidates tie" in selection.warnings[0]
+    val = {c.options["lr"]: c.val for c in selection.candidates}
+    assert ranked([0.005, 0.01], val, [0, 1]) == [0.005, 0.01]
+    assert selection.candidates[1].mean_over([0, 1]) == selection.candidates[0].mean_over([0, 1]) == 0.5
+
+
 def test_candidates_are_compared_on_the_runs_they_share() -> None:
     # lr 0.01 is ahead only thanks to run 3, which lr 0.02 has not reached yet: compared on runs 0-2, 0.02 wins
     records = [record("3d", 10, run, lr=0.01, val=v, test=0.5) for run, v in enumerate([0.40, 0.40, 0.40, 0.99])]

@@ -24,9 +24,6 @@ from ttn.experiment.records import selection_val_accuracy
 
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
 SELECT_RULES = ("val", "none")
-#: Two mean validation accuracies closer than this are a tie.
-TIE = 1e-12
-
 
 @dataclass
 class Candidate:
@@ -44,11 +41,13 @@ class Candidate:
     @property
     def val_mean(self) -> float:
         """Mean validation accuracy over all of its runs."""
-        return sum(self.val.values()) / len(self.val)
+        return self.mean_over(self.val)
 
     def mean_over(self, runs: Iterable[int]) -> float:
-        values = [self.val[run] for run in runs if run in self.val]
-        return sum(values) / len(values) if values else math.nan
+        """Mean validation accuracy over those of `runs` it has (NaN for none), rounded as the race compares
+        (`ttn.experiment.racing.mean_over`): equal means are a tie, in a race or not."""
+        present = [run for run in runs if run in self.val]
+        return mean_over(self.val, present) if present else math.nan
 
     def label(self) -> str:
         """The varying options, e.g. "lr 0.005, channels 6x16" ("-" when the cell has one candidate)."""
@@ -112,7 +111,7 @@ def select(arch: str, videos: int, records: Sequence[dict[str, Any]], rule: str 
         return candidate.mean_over(shared) if shared else candidate.val_mean
 
     best = max(score(i) for i in range(len(candidates)))
-    tied = [i for i in range(len(candidates)) if best - score(i) <= TIE]
+    tied = [i for i in range(len(candidates)) if score(i) == best]
     chosen = max(tied, key=lambda i: (len(candidates[i].runs), -i))  # more runs first, then the first in order
     if len(tied) > 1:
         warnings.append(f"{arch} at {videos} videos: {len(tied)} candidates tie on validation accuracy "

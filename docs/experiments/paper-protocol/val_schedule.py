@@ -13,7 +13,7 @@ readable: odd epochs were never validated; every 6th stands in for it.)
 Selection mirrors `ttn report` (ttn/report/selection.py), reimplemented with json/numpy only: candidates = the
 records' configs without "device" and "eval_batch_size", upgraded as `ttn.experiment.records.upgraded` does
 (init_scale 1.0 where absent; a 3DTTN's "default"/"tied" init is "he": the same draws); per cell, the candidate
-with the highest mean score over the runs all its candidates share; ties (within 1e-12): the first in ttn's order
+with the highest mean score over the runs all its candidates share; ties (equal means to 10 decimals, as ttn compares them): the first in ttn's order
 of configs (within a family: the smallest lr). Two ways of cutting cells:
 
   per family (the main result): (folder, arch, videos, conv_init, init_scale, freeze_transforms,
@@ -47,6 +47,7 @@ Limits:
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ NOT_IDENTITY = ("device", "eval_batch_size")  # ttn.experiment.config.NOT_IDENTI
 ADDED_FIELDS = {"init_scale": 1.0}  # ttn.experiment.config.ADDED_FIELDS
 SAME_INIT = {"3dttn": {"default": "he", "tied": "he"}}  # ttn.registry.SAME_INIT
 FAMILY = ("conv_init", "init_scale", "freeze_transforms", "transform_lr_scale")
-TIE = 1e-12  # ttn.report.selection.TIE
+MEAN_DECIMALS = 10  # ttn.experiment.racing.MEAN_DECIMALS: equal means are a tie
 
 
 def upgraded_config(arch: str, config: dict) -> dict:
@@ -154,9 +155,8 @@ def cells(runs: list[dict], per_family: bool) -> dict[tuple, dict[tuple, dict[in
 
 
 def pick(candidates: list[tuple], runs: dict[tuple, dict[int, dict]], shared: list[int], k: int) -> int:
-    means = [np.mean([runs[c][r]["score"][k] for r in shared]) for c in candidates]
-    top = max(means)
-    return next(i for i, m in enumerate(means) if top - m <= TIE)  # candidates are in ttn's order
+    means = [round(math.fsum(runs[c][r]["score"][k] for r in shared) / len(shared), MEAN_DECIMALS) for c in candidates]
+    return means.index(max(means))  # the first of the best: candidates are in ttn's order
 
 
 def analyse(runs: list[dict], per_family: bool) -> dict[tuple, dict[int, dict]]:

@@ -13,8 +13,8 @@ readable: odd epochs were never validated; every 6th stands in for it.)
 Selection mirrors `ttn report` (ttn/report/selection.py), reimplemented with json/numpy only: candidates = the
 records' configs without "device" and "eval_batch_size", upgraded as `ttn.experiment.records.upgraded` does
 (init_scale 1.0 where absent; a 3DTTN's "default"/"tied" init is "he": the same draws); per cell, the candidate
-with the highest mean score over the runs all its candidates share; ties (equal means to 10 decimals, as ttn compares them): the first in ttn's order
-of configs (within a family: the smallest lr). Two ways of cutting cells:
+with the highest mean score over the runs all its candidates share; ties (equal means to 10 decimals, as ttn
+compares them): the first in ttn's order of configs (within a family: the smallest lr). Two ways of cutting cells:
 
   per family (the main result): (folder, arch, videos, conv_init, init_scale, freeze_transforms,
       transform_lr_scale) -- the lr is selected, as the docs' `--where` filters split a folder (one exception:

@@ -71,4 +71,4 @@ if __name__ == "__main__":
     print("videos  3d lr      3dttn lr   pairs  3dttn - 3d [95% CI]        p (uncorrected)")
     for row in recheck(folder):
         print(f"{row['videos']:>6}  {row['3d_lr']:<9g}  {row['3dttn_lr']:<9g}  {row['pairs']:>5}  "
-              f"{row['gap']:+.4f} [{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]  {row['p']:.4f}")
+              f"{row['gap']:+.4f} [{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]  {row['p']:.2g}")

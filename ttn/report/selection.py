@@ -25,6 +25,7 @@ from ttn.experiment.records import selection_val_accuracy
 #: Values of `select`'s rule: "val" (highest mean validation accuracy) or "none" (one candidate per cell).
 SELECT_RULES = ("val", "none")
 
+
 @dataclass
 class Candidate:
     """The runs of one config in one (arch, videos) cell."""

@@ -70,6 +70,14 @@ def test_equal_counts_tie_whatever_the_float_sum():
     assert decide(raced, ["b", "a"], {"a": a, "b": b}).winner == "a"  # level over 0-9: a, better over runs 0-1
 
 
+def _ceiling_record(folder, arch: str, lr: float, *, run: int, val: float, test: float | None) -> None:
+    """Write a crafted 2000-video record of `arch` at `lr`; its test deferred when `test` is None."""
+    write_record(folder, {"schema": SCHEMA_VERSION, "run_id": f"{arch}-v2000-lr{lr}-r{run}", "arch": arch,
+                          "videos": 2000, "run": run, "params": 1, "val_accuracy": val, "test_accuracy": test,
+                          "test_deferred": test is None, "data": {}, "complete": True,
+                          "config": resolved_config(make_config(epochs=1, lr=lr), arch, 2000)})
+
+
 def test_report_warns_where_the_races_order_decided(tmp_path):
     """A validation set at its ceiling: four lrs right on every video of run 0 (K 1). The race cuts two by order,
     the pick ties the other that went on; the report says both."""
@@ -78,10 +86,7 @@ def test_report_warns_where_the_races_order_decided(tmp_path):
     plan = RacePlan(race=1, select_runs=(0,), runs=(0, 1))
     store_plans(tmp_path, {2000: plan})
     for lr in (0.01, 0.02, 0.04, 0.08):
-        write_record(tmp_path, {"schema": SCHEMA_VERSION, "run_id": f"3d-v2000-lr{lr}-r0", "arch": "3d", "videos": 2000,
-                                "run": 0, "params": 1, "val_accuracy": 1.0, "test_accuracy": None, "test_deferred": True,
-                                "config": resolved_config(make_config(epochs=1, lr=lr), "3d", 2000), "data": {},
-                                "complete": True})
+        _ceiling_record(tmp_path, "3d", lr, run=0, val=1.0, test=None)
     warnings = make_report(tmp_path, ReportOptions(race=((2000, plan),))).warnings
     assert ("3d at 2000 videos: the pick, lr 0.01, ties with lr 0.02 over the selection runs (1.0000): the race's tie "
             "rule made it (the better over the race runs, then the first in order), not validation") in warnings
@@ -91,10 +96,7 @@ def test_report_warns_where_the_races_order_decided(tmp_path):
     assert ("3d at 2000 videos: the selected candidate (lr 0.01) has no tested run among the runs the race estimates "
             "on (1) yet: left out") in warnings
     for run in (0, 1):  # a 3DTTN with its fresh run 1 tested, so that the report has a cell to show
-        write_record(tmp_path, {"schema": SCHEMA_VERSION, "run_id": f"3dttn-v2000-lr0.001-r{run}", "arch": "3dttn",
-                                "videos": 2000, "run": run, "params": 1, "val_accuracy": 0.9, "test_accuracy": 0.9,
-                                "config": resolved_config(make_config(epochs=1, lr=0.001), "3dttn", 2000), "data": {},
-                                "complete": True})
+        _ceiling_record(tmp_path, "3dttn", 0.001, run=run, val=0.9, test=0.9)
     asked = make_report(tmp_path, ReportOptions(race=((2000, plan),), estimate_runs=frozenset({1}))).warnings
     assert "3d at 2000 videos: the selected candidate (lr 0.01) has no tested run in --estimate-runs: left out" in asked
 

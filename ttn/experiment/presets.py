@@ -55,8 +55,8 @@ PRESETS: dict[str, Preset] = {
     # models, a run with 1000 videos every epoch spends ~90% of its time validating; this, about a fifth
     # (README, "Cost"). Sizes 10-100: picked on runs 0-9, 20 fresh runs 10-29 of the pick; 500-1000: picked on
     # runs 0-4, fresh runs 5-9 (the claim comes from runs the choice did not see); 2000-5000 (a 3D run of 5000
-    # videos costs ~1 CPU-hour on a 2-core Intel Xeon): picked on run 0, fresh runs 5-7 of the pick, the runs 500-1000 estimate on
-    # too, so that "above 100 videos" pools per run over 500-5000 (runs 5-7).
+    # videos costs ~1 CPU-hour on a 2-core Intel Xeon): picked on run 0, fresh runs 5-7 of the pick, the runs
+    # 500-1000 estimate on too, so that "above 100 videos" pools per run over 500-5000 (runs 5-7).
     "paper": Preset(
         name="paper",
         description="section 3.5: 10..5000 videos, 100 epochs, Table 2's model per (arch, size), the same init rule "
